@@ -1,0 +1,157 @@
+import type { Codec } from '../contracts/codec.js'
+import { HerdDecodeError, HerdEncodeError } from '../errors.js'
+
+/*
+ * Tagged JSON. Values JSON can't carry become `{"~": tag, "v": payload}`;
+ * a user object that itself has a key made only of "~" gets one more "~" so
+ * it can't be mistaken for a tag. The first character says whether any tag
+ * was written: '0' decodes with a bare JSON.parse (the common, fast case),
+ * '1' walks the result to revive tags.
+ */
+
+const PLAIN = '0'
+const TAGGED = '1'
+const TILDES = /^~+$/
+
+type Tagged = { '~': string; v?: unknown }
+
+function tag(t: string, v?: unknown): Tagged {
+  return v === undefined ? { '~': t } : { '~': t, v }
+}
+
+function reject(what: string, path: string): never {
+  throw new HerdEncodeError(`herd: can't cache ${what} at ${path || 'the top level'}; the default codec round-trips objects, arrays, strings, numbers, booleans, null, Date, Buffer, Uint8Array, Map, Set and BigInt`)
+}
+
+function encode(value: unknown): string {
+  let tagged = false
+  function replacer(this: Record<string, unknown>, key: string, converted: unknown): unknown {
+    const raw = this[key]
+    switch (typeof raw) {
+      case 'string':
+      case 'boolean':
+        return raw
+      case 'number':
+        if (Number.isFinite(raw) && !Object.is(raw, -0)) return raw
+        tagged = true
+        return tag('N', Object.is(raw, -0) ? '-0' : String(raw))
+      case 'bigint':
+        tagged = true
+        return tag('I', raw.toString())
+      case 'undefined':
+        tagged = true
+        return tag('u')
+      case 'function':
+        return reject('a function', key)
+      case 'symbol':
+        return reject('a symbol', key)
+    }
+    if (raw === null) return null
+    const obj = raw as object
+    if (obj instanceof Date) {
+      tagged = true
+      return tag('D', Number.isNaN(obj.getTime()) ? null : obj.toISOString())
+    }
+    if (obj instanceof Uint8Array) {
+      tagged = true
+      const base64 = Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString('base64')
+      return tag(Buffer.isBuffer(obj) ? 'B' : 'U', base64)
+    }
+    if (obj instanceof Map) {
+      tagged = true
+      return tag('M', [...obj])
+    }
+    if (obj instanceof Set) {
+      tagged = true
+      return tag('S', [...obj])
+    }
+    if (Array.isArray(obj)) return obj
+    if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return reject(obj.constructor.name, key)
+    if (obj instanceof WeakMap || obj instanceof WeakSet || obj instanceof Promise) return reject(obj.constructor.name, key)
+    // Class instances with toJSON (Decimal, ObjectId…) are cached as JSON would cache them.
+    if (converted !== raw) return converted
+    let escaped: Record<string, unknown> | undefined
+    for (const k in obj) {
+      if (TILDES.test(k)) {
+        escaped ??= { ...(obj as Record<string, unknown>) }
+        delete escaped[k]
+        escaped['~' + k] = (obj as Record<string, unknown>)[k]
+      }
+    }
+    if (escaped) {
+      tagged = true
+      return escaped
+    }
+    return obj
+  }
+  let json: string
+  try {
+    json = JSON.stringify({ '': value }, replacer)
+  } catch (error) {
+    if (error instanceof HerdEncodeError) throw error
+    throw new HerdEncodeError(
+      `herd: can't cache this value: ${error instanceof RangeError ? 'it is circular or nested too deeply' : (error as Error).message}`,
+      { cause: error },
+    )
+  }
+  // Strip the wrapper object `{"":` … `}` used so the replacer sees the root with its holder.
+  return (tagged ? TAGGED : PLAIN) + json.slice(4, -1)
+}
+
+function revive(this: unknown, _key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  const obj = value as Record<string, unknown>
+  if ('~' in obj) {
+    const v = obj.v
+    switch (obj['~']) {
+      case 'N':
+        return Number(v)
+      case 'I':
+        return BigInt(v as string)
+      case 'u':
+        return undefined
+      case 'D':
+        return new Date(v === null ? Number.NaN : (v as string))
+      case 'B':
+        return Buffer.from(v as string, 'base64')
+      case 'U':
+        return new Uint8Array(Buffer.from(v as string, 'base64'))
+      case 'M':
+        return new Map(v as Array<[unknown, unknown]>)
+      case 'S':
+        return new Set(v as unknown[])
+      default:
+        throw new HerdDecodeError(`herd: unknown codec tag ${JSON.stringify(obj['~'])}`)
+    }
+  }
+  for (const k in obj) {
+    if (k.length > 1 && TILDES.test(k)) {
+      obj[k.slice(1)] = obj[k]
+      delete obj[k]
+    }
+  }
+  return obj
+}
+
+function decode(data: string): unknown {
+  if (typeof data !== 'string' || data.length < 2) throw new HerdDecodeError('herd: stored value is empty or not a string')
+  const flag = data[0]
+  try {
+    if (flag === PLAIN) return JSON.parse(data.slice(1))
+    if (flag === TAGGED) return JSON.parse(data.slice(1), revive)
+  } catch (error) {
+    if (error instanceof HerdDecodeError) throw error
+    throw new HerdDecodeError(`herd: stored value is not valid codec output: ${(error as Error).message}`, { cause: error })
+  }
+  throw new HerdDecodeError(`herd: stored value has an unknown codec format ${JSON.stringify(flag)}`)
+}
+
+/**
+ * The default codec: round-trips objects, arrays, strings, numbers (NaN,
+ * ±Infinity and -0 included), booleans, null, undefined inside containers,
+ * Date, Buffer, Uint8Array, Map, Set and BigInt. Functions, symbols, other
+ * typed arrays, WeakMap/WeakSet/Promise and circular structures throw
+ * HerdEncodeError. Class instances are cached as JSON would (toJSON, or own
+ * enumerable fields) and come back as plain objects.
+ */
+export const defaultCodec: Codec = { encode, decode }

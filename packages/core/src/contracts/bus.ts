@@ -1,0 +1,18 @@
+/** What changed, so other processes drop their local copy of `key`. */
+export interface BusMessage {
+  kind: 'set' | 'expire' | 'delete'
+  key: string
+  /** Id of the herd that published it; a herd ignores its own messages. */
+  origin: string
+}
+
+export type BusListener = (message: BusMessage) => void
+
+/** Invalidation fan-out between processes. Delivery is best effort: local tiers also expire on their own. */
+export interface Bus {
+  publish(message: BusMessage): Promise<void>
+  /** Resolves once the listener is subscribed, with a function that unsubscribes it. */
+  subscribe(listener: BusListener): Promise<() => Promise<void>>
+  /** Releases what the Bus itself opened (never a client the user passed in). */
+  close?(): Promise<void>
+}

@@ -1,0 +1,40 @@
+import { HerdArgumentError } from './errors.js'
+
+/** Milliseconds as a number, or a string such as '250ms', '30s', '5m', '1h', '7d'. */
+export type Duration = number | string
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/
+
+/**
+ * Parses a duration to whole milliseconds. Rejects NaN, negatives, Infinity
+ * and anything unparseable with a HerdArgumentError naming the option.
+ */
+export function toMs(value: Duration, name: string): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new HerdArgumentError(`herd: ${name} must be a finite number of ms >= 0 or a string like '30s'; got ${String(value)}`)
+    }
+    return Math.round(value)
+  }
+  if (typeof value === 'string') {
+    const match = PATTERN.exec(value)
+    if (match) return Math.round(Number(match[1]) * UNIT_MS[match[2]!]!)
+  }
+  throw new HerdArgumentError(
+    `herd: ${name} must be ms as a number or a string like '250ms', '30s', '5m', '1h', '7d'; got ${describe(value)}`,
+  )
+}
+
+/** Like toMs, but `undefined` stays `undefined` (an option that was not given). */
+export function optionalMs(value: Duration | undefined, name: string): number | undefined {
+  return value === undefined ? undefined : toMs(value, name)
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'function') return 'a function'
+  if (value === null) return 'null'
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object'
+  return String(value)
+}

@@ -1,0 +1,47 @@
+import type { Duration } from './duration.js'
+import type { HerdEventName, HerdListener } from './events.js'
+import type { FetchOptions, HerdOptions, Loader, SetOptions } from './options.js'
+import type { HerdStats } from './stats.js'
+import { HerdPipeline } from './pipeline/pipeline.js'
+
+export interface WarmOptions extends FetchOptions {
+  /** Loads at once. Default 4. */
+  concurrency?: number
+}
+
+export interface WarmResult {
+  loaded: number
+  failed: Array<{ key: string; error: unknown }>
+}
+
+export interface KeepFreshOptions extends FetchOptions {
+  /** How often to refresh. Default: 80% of the entry's ttl. */
+  every?: Duration
+}
+
+export interface Herd {
+  /** The value for `key`: from a tier, or from one loader call shared by every concurrent caller (fleet-wide with a Lock). */
+  fetch<T>(key: string, loader: Loader<T>, options?: FetchOptions): Promise<T | undefined>
+  /** The cached value (fresh, or stale inside staleWhileRevalidate), without loading. */
+  get<T>(key: string): Promise<T | undefined>
+  /** Write-through with a new fence; every process drops its local copy. */
+  set<T>(key: string, value: T, options?: SetOptions): Promise<void>
+  /** Marks the entry stale everywhere: the next read serves it and refreshes. */
+  expire(key: string): Promise<void>
+  /** Removes the entry everywhere, local tiers included; an in-flight load can't bring it back. */
+  delete(key: string): Promise<void>
+  /** Fills `keys` before traffic arrives, `concurrency` at a time. */
+  warm(keys: readonly string[], loader: (key: string) => Loader<unknown>, options?: WarmOptions): Promise<WarmResult>
+  /** Refreshes `key` on a schedule so it never expires under load; one refresher per period across the fleet with a Lock. Returns stop(). */
+  keepFresh<T>(key: string, loader: Loader<T>, options?: KeepFreshOptions): () => void
+  on<E extends HerdEventName>(event: E, listener: HerdListener<E>): () => void
+  stats(): HerdStats
+  /** Clears every timer and listener, aborts loads, closes adapters. Later calls reject with HerdClosedError. */
+  close(): Promise<void>
+  /** This herd's id on the Bus. */
+  readonly id: string
+}
+
+export function createHerd(options: HerdOptions = {}): Herd {
+  return new HerdPipeline(options) as unknown as Herd
+}

@@ -1,0 +1,35 @@
+export { createHerd } from './herd.js'
+export type { Herd, WarmOptions, WarmResult, KeepFreshOptions } from './herd.js'
+export type {
+  HerdOptions,
+  EntryOptions,
+  FetchOptions,
+  SetOptions,
+  Loader,
+  LoaderContext,
+} from './options.js'
+export type { Store, StoredEntry } from './contracts/store.js'
+export type { Lock, Lease } from './contracts/lock.js'
+export type { Bus, BusMessage, BusListener } from './contracts/bus.js'
+export type { Codec } from './contracts/codec.js'
+export { defaultCodec } from './codec/default-codec.js'
+export { toMs, type Duration } from './duration.js'
+export {
+  HerdError,
+  HerdArgumentError,
+  HerdEncodeError,
+  HerdDecodeError,
+  HerdTimeoutError,
+  HerdClosedError,
+  type HerdErrorCode,
+} from './errors.js'
+export type {
+  HerdEvents,
+  HerdEventName,
+  HerdListener,
+  Tier,
+  StaleReason,
+  ErrorSource,
+  BreakerState,
+} from './events.js'
+export type { HerdStats } from './stats.js'
