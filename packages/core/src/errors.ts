@@ -55,8 +55,8 @@ export class HerdTimeoutError extends HerdError {
 
 /** The herd was closed; the call can't be served. */
 export class HerdClosedError extends HerdError {
-  constructor(operation: string) {
-    super('HERD_CLOSED', `herd: ${operation}() called after close()`)
+  constructor(operation: string, pending = false) {
+    super('HERD_CLOSED', pending ? `herd: closed while ${operation}() was pending` : `herd: ${operation}() called after close()`)
     this.name = 'HerdClosedError'
   }
 }

@@ -18,8 +18,8 @@ export interface HerdEvents {
   coalesced: { key: string }
   /** The loader ran. `background` for refreshes. */
   load: { key: string; durationMs: number; ok: boolean; background: boolean }
-  /** A background refresh finished (stale-while-revalidate, XFetch early refresh, schedule, soft timeout). */
-  refresh: { key: string; durationMs: number; ok: boolean; reason: 'stale' | 'early' | 'schedule' | 'timeout' }
+  /** A background refresh finished (stale-while-revalidate, XFetch early refresh, keepFresh schedule). */
+  refresh: { key: string; durationMs: number; ok: boolean; reason: 'stale' | 'early' | 'schedule' }
   /** Something failed. Loader errors reach the caller too unless a stale value stood in. */
   error: { key?: string; source: ErrorSource; error: unknown }
   /** The Store or Lock was bypassed for this operation (failure or open breaker); in-process protection only. */

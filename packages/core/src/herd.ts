@@ -30,8 +30,8 @@ export interface Herd {
   expire(key: string): Promise<void>
   /** Removes the entry everywhere, local tiers included; an in-flight load can't bring it back. */
   delete(key: string): Promise<void>
-  /** Fills `keys` before traffic arrives, `concurrency` at a time. */
-  warm(keys: readonly string[], loader: (key: string) => Loader<unknown>, options?: WarmOptions): Promise<WarmResult>
+  /** Fills `keys` before traffic arrives, `concurrency` at a time; the loader reads the key from its context. */
+  warm<T>(keys: readonly string[], loader: Loader<T>, options?: WarmOptions): Promise<WarmResult>
   /** Refreshes `key` on a schedule so it never expires under load; one refresher per period across the fleet with a Lock. Returns stop(). */
   keepFresh<T>(key: string, loader: Loader<T>, options?: KeepFreshOptions): () => void
   on<E extends HerdEventName>(event: E, listener: HerdListener<E>): () => void
@@ -43,5 +43,5 @@ export interface Herd {
 }
 
 export function createHerd(options: HerdOptions = {}): Herd {
-  return new HerdPipeline(options) as unknown as Herd
+  return new HerdPipeline(options)
 }
