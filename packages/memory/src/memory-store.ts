@@ -1,0 +1,117 @@
+import { HerdArgumentError, type Store, type StoredEntry } from '@herd/core'
+import QuickLRU from 'quick-lru'
+import { assertFinite, assertKey, assertMs, assertObject, describe } from './validate.js'
+
+export interface MemoryStoreOptions {
+  /** Most entries held; the least recently used are dropped first. Default 10_000. */
+  maxSize?: number
+}
+
+export interface MemoryStore extends Store {
+  getMany(keys: readonly string[]): Promise<Array<StoredEntry | undefined>>
+  close(): Promise<void>
+  /** Entries held right now (expired ones not yet swept included); never more than `maxSize`. */
+  readonly size: number
+}
+
+const NUMBER_FIELDS = ['fence', 'createdAt', 'freshUntil', 'staleUntil', 'errorUntil', 'loadMs'] as const
+
+/**
+ * The shared tier in process memory. Entries live until their ttl or until
+ * the LRU bound pushes them out, so memory stays flat however many distinct
+ * keys pass through.
+ */
+export function memoryStore({ maxSize = 10_000 }: MemoryStoreOptions = {}): MemoryStore {
+  if (!Number.isInteger(maxSize) || maxSize < 1) {
+    throw new HerdArgumentError(`herd: memoryStore maxSize must be a whole number >= 1; got ${describe(maxSize)}`)
+  }
+  // Holds private copies only (see copyEntry), so expire() may change them in place.
+  const lru = new QuickLRU<string, StoredEntry>({ maxSize })
+
+  // A fresh object per read, as a networked Store would give: a caller that
+  // changes what it got can't change what the next caller reads.
+  function read(key: string): StoredEntry | undefined {
+    const held = lru.get(key)
+    return held === undefined ? undefined : { ...held }
+  }
+
+  return {
+    async get(key) {
+      assertKey(key, 'get')
+      return read(key)
+    },
+
+    async getMany(keys) {
+      if (!Array.isArray(keys)) throw new HerdArgumentError(`herd: getMany() needs an array of keys; got ${describe(keys)}`)
+      return keys.map((key: unknown) => {
+        assertKey(key, 'getMany')
+        return read(key)
+      })
+    },
+
+    async set(key, entry, ttlMs) {
+      assertKey(key, 'set')
+      assertMs(ttlMs, 'ttlMs')
+      const copy = copyEntry(entry)
+      // No await between this check and the write, so racing writers can't interleave.
+      const held = lru.peek(key)
+      if (held !== undefined && held.fence > copy.fence) return false
+      // Kept for 0 ms is not kept at all; the older entry must still go.
+      if (ttlMs === 0) lru.delete(key)
+      else lru.set(key, copy, { maxAge: ttlMs })
+      return true
+    },
+
+    async delete(key) {
+      assertKey(key, 'delete')
+      lru.delete(key)
+    },
+
+    async expire(key, at) {
+      assertKey(key, 'expire')
+      assertFinite(at, 'at')
+      // peek, not get: marking stale is not a use, so it doesn't refresh the LRU position.
+      const held = lru.peek(key)
+      if (held === undefined) return false
+      // In place, so the entry keeps its ttl and its fence.
+      held.freshUntil = Math.min(held.freshUntil, at)
+      return true
+    },
+
+    async close() {
+      lru.clear()
+    },
+
+    get size() {
+      return lru.size
+    },
+  }
+}
+
+/**
+ * Validates and copies exactly the contract's fields, so the Store never
+ * keeps the caller's object and never keeps what a Redis Store could not
+ * round-trip (a non-string value, NaN, Infinity).
+ */
+function copyEntry(entry: StoredEntry): StoredEntry {
+  const raw: unknown = entry
+  assertObject(raw, 'entry')
+  if (typeof raw.value !== 'string') {
+    throw new HerdArgumentError(`herd: entry.value must be a string (codec output); got ${describe(raw.value)}`)
+  }
+  if (raw.negative !== undefined && typeof raw.negative !== 'boolean') {
+    throw new HerdArgumentError(`herd: entry.negative must be a boolean when given; got ${describe(raw.negative)}`)
+  }
+  for (const field of NUMBER_FIELDS) assertFinite(raw[field], `entry.${field}`)
+  const copy: StoredEntry = {
+    value: entry.value,
+    fence: entry.fence,
+    createdAt: entry.createdAt,
+    freshUntil: entry.freshUntil,
+    staleUntil: entry.staleUntil,
+    errorUntil: entry.errorUntil,
+    loadMs: entry.loadMs,
+  }
+  if (entry.negative) copy.negative = true
+  return copy
+}
