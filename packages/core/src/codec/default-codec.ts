@@ -70,16 +70,12 @@ function encode(value: unknown): string {
     if (obj instanceof WeakMap || obj instanceof WeakSet || obj instanceof Promise) return reject(obj.constructor.name, key)
     // Class instances with toJSON (Decimal, ObjectId…) are cached as JSON would cache them.
     if (converted !== raw) return converted
-    let escaped: Record<string, unknown> | undefined
-    for (const k in obj) {
-      if (TILDES.test(k)) {
-        escaped ??= { ...(obj as Record<string, unknown>) }
-        delete escaped[k]
-        escaped['~' + k] = (obj as Record<string, unknown>)[k]
-      }
-    }
-    if (escaped) {
+    let escape = false
+    for (const k in obj) if (TILDES.test(k)) escape = true
+    if (escape) {
       tagged = true
+      const escaped: Record<string, unknown> = {}
+      for (const [k, v] of Object.entries(obj)) escaped[TILDES.test(k) ? '~' + k : k] = v
       return escaped
     }
     return obj
@@ -124,11 +120,12 @@ function revive(this: unknown, _key: string, value: unknown): unknown {
         throw new HerdDecodeError(`herd: unknown codec tag ${JSON.stringify(obj['~'])}`)
     }
   }
-  for (const k in obj) {
-    if (k.length > 1 && TILDES.test(k)) {
-      obj[k.slice(1)] = obj[k]
-      delete obj[k]
-    }
+  let unescape = false
+  for (const k in obj) if (TILDES.test(k)) unescape = true
+  if (unescape) {
+    const restored: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(obj)) restored[TILDES.test(k) ? k.slice(1) : k] = v
+    return restored
   }
   return obj
 }

@@ -97,7 +97,7 @@ export class HerdPipeline implements Herd {
     }
     const flight = this.openFlight(key, o)
     flight.fallback = fallback
-    void this.resolve(flight, anyLoader, o).finally(() => this.closeFlight(flight))
+    void this.resolve(flight, anyLoader, o)
     return flight.join(signal) as Promise<T | undefined>
   }
 
@@ -182,6 +182,8 @@ export class HerdPipeline implements Herd {
       if (!flight.settled && !this.standIn(flight, 'error')) this.failFlight(flight, error)
     } finally {
       clearTimeout(softTimer)
+      // Synchronously with the last provide(): a caller resuming after it never joins a finished flight.
+      this.closeFlight(flight)
     }
   }
 
@@ -193,7 +195,7 @@ export class HerdPipeline implements Herd {
   private startRefresh(key: string, loader: Loader<unknown>, o: ResolvedEntryOptions, current: Entry, reason: RefreshReason): void {
     const flight = this.openFlight(key, o)
     flight.provide(current.value)
-    void this.refreshIn(flight, loader, o, current, reason).finally(() => this.closeFlight(flight))
+    void this.refreshIn(flight, loader, o, current, reason).then(() => this.closeFlight(flight))
   }
 
   async get<T>(key: string): Promise<T | undefined> {

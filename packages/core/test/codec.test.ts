@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest'
+import { HerdDecodeError, HerdEncodeError, defaultCodec } from '../src/index.js'
+
+const roundTrip = (value: unknown) => defaultCodec.decode(defaultCodec.encode(value))
+
+describe('default codec', () => {
+  it.each([
+    ['object', { a: 1, b: 'two', c: [true, null], d: { e: 'nested' } }],
+    ['array', [1, 'a', null, { x: 1 }]],
+    ['string', 'héllo "wörld"\n'],
+    ['number', 42.5],
+    ['null', null],
+    ['boolean', false],
+    ['NaN and infinities', [Number.NaN, Infinity, -Infinity]],
+    ['Date', new Date('2026-11-23T10:00:00.000Z')],
+    ['Map', new Map<unknown, unknown>([['a', 1], [2, { b: new Date(0) }]])],
+    ['Set', new Set([1, 'two', 3n])],
+    ['BigInt', 12345678901234567890n],
+    ['undefined inside containers', { a: undefined, list: [1, undefined, 3] }],
+    ['objects whose keys look like tags', { '~': 'D', '~~': 2, v: 'not a date' }],
+  ])('round-trips %s', (_name, value) => {
+    expect(roundTrip(value)).toEqual(value)
+  })
+
+  it('round-trips -0', () => {
+    expect(Object.is(roundTrip(-0), -0)).toBe(true)
+  })
+
+  it('round-trips Buffer as Buffer and Uint8Array as Uint8Array', () => {
+    const buffer = roundTrip(Buffer.from('hello'))
+    expect(Buffer.isBuffer(buffer)).toBe(true)
+    expect((buffer as Buffer).toString()).toBe('hello')
+    const bytes = roundTrip(new Uint8Array([1, 2, 255]))
+    expect(bytes).toBeInstanceOf(Uint8Array)
+    expect(Buffer.isBuffer(bytes)).toBe(false)
+    expect([...(bytes as Uint8Array)]).toEqual([1, 2, 255])
+  })
+
+  it('keeps plain JSON on the fast path', () => {
+    expect(defaultCodec.encode({ a: 1 })).toBe('0{"a":1}')
+    expect(defaultCodec.encode({ at: new Date(0) }).startsWith('1')).toBe(true)
+  })
+
+  it('caches class instances as JSON would', () => {
+    class Money {
+      constructor(readonly cents: number) {}
+      toJSON() {
+        return `${this.cents / 100} EUR`
+      }
+    }
+    class Point {
+      constructor(readonly x: number, readonly y: number) {}
+    }
+    expect(roundTrip({ price: new Money(250), at: new Point(1, 2) })).toEqual({ price: '2.5 EUR', at: { x: 1, y: 2 } })
+  })
+
+  it.each([
+    ['a function', { f: () => 1 }],
+    ['a symbol', { s: Symbol('x') }],
+    ['a top-level function', () => 1],
+    ['a typed array other than Uint8Array', { data: new Float64Array(2) }],
+    ['a WeakMap', new WeakMap()],
+    ['a Promise', { p: Promise.resolve(1) }],
+  ])('rejects %s with a HerdEncodeError (a TypeError)', (_name, value) => {
+    expect(() => defaultCodec.encode(value)).toThrow(HerdEncodeError)
+    expect(() => defaultCodec.encode(value)).toThrow(TypeError)
+  })
+
+  it('rejects circular structures, through objects and through Maps', () => {
+    const circular: Record<string, unknown> = { a: 1 }
+    circular.self = circular
+    expect(() => defaultCodec.encode(circular)).toThrow(HerdEncodeError)
+    const map = new Map<string, unknown>()
+    map.set('me', map)
+    expect(() => defaultCodec.encode(map)).toThrow(/circular/)
+  })
+
+  it.each(['', 'x', '0{not json', '9{}', '1{"~":"?"}'])('rejects corrupt input %j with a HerdDecodeError', (data) => {
+    expect(() => defaultCodec.decode(data)).toThrow(HerdDecodeError)
+  })
+})
