@@ -1,0 +1,81 @@
+import type { RedisClientType, RedisClusterType } from 'redis'
+import { RedisCommandTimeoutError, RedisUnavailableError } from './errors.js'
+import type { Script } from './scripts.js'
+
+/**
+ * A node-redis client (v5 API) from `createClient` or `createCluster`. The
+ * user owns it: herd never connects, quits or reconfigures it.
+ */
+export type RedisClient = Standalone | Cluster
+
+// `any` generics: any modules, scripts, RESP version and type mapping the user configured.
+type Standalone = RedisClientType<any, any, any, any, any>
+type Cluster = RedisClusterType<any, any, any, any, any>
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return 'masters' in client
+}
+
+/**
+ * Raw commands through the user's client, each bounded by `timeoutMs`.
+ *
+ * node-redis' own `timeout` command option only covers a command still
+ * waiting to be written, not one Redis received and never answered (a hung
+ * or paused server), so every command also races a timer here; the late
+ * reply, if any, lands on a settled promise and is dropped. A standalone
+ * client that is not ready fails at once instead of queueing behind an
+ * outage. On a cluster each command goes to the node of its first key.
+ */
+export class Commands {
+  readonly cluster: boolean
+  /** Drops commands queued for a cluster node that is down, so the queue can't grow through an outage. */
+  private readonly clusterOptions: { timeout: number }
+
+  constructor(
+    readonly client: RedisClient,
+    readonly timeoutMs: number,
+  ) {
+    this.cluster = isCluster(client)
+    this.clusterOptions = { timeout: timeoutMs }
+  }
+
+  send(key: string | undefined, readonly: boolean, args: string[]): Promise<unknown> {
+    let reply: Promise<unknown>
+    if (this.cluster) {
+      reply = (this.client as Cluster).sendCommand(key, readonly, args, this.clusterOptions)
+    } else {
+      const client = this.client as Standalone
+      if (client.isReady === false) return Promise.reject(new RedisUnavailableError(args[0]!))
+      reply = client.sendCommand(args)
+    }
+    return this.bounded(reply, args[0]!)
+  }
+
+  /** Runs a Lua script by SHA; after NOSCRIPT (SCRIPT FLUSH, restart, failover, a new node) once more as EVAL, which caches it again. */
+  async run(script: Script, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    const tail = [String(keys.length), ...keys, ...args]
+    try {
+      return await this.send(keys[0], false, ['EVALSHA', script.sha, ...tail])
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+      return this.send(keys[0], false, ['EVAL', script.source, ...tail])
+    }
+  }
+
+  private bounded(reply: Promise<unknown>, command: string): Promise<unknown> {
+    const ms = this.timeoutMs
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new RedisCommandTimeoutError(command, ms)), ms)
+      reply.then(
+        (value) => {
+          clearTimeout(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      )
+    })
+  }
+}

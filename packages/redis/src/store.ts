@@ -1,0 +1,53 @@
+import { HerdArgumentError, type Store, type StoredEntry } from '@herd/core'
+import type { RedisClient } from './commands.js'
+import { decodeEntry, encodeEntry } from './entry-format.js'
+import { type RedisOptions, resolve } from './options.js'
+import { MARK_STALE, SET_IF_NEWER } from './scripts.js'
+
+/**
+ * The shared tier on Redis. A hit is one GET; a write is one fenced script
+ * call; the Redis TTL is the ttlMs the herd passes (it covers the whole
+ * stale window), so Redis evicts what can no longer be served.
+ */
+export function redisStore(client: RedisClient, options: RedisOptions = {}): Store {
+  const { commands, keys } = resolve(client, options, 'redisStore')
+
+  const read = (key: string, raw: unknown): StoredEntry | undefined =>
+    raw === null || raw === undefined ? undefined : decodeEntry(typeof raw === 'string' ? raw : String(raw), key)
+
+  return {
+    async get(key) {
+      const name = keys.value(key)
+      return read(key, await commands.send(name, true, ['GET', name]))
+    },
+
+    async getMany(list) {
+      const names = list.map((key) => keys.value(key))
+      // MGET across slots is refused by a Cluster; separate GETs are pipelined per node by node-redis.
+      const raw = commands.cluster
+        ? await Promise.all(names.map((name) => commands.send(name, true, ['GET', name])))
+        : names.length === 0
+          ? []
+          : ((await commands.send(names[0], true, ['MGET', ...names])) as unknown[])
+      return list.map((key, i) => read(key, raw[i]))
+    },
+
+    async set(key, entry, ttlMs) {
+      const payload = encodeEntry(entry)
+      if (!(ttlMs >= 0 && ttlMs < Infinity)) throw new HerdArgumentError(`@herd/redis: set() ttlMs must be a finite number >= 0; got ${String(ttlMs)}`)
+      const ttl = Math.ceil(ttlMs)
+      const reply = await commands.run(SET_IF_NEWER, [keys.value(key)], [String(entry.fence), payload, String(ttl)])
+      return Number(reply) === 1
+    },
+
+    async delete(key) {
+      const name = keys.value(key)
+      await commands.send(name, false, ['DEL', name])
+    },
+
+    async expire(key, at) {
+      if (!Number.isFinite(at)) throw new HerdArgumentError(`@herd/redis: expire() needs an epoch ms; got ${String(at)}`)
+      return Number(await commands.run(MARK_STALE, [keys.value(key)], [String(Math.floor(at))])) === 1
+    },
+  }
+}
