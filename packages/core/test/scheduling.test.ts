@@ -86,6 +86,21 @@ describe('keepFresh()', () => {
     expect(loader.calls).toBe(calls)
   })
 
+  it('a scheduled run whose loader hangs is aborted by the hard timeout, and the next period runs again', async () => {
+    herd = createHerd({ ttl: 1_000, hardTimeout: 40 })
+    const signals: AbortSignal[] = []
+    const hanging = (ctx: { signal: AbortSignal }) => {
+      signals.push(ctx.signal)
+      return new Promise<number>(() => {})
+    }
+    const stop = herd.keepFresh('hot', hanging, { every: 25 })
+    await sleep(150)
+    stop()
+    // the initial fill plus scheduled runs, each one aborted rather than piling up behind the first
+    expect(signals.length).toBeGreaterThanOrEqual(2)
+    expect(signals.slice(0, -1).every((s) => s.aborted)).toBe(true)
+  })
+
   it('close() clears the schedule', async () => {
     herd = createHerd({ ttl: 100 })
     const loader = countingLoader(1)

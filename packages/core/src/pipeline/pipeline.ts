@@ -281,11 +281,24 @@ export class HerdPipeline implements Herd {
     const o = resolveEntryOptions(h.defaults, entryOptions as EntryOptions, 'keepFresh()')
     const everyMs = every === undefined ? Math.max(1, Math.floor(o.ttl * 0.8)) : positiveMs(every, 'every')
     const controller = new AbortController()
+    let running = false
     const tick = (): void => {
-      if (h.flights.has(key) || controller.signal.aborted) return
+      if (running || h.flights.has(key) || controller.signal.aborted) return
+      running = true
+      // Each run gets the hard timeout too: a hung loader must not keep renewing its lease forever.
+      const run = new AbortController()
+      const stopRun = () => run.abort(controller.signal.reason)
+      controller.signal.addEventListener('abort', stopRun, { once: true })
+      const timer = setTimeout(() => run.abort(new HerdTimeoutError(key, o.hardTimeout)), o.hardTimeout)
+      timer.unref?.()
       const current = h.local?.get(key, Date.now())
       // Across the fleet: whoever refreshed within the last half period already did this period's work.
-      void refresh(h, key, loader as Loader<unknown>, o, current, 'schedule', controller.signal, (latest) => latest.createdAt > Date.now() - everyMs / 2)
+      const done = (latest: Entry) => latest.createdAt > Date.now() - everyMs / 2
+      void refresh(h, key, loader as Loader<unknown>, o, current, 'schedule', run.signal, done).then(() => {
+        clearTimeout(timer)
+        controller.signal.removeEventListener('abort', stopRun)
+        running = false
+      })
     }
     const timer = setInterval(tick, everyMs)
     timer.unref?.()
