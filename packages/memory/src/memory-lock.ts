@@ -100,9 +100,13 @@ export function memoryLock(): MemoryLock {
       assertMs(ttlMs, 'ttlMs', true)
       const held = owned(lease, 'extend')
       if (held === undefined) return false
-      held.expiresAt = performance.now() + ttlMs
+      const expiresAt = performance.now() + ttlMs
+      const shortened = expiresAt < held.expiresAt
+      held.expiresAt = expiresAt
+      // A later expiry needs nothing: the armed wake-up re-checks when it fires
+      // and re-arms. Only a lease cut shorter must wake its waiters sooner.
       const group = waiting.get(lease.key)
-      if (group !== undefined) armExpiry(lease.key, group)
+      if (shortened && group !== undefined) armExpiry(lease.key, group)
       return true
     },
 

@@ -36,6 +36,14 @@ describe('memoryLock', () => {
     expect(await within(waiting, 2_000)).toBe(true)
   })
 
+  it('extend to a shorter ttl brings the expiry wake-up forward', async () => {
+    const lock = memoryLock()
+    const lease = await lock.acquire('k', 60_000)
+    const waiting = lock.wait('k', 5_000)
+    expect(await lock.extend(lease!, 100)).toBe(true)
+    expect(await within(waiting, 2_000)).toBe(true)
+  })
+
   it('a wait longer than setTimeout allows (~24.8 days) does not fire at once', async () => {
     const lock = memoryLock()
     const lease = await lock.acquire('k', 60_000)
