@@ -5,6 +5,8 @@ import { assertKey, assertMs, assertObject, describe } from './validate.js'
 
 export interface MemoryLock extends Lock {
   close(): Promise<void>
+  /** Leases held right now (expired ones not yet swept included). */
+  readonly size: number
 }
 
 interface Held {
@@ -155,6 +157,10 @@ export function memoryLock(): MemoryLock {
       for (const group of waiting.values()) for (const settle of group.waiters) settle(false)
       leases.clear()
       sweepAt = MIN_SWEEP
+    },
+
+    get size() {
+      return leases.size
     },
   }
 }

@@ -88,6 +88,12 @@ describe('memoryLock', () => {
     expect(timers()).toBe(before)
   })
 
+  it('sweeps expired leases nobody released, so the lease map stays bounded', async () => {
+    const lock = memoryLock()
+    for (let i = 0; i < 100_000; i++) await lock.acquire(`key:${i}`, 0.001)
+    expect(lock.size).toBeLessThanOrEqual(1024)
+  })
+
   it('fences rise across separate memoryLock()s in one process', async () => {
     const [a, b] = [memoryLock(), memoryLock()]
     const fences = [(await a.acquire('k', 1_000))!.fence, await b.fence('k'), (await b.acquire('k', 1_000))!.fence, await a.fence('other')]
