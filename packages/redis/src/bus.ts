@@ -1,5 +1,5 @@
 import type { Bus, BusListener, BusMessage } from '@herd/core'
-import type { RedisClient } from './commands.js'
+import { bounded, type RedisClient } from './commands.js'
 import { type RedisBusOptions, ignore, resolve } from './options.js'
 import { Subscriber } from './subscriber.js'
 
@@ -45,7 +45,7 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Bu
   const drop = async (listener: BusListener) => {
     if (!listeners.delete(listener) || listeners.size > 0 || subscriber === undefined) return
     subscribed = undefined
-    await subscriber.unsubscribe(keys.bus, dispatch)
+    await bounded(subscriber.unsubscribe(keys.bus, dispatch), commands.timeoutMs, 'UNSUBSCRIBE')
   }
 
   return {
@@ -60,20 +60,12 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Bu
       subscriber ??= Subscriber.for(client, options.onError ?? ignore)
       listeners.add(listener)
       subscribed ??= subscriber.subscribe(keys.bus, dispatch)
-      let timer: ReturnType<typeof setTimeout> | undefined
       try {
-        await Promise.race([
-          subscribed,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`@herd/redis: SUBSCRIBE ${keys.bus} got no reply within ${commands.timeoutMs} ms`)), commands.timeoutMs)
-          }),
-        ])
+        await bounded(subscribed, commands.timeoutMs, 'SUBSCRIBE')
       } catch (error) {
         subscribed = undefined
         await drop(listener).catch(ignore)
         throw error
-      } finally {
-        clearTimeout(timer)
       }
       return () => drop(listener).catch(ignore)
     },

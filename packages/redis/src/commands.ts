@@ -63,19 +63,23 @@ export class Commands {
   }
 
   private bounded(reply: Promise<unknown>, command: string): Promise<unknown> {
-    const ms = this.timeoutMs
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new RedisCommandTimeoutError(command, ms)), ms)
-      reply.then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(error)
-        },
-      )
-    })
+    return bounded(reply, this.timeoutMs, command)
   }
+}
+
+/** `promise`, or a RedisCommandTimeoutError after `ms`; a late settlement is dropped. */
+export function bounded<T>(promise: Promise<T>, ms: number, command: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new RedisCommandTimeoutError(command, ms)), ms)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
 }

@@ -65,12 +65,15 @@ export class Subscriber {
 
   async subscribe(channel: string, listener: Listener): Promise<void> {
     const connection = await this.connect()
+    if (this.opened !== connection) throw new Error('@herd/redis: the pub/sub connection was closed')
     await connection.subscribe(channel, listener)
   }
 
+  /** Resolves at once when the connection is already gone: its subscriptions went with it. */
   async unsubscribe(channel: string, listener: Listener): Promise<void> {
     if (this.connection === undefined) return
     const connection = await this.connection
+    if (this.opened !== connection) return
     await connection.unsubscribe(channel, listener)
   }
 

@@ -1,7 +1,7 @@
 import { type RedisServer, startRedis } from '@herd/testing/redis-server'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RedisCommandTimeoutError, type RedisClient, redisLock, redisStore } from '../src/index.js'
+import { RedisCommandTimeoutError, redisLock, redisStore } from '../src/index.js'
 import { haveRedis } from './clients.js'
 
 const entry = (fence: number) => {
@@ -25,7 +25,7 @@ async function settleWithin<T>(promise: Promise<T>, ms: number): Promise<{ ok: t
 // A server of its own: these tests kill, pause and demote it.
 describe.skipIf(!haveRedis)('Redis failures are bounded errors', () => {
   let server: RedisServer
-  let client: RedisClient
+  let client: ReturnType<typeof createClient>
   beforeAll(async () => {
     server = await startRedis()
     client = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } })

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { type RedisClient, redisBus, redisLock } from '../src/index.js'
 import { isCluster } from '../src/commands.js'
@@ -113,6 +114,7 @@ describe.skipIf(!haveRedis)('Lock.wait', () => {
         const keys = Array.from({ length: 100 }, (_, i) => `k${i}`)
         const leases = await Promise.all(keys.map((k) => holder.acquire(k, 30_000)))
         const controller = new AbortController()
+        setMaxListeners(0, controller.signal) // one signal for 333 waits, on purpose
         const waits = Array.from({ length: 1_000 }, (_, i) => {
           const key = keys[i % keys.length]!
           // a third is woken by a release, a third times out, a third is aborted

@@ -1,0 +1,91 @@
+import { type ChildProcess, fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterEach, inject } from 'vitest'
+
+const WORKER = fileURLToPath(new URL('./fixtures/herd-worker.mjs', import.meta.url))
+
+export interface WorkerConfig {
+  url: string
+  prefix: string
+  /** createHerd options (JSON). */
+  herd?: Record<string, unknown>
+  commandTimeout?: number
+}
+
+/** A herd in a real child process (fixtures/herd-worker.mjs). */
+export class Worker {
+  private readonly inbox: Array<{ type: string }> = []
+  private readonly waiting: Array<{ type: string; resolve: (m: any) => void; reject: (e: Error) => void }> = []
+  readonly exited: Promise<void>
+
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (m: { type: string }) => {
+      const i = this.waiting.findIndex((w) => w.type === m.type)
+      if (i >= 0) this.waiting.splice(i, 1)[0]!.resolve(m)
+      else this.inbox.push(m)
+    })
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()))
+    void this.exited.then(() => {
+      for (const w of this.waiting.splice(0)) w.reject(new Error(`worker ${child.pid} exited while the test waited for "${w.type}"`))
+    })
+  }
+
+  /** The next message of `type` (already received, or the next to arrive), within `ms`. */
+  next<T = any>(type: string, ms = 15_000): Promise<T> {
+    const i = this.inbox.findIndex((m) => m.type === type)
+    if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0] as T)
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${type}" from worker ${this.child.pid} within ${ms} ms`)), ms)
+      this.waiting.push({
+        type,
+        resolve: (m) => {
+          clearTimeout(timer)
+          resolve(m)
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      })
+    })
+  }
+
+  send(message: Record<string, unknown>): void {
+    this.child.send(message)
+  }
+
+  /** Asks the worker to close its herd and exit; SIGKILL if it doesn't within 3 s. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    this.child.send({ cmd: 'exit' }, () => {})
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3_000)
+    await this.exited
+    clearTimeout(timer)
+  }
+}
+
+const live = new Set<Worker>()
+
+/** Starts `count` workers and waits until each is connected and ready. */
+export async function spawnWorkers(count: number, config: WorkerConfig): Promise<Worker[]> {
+  const bundle = inject('redisBundle')
+  const workers = Array.from({ length: count }, () => {
+    const child = fork(WORKER, [JSON.stringify({ bundle, ...config })], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const worker = new Worker(child)
+    live.add(worker)
+    void worker.exited.then(() => live.delete(worker))
+    return worker
+  })
+  await Promise.all(workers.map((w) => w.next('ready')))
+  return workers
+}
+
+// No test leaves a process behind, pass or fail.
+afterEach(async () => {
+  await Promise.all([...live].map((w) => w.stop()))
+})
+
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN
+}
