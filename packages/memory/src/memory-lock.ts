@@ -21,7 +21,10 @@ interface Waiting {
   expiryTimer?: ReturnType<typeof setTimeout>
 }
 
-/** setTimeout fires at once for longer delays; a timer capped here just re-checks and re-arms. */
+/**
+ * setTimeout fires at once for longer delays, so delays are capped here: the
+ * expiry timer then re-checks and re-arms; a wait timeout ends at ~24.8 days.
+ */
 const MAX_DELAY = 2 ** 31 - 1
 /** The lease map is swept of unreleased, expired leases each time it doubles past this. */
 const MIN_SWEEP = 1024
@@ -74,7 +77,15 @@ export function memoryLock(): MemoryLock {
     }, Math.min(MAX_DELAY, Math.max(0, held.expiresAt - performance.now())))
   }
 
-  // Holders that never release (a hung loader, a bug) would otherwise leave
+  /** The first waiter on a held key: a group for it, woken at the lease's expiry at the latest. */
+  function watch(key: string): Waiting {
+    const group: Waiting = { waiters: new Set() }
+    waiting.set(key, group)
+    armExpiry(key, group)
+    return group
+  }
+
+  // Holders that never release or extend (a crashed task, a bug) would otherwise leave
   // their leases in the map until the key is touched again.
   function sweep(): void {
     for (const key of leases.keys()) live(key)
@@ -126,22 +137,16 @@ export function memoryLock(): MemoryLock {
       if (signal?.aborted) return false
       if (live(key) === undefined) return true
 
-      let group = waiting.get(key)
-      if (group === undefined) {
-        group = { waiters: new Set() }
-        waiting.set(key, group)
-        armExpiry(key, group)
-      }
-      const waiters = group
+      const group = waiting.get(key) ?? watch(key)
       return new Promise<boolean>((resolve) => {
         // Whichever comes first (release, expiry, timeout, abort, close) settles
         // the wait and clears everything the others would have used.
         const settle = (result: boolean): void => {
-          if (!waiters.waiters.delete(settle)) return
+          if (!group.waiters.delete(settle)) return
           clearTimeout(timer)
           signal?.removeEventListener('abort', onAbort)
-          if (waiters.waiters.size === 0) {
-            clearTimeout(waiters.expiryTimer)
+          if (group.waiters.size === 0) {
+            clearTimeout(group.expiryTimer)
             waiting.delete(key)
           }
           resolve(result)
@@ -149,7 +154,7 @@ export function memoryLock(): MemoryLock {
         const onAbort = (): void => settle(false)
         const timer = setTimeout(settle, Math.min(MAX_DELAY, timeoutMs), false)
         signal?.addEventListener('abort', onAbort, { once: true })
-        waiters.waiters.add(settle)
+        group.waiters.add(settle)
       })
     },
 

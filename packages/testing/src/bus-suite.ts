@@ -1,5 +1,5 @@
 import type { Bus, BusMessage } from '@herd/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type Factory, perTest, type SuiteOptions } from './harness.js'
 
 /**
@@ -53,18 +53,12 @@ class Inbox {
  */
 export function busSuite(name: string, factory: BusFactory, options?: BusSuiteOptions): void {
   describe(`${name} (Bus conformance)`, () => {
-    const { key, create } = perTest(factory, options)
-    let unsubscribes: Array<() => Promise<void>> = []
+    const { key, create, defer } = perTest(factory, options)
 
-    // Before teardown closes the participants, take back every listener the test added.
-    afterEach(async () => {
-      await Promise.all(unsubscribes.map((unsubscribe) => unsubscribe()))
-      unsubscribes = []
-    })
-
+    /** Subscribes a new inbox; the listener is taken back after the test, before the participants close. */
     async function listen(bus: Bus): Promise<Inbox> {
       const inbox = new Inbox(key(''))
-      unsubscribes.push(await bus.subscribe(inbox.listener))
+      defer(await bus.subscribe(inbox.listener))
       return inbox
     }
 

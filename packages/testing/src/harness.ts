@@ -23,6 +23,8 @@ export interface PerTest<T> {
   key(name: string): string
   /** Calls the factory; what it gives is torn down after the test. */
   create(): Promise<T>
+  /** Runs `cleanup` after the test, before teardown (e.g. unsubscribing from a bus about to close). */
+  defer(cleanup: () => unknown): void
 }
 
 /** Registers the hooks every suite needs: a fresh key prefix per test and teardown of what the test created. */
@@ -30,12 +32,17 @@ export function perTest<T extends Closable>(factory: Factory<T>, options: SuiteO
   const teardown = options.teardown ?? ((adapter: T) => adapter.close?.())
   let prefix = ''
   let created: T[] = []
+  let deferred: Array<() => unknown> = []
 
   beforeEach(() => {
     prefix = `${options.keyPrefix ?? 'herd-conformance:'}${randomUUID()}:`
   })
 
+  // One hook doing both, in this order, whatever order the user's vitest runs hooks in.
   afterEach(async () => {
+    const cleanups = deferred
+    deferred = []
+    await Promise.all(cleanups.map(async (cleanup) => cleanup()))
     // A factory may hand out one shared instance (a memory bus): tear it down once.
     const adapters = [...new Set(created)]
     created = []
@@ -48,6 +55,9 @@ export function perTest<T extends Closable>(factory: Factory<T>, options: SuiteO
       const adapter = await factory()
       created.push(adapter)
       return adapter
+    },
+    defer(cleanup) {
+      deferred.push(cleanup)
     },
   }
 }

@@ -36,17 +36,18 @@ describe('perTest', () => {
 
   describe('custom teardown, a shared instance and keyPrefix', () => {
     const shared = { close: async () => {} }
-    const tornDown: unknown[] = []
-    const { key, create } = perTest(() => shared, { teardown: (adapter) => void tornDown.push(adapter), keyPrefix: 'mine/' })
+    const events: unknown[] = []
+    const { key, create, defer } = perTest(() => shared, { teardown: (adapter) => void events.push(adapter), keyPrefix: 'mine/' })
 
     it('hands out what the factory gives', async () => {
       expect(await create()).toBe(shared)
       expect(await create()).toBe(shared)
+      defer(() => events.push('deferred cleanup'))
       expect(key('k')).toMatch(/^mine\/.+:k$/)
     })
 
-    it('tore a shared instance down once, with the custom teardown', () => {
-      expect(tornDown).toEqual([shared])
+    it('ran the deferred cleanup, then tore the shared instance down once, with the custom teardown', () => {
+      expect(events).toEqual(['deferred cleanup', shared])
     })
   })
 })
