@@ -1,1 +1,153 @@
-export {}
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { Stream, type Readable } from 'node:stream'
+import type { Duration, Herd } from '@herd/core'
+import { HttpCache, teeStream, type StreamOutcome, type Exchange, type HttpCacheOptions, type InvalidateOptions, type Run, type RunOutcome } from '@herd/http'
+import type { Context, Next } from 'koa'
+
+export { isBackgroundRefresh, type CapturedResponse, type InvalidateOptions, type KeyResult } from '@herd/http'
+
+export type HerdCacheOptions = HttpCacheOptions<Context>
+
+/** The middleware, plus helpers to invalidate what it stored. */
+export interface HerdCacheMiddleware {
+  (ctx: Context, next: Next): Promise<void>
+  /** Drops every stored response of a URL path (e.g. '/products/42?lang=en'), or of a key your `key` function returns. */
+  delete(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
+  /** Marks them stale: the next request gets the old response while the handler refreshes it. */
+  expire(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
+  /** The herd key for a URL path or key, to use with the herd directly. */
+  keyFor(keyOrUrl: string, options?: InvalidateOptions): string
+  /** The herd this middleware stores in. */
+  readonly herd: Herd
+}
+
+/** Statuses Koa sends without a body. */
+const EMPTY = new Set([204, 205, 304])
+
+function isReadable(body: unknown): body is Readable {
+  return body instanceof Stream && typeof (body as Readable).pipe === 'function'
+}
+
+class KoaExchange implements Exchange<Context> {
+  constructor(
+    readonly source: Context,
+    private readonly next: Next,
+  ) {}
+
+  get req(): IncomingMessage {
+    return this.source.req
+  }
+
+  get res(): ServerResponse {
+    return this.source.res
+  }
+
+  get url(): string {
+    return this.source.originalUrl
+  }
+
+  pass(): Promise<void> {
+    return this.next() as Promise<void>
+  }
+
+  capture(limit: number, onHeaders: (status: number, headers: OutgoingHttpHeaders) => void): Run {
+    let settle!: (outcome: RunOutcome) => void
+    const outcome = new Promise<RunOutcome>((resolve) => (settle = resolve))
+    const handled = this.runAndCapture(limit, onHeaders, settle)
+    return { handled, outcome }
+  }
+
+  /**
+   * Koa writes the response after every middleware returned, so the capture
+   * happens here, after `next()`: the body as downstream left it (a compressor
+   * after herdCache has already swapped in its stream), turned into bytes the
+   * way Koa's own respond() would, or teed when it is a stream.
+   */
+  private async runAndCapture(limit: number, onHeaders: (status: number, headers: OutgoingHttpHeaders) => void, settle: (outcome: RunOutcome) => void): Promise<void> {
+    try {
+      await this.next()
+    } catch (error) {
+      settle({ kind: 'error', error })
+      throw error
+    }
+    try {
+      this.captureBody(limit, onHeaders, settle)
+    } catch (error) {
+      settle({ kind: 'error', error })
+      throw error
+    }
+  }
+
+  private captureBody(limit: number, onHeaders: (status: number, headers: OutgoingHttpHeaders) => void, settle: (outcome: RunOutcome) => void): void {
+    const ctx = this.source
+    let body: unknown = ctx.body
+    const empty = EMPTY.has(ctx.status)
+    if (body == null && !empty && !(ctx.response as { _explicitNullBody?: boolean })._explicitNullBody) {
+      // What respond() sends when nobody set a body (a 404 falls through here).
+      ctx.status = ctx.status
+      ctx.body = ctx.message || String(ctx.status)
+      body = ctx.body
+    }
+    let bytes: Buffer | undefined
+    let stream: Promise<StreamOutcome> | undefined
+    if (body == null || empty) {
+      bytes = Buffer.alloc(0)
+    } else if (typeof body === 'string') {
+      ctx.body = bytes = Buffer.from(body)
+    } else if (Buffer.isBuffer(body)) {
+      bytes = body
+    } else if (isReadable(body)) {
+      const length = ctx.response.get('Content-Length')
+      const tee = teeStream(body, limit)
+      ctx.body = tee.stream
+      if (length) ctx.set('Content-Length', length)
+      stream = tee.done
+    } else if (isJson(body)) {
+      ctx.body = bytes = Buffer.from(JSON.stringify(body))
+    }
+    // Anything else (Koa 3's Blob, web ReadableStream, Response) is served as it is and not stored.
+    if (bytes !== undefined && bytes.length > limit) bytes = undefined
+    onHeaders(ctx.status, ctx.res.getHeaders())
+    // Headers as they are now: a compressor in front of herdCache adds its own later, to a body it compresses later.
+    const headers = ctx.res.getHeaders()
+    const status = ctx.status
+    if (stream === undefined) settle({ kind: 'response', status, headers, body: bytes })
+    else void stream.then((o) => settle(o.kind === 'done' ? { kind: 'response', status, headers, body: o.body } : o))
+  }
+
+  send(status: number, body: Buffer | undefined): void {
+    const ctx = this.source
+    ctx.status = status
+    if (body !== undefined) ctx.body = body
+  }
+
+  redispatch(req: IncomingMessage, res: ServerResponse): void {
+    // The whole app, from the top: Koa has no way to resume the chain at this middleware.
+    void this.source.app.callback()(req, res)
+  }
+}
+
+/** Bodies Koa's respond() would JSON.stringify: arrays and plain objects. */
+function isJson(body: unknown): boolean {
+  if (Array.isArray(body)) return true
+  if (typeof body !== 'object' || body === null) return false
+  const proto = Object.getPrototypeOf(body) as unknown
+  return proto === Object.prototype || proto === null
+}
+
+/**
+ * Response caching for Koa 2 and 3: `app.use(herdCache('30s'))` or per
+ * route. Concurrent requests for a key run downstream once (fleet-wide with a
+ * Redis-backed herd); private responses are never shared.
+ */
+export function herdCache(options: Duration | HerdCacheOptions): HerdCacheMiddleware {
+  const cache = new HttpCache<Context>(options)
+  const middleware = async function herdCache(ctx: Context, next: Next): Promise<void> {
+    await cache.handle(new KoaExchange(ctx, next))
+  } as HerdCacheMiddleware
+  middleware.delete = (keyOrUrl, o) => cache.delete(keyOrUrl, o)
+  middleware.expire = (keyOrUrl, o) => cache.expire(keyOrUrl, o)
+  middleware.keyFor = (keyOrUrl, o) => cache.keyFor(keyOrUrl, o)
+  Object.defineProperty(middleware, 'herd', { get: () => cache.herd, enumerable: true })
+  return middleware
+}
