@@ -8,7 +8,12 @@ export interface BusMessage {
 
 export type BusListener = (message: BusMessage) => void
 
-/** Invalidation fan-out between processes. Delivery is best effort: local tiers also expire on their own. */
+/**
+ * Invalidation fan-out between processes. Delivery is best effort (local
+ * tiers also expire on their own) and in order per publisher; a publisher
+ * may receive its own messages (herds ignore their own `origin`); a
+ * listener that throws must not stop delivery to the others.
+ */
 export interface Bus {
   publish(message: BusMessage): Promise<void>
   /** Resolves once the listener is subscribed, with a function that unsubscribes it. */

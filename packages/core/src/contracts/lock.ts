@@ -21,9 +21,11 @@ export interface Lock {
   /** A fence higher than every one handed out so far for `key`, for writes made without a lease. */
   fence(key: string): Promise<number>
   /**
-   * Resolves `true` when the key's lease is released (its holder filled the
-   * Store or gave up), `false` after `timeoutMs` or when `signal` aborts.
-   * Never rejects for those; must not poll in a tight loop.
+   * Resolves `true` when the key is free: its lease was released (the holder
+   * filled the Store or gave up) or has expired (where the Lock can tell,
+   * so waiters take over from a crashed holder promptly), and at once when
+   * the key is free already. Resolves `false` after `timeoutMs` or when
+   * `signal` aborts. Never rejects for those; must not poll in a tight loop.
    */
   wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>
   /** Releases what the Lock itself opened (never a client the user passed in). */

@@ -1,5 +1,6 @@
 /**
- * One cache entry as a Store keeps it. The value is already encoded by the
+ * One cache entry as a Store keeps it. Every number is finite; fences are
+ * safe integers and must be stored and compared exactly. The value is already encoded by the
  * herd's Codec; the timestamps let every process agree on the entry's state
  * without asking the Store twice.
  */
@@ -30,7 +31,7 @@ export interface Store {
   /** The stored entry, or `undefined` when there is none. */
   get(key: string): Promise<StoredEntry | undefined>
   /**
-   * Writes the entry and keeps it for `ttlMs`, unless the Store already holds
+   * Writes the entry and keeps it for `ttlMs` (>= 0; 0 keeps nothing), unless the Store already holds
    * an entry with a higher fence: then nothing changes and it resolves `false`.
    * Must be atomic: two writers racing can't both win with the older fence last.
    */
