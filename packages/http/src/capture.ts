@@ -39,6 +39,8 @@ export interface PassMarker {
   kind: 'pass'
   at: number
   reason: string
+  /** Not remembered (ttl 0): the run was cut short, so the requests that waited on it ask again. */
+  retry?: true
 }
 
 export type CacheValue = CapturedResponse | PassMarker

@@ -1,10 +1,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { HerdArgumentError, type Duration, type FetchOptions, type Herd, type LoaderContext } from '@herd/core'
-import { buildCapture, isCaptured, newGeneration, snapshotHeaders, storedHeaders, type CacheValue, type CapturedResponse, type PassMarker } from './capture.js'
+import { buildCapture, isCaptured, isPass, newGeneration, snapshotHeaders, storedHeaders, type CacheValue, type CapturedResponse, type PassMarker } from './capture.js'
 import { isNotModified } from './conditional.js'
 import { defaultHerd } from './default-herd.js'
 import { detachedExchange, detachedRecord, SEEN, stripConditionalHeaders, type DetachedRecord } from './detached.js'
-import { normalizeUrl, routeKey, variantKey, varyValues } from './keys.js'
+import { KEY_PREFIX, normalizeUrl, routeKey, variantKey, varyValues } from './keys.js'
 import { resolveOptions, type HttpCacheOptions, type ResolvedOptions } from './options.js'
 import type { RunOutcome } from './response-capture.js'
 import { requestHasCredentials, responseVerdict } from './rules.js'
@@ -66,6 +66,8 @@ class RequestState {
   loaded: CacheValue | undefined
   /** The pending fetch has an answer: a loader called now must not take over the live response. */
   settled = false
+  /** herd answered the last fetch from a stale entry. */
+  servedStale = false
   wake: (value: unknown) => void = () => {}
 }
 
@@ -89,17 +91,36 @@ export class HttpCache<Source = unknown> {
   private herdInstance: Herd | undefined
   private readonly fetchOptions: FetchOptions
   private readonly expiring = new Set<string>()
+  /**
+   * herd serves stale entries without telling the caller, but emits `stale`
+   * first (synchronously for the local tier, just before the answer for the
+   * Store). Each event gets a sequence number; a fetch answered after a
+   * `stale` of its key that came after the fetch started was served stale.
+   */
+  private staleSeq = 0
+  private readonly staleMarks = new Map<string, number>()
 
   constructor(input: Duration | HttpCacheOptions<Source>) {
     this.options = resolveOptions(input as Duration | HttpCacheOptions<never>)
-    this.herdInstance = this.options.herd
+    if (this.options.herd !== undefined) this.use(this.options.herd)
     const o = this.options
     this.fetchOptions = { ttl: o.ttl, staleWhileRevalidate: o.staleWhileRevalidate, staleIfError: o.staleIfError }
     if (o.hardTimeout !== undefined) this.fetchOptions.hardTimeout = o.hardTimeout
   }
 
   get herd(): Herd {
-    return (this.herdInstance ??= defaultHerd())
+    if (this.herdInstance !== undefined) return this.herdInstance
+    return this.use(this.options.herd ?? defaultHerd())
+  }
+
+  private use(herd: Herd): Herd {
+    this.herdInstance = herd
+    herd.on('stale', ({ key }) => {
+      if (!key.startsWith(KEY_PREFIX)) return
+      if (this.staleMarks.size >= 1024) this.staleMarks.clear()
+      this.staleMarks.set(key, ++this.staleSeq)
+    })
+    return herd
   }
 
   /** The herd key of a URL (or of what your `key` function returns). */
@@ -168,19 +189,22 @@ export class HttpCache<Source = unknown> {
   private async lookup(ex: Exchange<Source>, plan: Planned): Promise<void> {
     const state = new RequestState()
     let value = await this.fetch(ex, state, plan.route, undefined, plan.perUser)
+    // The leader's client left before its response was complete: nothing was stored, so ask again (one of us leads now).
+    if (isPass(value) && value.retry === true) value = await this.fetch(ex, state, plan.route, undefined, plan.perUser)
     if (value === REAL) return state.real!.handled
     if (!isCaptured(value)) return this.bypass(ex, state)
     const headers = ex.req.headers
-    let status: CacheStatus = value === state.loaded ? 'MISS' : 'HIT'
+    let status = this.statusOf(state, value)
     const values = varyValues(headers, value.vary)
     if (values !== value.varyValues) {
       // Another variant (Host, Accept-Encoding, Accept-Language…) than the one the route entry holds.
       const parent = value
       const key = variantKey(plan.route, parent.generation, values)
       value = await this.fetch(ex, state, key, parent, plan.perUser)
+      if (isPass(value) && value.retry === true) value = await this.fetch(ex, state, key, parent, plan.perUser)
       if (value === REAL) return state.real!.handled
       if (!isCaptured(value) || varyValues(headers, value.vary) !== value.varyValues) return this.bypass(ex, state)
-      status = value === state.loaded ? 'MISS' : 'HIT'
+      status = this.statusOf(state, value)
       if (value.base !== undefined && value.base < parent.at) {
         // The route entry was refreshed since this variant was made: serve it, and have the next request refresh it.
         status = 'STALE'
@@ -190,12 +214,19 @@ export class HttpCache<Source = unknown> {
     return this.serve(ex, state, value, status)
   }
 
+  private statusOf(state: RequestState, value: CapturedResponse): CacheStatus {
+    if (value === state.loaded) return 'MISS'
+    return state.servedStale ? 'STALE' : 'HIT'
+  }
+
   private fetch(ex: Exchange<Source>, state: RequestState, key: string, parent: CapturedResponse | undefined, perUser: boolean): Promise<unknown> {
+    const started = this.staleSeq
     return new Promise((resolve) => {
       state.settled = false
       const settle = (value: unknown): void => {
         if (state.settled) return
         state.settled = true
+        state.servedStale = (this.staleMarks.get(key) ?? 0) > started
         resolve(value)
       }
       state.wake = settle
@@ -280,7 +311,7 @@ export class HttpCache<Source = unknown> {
     if (outcome.kind === 'aborted') {
       // Nothing complete to store: waiters run their own handler, nothing is remembered.
       ctx.setTtl(0)
-      return pass('client disconnected', now)
+      return { kind: 'pass', at: now, reason: 'client disconnected', retry: true }
     }
     const o = this.options
     const verdict = responseVerdict(outcome.status, outcome.headers, o, perUser, now)
