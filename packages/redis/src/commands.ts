@@ -12,6 +12,12 @@ export type RedisClient = Standalone | Cluster
 type Standalone = RedisClientType<any, any, any, any, any>
 type Cluster = RedisClusterType<any, any, any, any, any>
 
+interface InFlight {
+  readonly deadline: number
+  readonly command: string
+  readonly reject: (error: unknown) => void
+}
+
 export function isCluster(client: RedisClient): client is Cluster {
   return 'masters' in client
 }
@@ -62,8 +68,48 @@ export class Commands {
     }
   }
 
+  /**
+   * Commands in flight, oldest first, and one interval that rejects those past
+   * their deadline while any are in flight: cheaper on the hit path than a
+   * timer per command. A command times out between timeoutMs and 1.1 × timeoutMs.
+   */
+  private readonly inFlight = new Set<InFlight>()
+  private sweeper: ReturnType<typeof setInterval> | undefined
+
   private bounded(reply: Promise<unknown>, command: string): Promise<unknown> {
-    return bounded(reply, this.timeoutMs, command)
+    return new Promise((resolve, reject) => {
+      const entry: InFlight = { deadline: Date.now() + this.timeoutMs, command, reject }
+      this.inFlight.add(entry)
+      this.sweeper ??= this.startSweeper()
+      reply.then(
+        (value) => {
+          this.inFlight.delete(entry)
+          resolve(value)
+        },
+        (error: unknown) => {
+          this.inFlight.delete(entry)
+          reject(error)
+        },
+      )
+    })
+  }
+
+  private startSweeper(): ReturnType<typeof setInterval> {
+    const sweeper = setInterval(() => {
+      const now = Date.now()
+      // Same timeout for all, so deadlines grow in insertion order: stop at the first one still running.
+      for (const entry of this.inFlight) {
+        if (entry.deadline > now) break
+        this.inFlight.delete(entry)
+        entry.reject(new RedisCommandTimeoutError(entry.command, this.timeoutMs))
+      }
+      if (this.inFlight.size === 0) {
+        clearInterval(sweeper)
+        this.sweeper = undefined
+      }
+    }, Math.max(1, Math.ceil(this.timeoutMs / 10)))
+    sweeper.unref()
+    return sweeper
   }
 }
 

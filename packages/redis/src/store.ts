@@ -16,9 +16,9 @@ export function redisStore(client: RedisClient, options: RedisOptions = {}): Sto
     raw === null || raw === undefined ? undefined : decodeEntry(typeof raw === 'string' ? raw : String(raw), key)
 
   return {
-    async get(key) {
+    get(key) {
       const name = keys.value(key)
-      return read(key, await commands.send(name, true, ['GET', name]))
+      return commands.send(name, true, ['GET', name]).then((raw) => read(key, raw))
     },
 
     async getMany(list) {
