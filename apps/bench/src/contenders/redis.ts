@@ -1,0 +1,138 @@
+/**
+ * herd and its Redis-backed peers, each configured the way its docs show for
+ * a fleet of processes sharing one Redis:
+ * - herd: Store, Lock and Bus on one node-redis client (redisBackend).
+ * - Bentocache: memory L1 + Redis L2 (ioredis) + Redis bus, its documented
+ *   multi-instance setup; or L2 alone when a suite wants the shared tier only.
+ * - cache-manager: one Keyv store from @keyv/redis (createKeyv), wrap().
+ * - naive: node-redis GET, and on a miss the loader then SET PX.
+ */
+import { createHerd } from '@herd/core'
+import { redisBackend } from '@herd/redis'
+import { createKeyv } from '@keyv/redis'
+import { BentoCache, bentostore } from 'bentocache'
+import { memoryDriver } from 'bentocache/drivers/memory'
+import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis'
+import { createCache } from 'cache-manager'
+import { Redis as IoRedis } from 'ioredis'
+import { createClient } from 'redis'
+import type { CacheInstance } from './memory.js'
+import { sleep } from '../lib/burst.js'
+
+export interface RedisSetup {
+  url: string
+  ttlMs: number
+  staleMs: number
+  load: (key: string) => Promise<unknown>
+  /** Keep a per-process tier in front of Redis (herd's local tier, Bentocache's L1). Default true. */
+  local?: boolean
+}
+
+export interface RedisContender {
+  name: string
+  describe(setup: Omit<RedisSetup, 'url' | 'load'>): string
+  create(setup: RedisSetup): Promise<CacheInstance>
+}
+
+function hostPort(url: string): { host: string; port: number } {
+  const u = new URL(url)
+  return { host: u.hostname, port: Number(u.port) }
+}
+
+export const herdRedis: RedisContender = {
+  name: 'herd',
+  describe: (s) =>
+    `createHerd({ ...redisBackend(client), ttl: ${s.ttlMs}, staleWhileRevalidate: ${s.staleMs}, local: ${s.local === false ? 'false' : "{ maxSize: 10_000, ttl: '5s' }"} }) on one node-redis client — Store, Lock (fenced leases, woken by pub/sub) and Bus`,
+  async create(s) {
+    const client = await createClient({ url: s.url }).connect()
+    const herd = createHerd({
+      ...redisBackend(client),
+      ttl: s.ttlMs,
+      staleWhileRevalidate: s.staleMs,
+      local: s.local === false ? false : { maxSize: 10_000, ttl: '5s' },
+    })
+    return {
+      get: (key) => herd.fetch(key, () => s.load(key)),
+      waitExpired: () => sleep(s.ttlMs + 3),
+      stats: () => {
+        const st = herd.stats()
+        return { loads: st.loads, lockWaits: st.lockWaits, coalesced: st.coalesced, refreshes: st.refreshes, errors: st.errors, fallbacks: st.fallbacks }
+      },
+      async close() {
+        await herd.close()
+        await client.quit()
+      },
+    }
+  },
+}
+
+export const bentocacheRedis: RedisContender = {
+  name: 'bentocache',
+  describe: (s) =>
+    s.local === false
+      ? `bentostore().useL2Layer(redisDriver({ connection })) (ioredis), no L1; getOrSet({ key, factory, ttl: ${s.ttlMs}${s.staleMs > 0 ? `, grace: ${s.staleMs}, timeout: 0` : ''} })`
+      : `bentostore().useL1Layer(memoryDriver({ maxItems: 10_000, serialize: false })).useL2Layer(redisDriver({ connection })).useBus(redisBusDriver({ connection })) (ioredis); getOrSet({ key, factory, ttl: ${s.ttlMs}${s.staleMs > 0 ? `, grace: ${s.staleMs}, timeout: 0` : ''} }) — its stampede lock is in-memory, per process`,
+  async create(s) {
+    const connection = hostPort(s.url)
+    let store = bentostore()
+    if (s.local !== false) store = store.useL1Layer(memoryDriver({ maxItems: 10_000, serialize: false }))
+    store = store.useL2Layer(redisDriver({ connection }))
+    if (s.local !== false) store = store.useBus(redisBusDriver({ connection }))
+    const bento = new BentoCache({ default: 'cache', stores: { cache: store } })
+    // Connect before timing anything, as a running app would be.
+    await bento.has({ key: '__warm__' })
+    return {
+      get: (key) => bento.getOrSet({ key, factory: () => s.load(key), ttl: s.ttlMs, grace: s.staleMs > 0 ? s.staleMs : false, timeout: 0 }),
+      waitExpired: () => sleep(s.ttlMs + 3),
+      close: () => bento.disconnectAll(),
+    }
+  },
+}
+
+export const cacheManagerRedis: RedisContender = {
+  name: 'cache-manager',
+  describe: (s) =>
+    `createCache({ stores: [createKeyv(url)] }) (@keyv/redis on node-redis); wrap(key, fn, ttl: ${s.ttlMs + s.staleMs}${s.staleMs > 0 ? `, refreshThreshold: ${s.staleMs}` : ''}) — wrap coalesces concurrent calls per key in one process`,
+  async create(s) {
+    const keyv = createKeyv(s.url)
+    const cache = createCache({ stores: [keyv] })
+    await keyv.get('__warm__')
+    const threshold = s.staleMs > 0 ? s.staleMs : undefined
+    return {
+      get: (key) => cache.wrap(key, () => s.load(key), s.ttlMs + s.staleMs, threshold),
+      waitExpired: () => sleep(s.ttlMs + 3),
+      async close() {
+        await cache.disconnect()
+      },
+    }
+  },
+}
+
+export const naiveRedis: RedisContender = {
+  name: 'naive cache-aside',
+  describe: (s) => `node-redis: GET key → on a miss await the loader, then SET key JSON PX ${s.ttlMs}`,
+  async create(s) {
+    const client = await createClient({ url: s.url }).connect()
+    return {
+      async get(key) {
+        const hit = await client.get(`naive:${key}`)
+        if (hit !== null) return JSON.parse(hit)
+        const value = await s.load(key)
+        await client.set(`naive:${key}`, JSON.stringify(value), { expiration: { type: 'PX', value: s.ttlMs } })
+        return value
+      },
+      waitExpired: () => sleep(s.ttlMs + 3),
+      async close() {
+        await client.quit()
+      },
+    }
+  },
+}
+
+export const REDIS_CONTENDERS: readonly RedisContender[] = [herdRedis, bentocacheRedis, cacheManagerRedis, naiveRedis]
+
+export function byName(name: string): RedisContender {
+  const found = REDIS_CONTENDERS.find((c) => c.name === name)
+  if (!found) throw new Error(`unknown Redis contender ${name}`)
+  return found
+}

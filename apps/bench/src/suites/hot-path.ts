@@ -1,0 +1,273 @@
+/**
+ * Suite 5 — the hot path, where a cache spends nearly all its life.
+ * A. Local-tier hit: sequential `await cache.get(key)` on warm keys, ops/s,
+ *    against the floor: a raw `await quickLru.get(key)` (the LRU herd's
+ *    local tier is built on), and against every peer's equivalent call.
+ * B. Shared-tier (Redis) hit with no local tier: latency of one hit against
+ *    a bare node-redis GET of the same bytes.
+ * C. Redis round trips per hit and per miss, from MONITOR (commands clients
+ *    sent) and INFO commandstats (commands the server ran, Lua's included).
+ *
+ * Every loop is compiled separately (new Function) so each contender gets
+ * its own monomorphic call site, and rounds interleave the contenders in a
+ * shuffled order so drift on a shared machine spreads evenly.
+ */
+import { redisReady, startRedis, type RedisServer } from '@herd/testing/redis-server'
+import { createClient } from 'redis'
+import { IN_PROCESS, type CacheInstance } from '../contenders/memory.js'
+import { REDIS_CONTENDERS, bentocacheRedis, cacheManagerRedis, herdRedis, naiveRedis, type RedisContender } from '../contenders/redis.js'
+import { row } from '../lib/db.js'
+import { int, opsPerSec, ratio, us } from '../lib/format.js'
+import { progress, type Progress } from '../lib/progress.js'
+import { Monitor, diff, parseCommandStats, total } from '../lib/redis-count.js'
+import type { Table, TargetCheck } from '../lib/report.js'
+import { median, shuffle } from '../lib/stats.js'
+import { begin } from '../lib/suite-result.js'
+import QuickLRU from 'quick-lru'
+import type { RunOptions, Suite } from './types.js'
+
+type Loop = (target: unknown, keys: readonly string[], n: number) => Promise<void>
+
+/** A fresh function per contender: its own feedback vector, so no contender pays for another's shape. */
+function compile(body: string): Loop {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('target', 'keys', 'n', `return (async () => { for (let i = 0; i < n; i++) { ${body} } })()`) as Loop
+}
+
+const KEYS = Array.from({ length: 128 }, (_, i) => `user:${i}`)
+
+interface Runner {
+  name: string
+  run(n: number): Promise<void>
+}
+
+/** Iterations that take about `targetMs`, measured on a first run that also warms the JIT. */
+async function calibrate(runner: Runner, targetMs: number): Promise<number> {
+  let n = 1_000
+  for (;;) {
+    const t0 = performance.now()
+    await runner.run(n)
+    const took = performance.now() - t0
+    if (took > targetMs / 4 || n >= 10_000_000) return Math.max(1_000, Math.round((n * targetMs) / Math.max(took, 0.01)))
+    n *= 4
+  }
+}
+
+/** ops/s per runner, one sample per round, rounds interleaved in shuffled order. */
+async function measure(runners: readonly Runner[], rounds: number, targetMs: number, p: Progress, label: string): Promise<Record<string, number[]>> {
+  const iterations = new Map<string, number>()
+  for (const r of runners) {
+    p.step(`${label}: warming ${r.name}`)
+    iterations.set(r.name, await calibrate(r, targetMs))
+  }
+  const out: Record<string, number[]> = {}
+  for (let round = 0; round < rounds; round++) {
+    for (const r of shuffle([...runners])) {
+      p.step(`${label}: round ${round + 1}/${rounds} ${r.name}`)
+      const n = iterations.get(r.name)!
+      const t0 = performance.now()
+      await r.run(n)
+      ;(out[r.name] ??= []).push(n / ((performance.now() - t0) / 1000))
+    }
+  }
+  return out
+}
+
+async function localTier(options: RunOptions, rounds: number, p: Progress) {
+  const targetMs = options.smoke ? 20 : 250
+  const floorLru = new QuickLRU<string, unknown>({ maxSize: 10_000 })
+  for (const k of KEYS) floorLru.set(k, row(k, 1))
+  const floorLoop = compile('await target.get(keys[i & 127])')
+  const runners: Runner[] = [{ name: 'floor: await quickLru.get()', run: (n) => floorLoop(floorLru, KEYS, n) }]
+  const instances: CacheInstance[] = []
+  const contenders = IN_PROCESS.filter((c) => !options.only || options.only.includes(c.name))
+  for (const c of contenders) {
+    const instance = c.create({ ttlMs: 3_600_000, staleMs: 0, load: async (k) => row(k, 1) })
+    instances.push(instance)
+    for (const k of KEYS) await instance.get(k)
+    const loop = compile('await target.get(keys[i & 127])')
+    runners.push({ name: c.name, run: (n) => loop(instance, KEYS, n) })
+  }
+  try {
+    return { samples: await measure(runners, rounds, targetMs, p, 'local hit'), contenders }
+  } finally {
+    for (const i of instances) await i.close()
+  }
+}
+
+async function sharedTier(server: RedisServer, options: RunOptions, rounds: number, p: Progress) {
+  const targetMs = options.smoke ? 20 : 300
+  const client = await createClient({ url: server.url }).connect()
+  const value = JSON.stringify(row('user:0', 1))
+  for (const k of KEYS) await client.set(`bare:${k}`, value)
+  const bareLoop = compile("await target.get('bare:' + keys[i & 127])")
+  const runners: Runner[] = [{ name: 'floor: bare node-redis GET', run: (n) => bareLoop(client, KEYS, n) }]
+  const instances: CacheInstance[] = []
+  const contenders = [herdRedis, bentocacheRedis, cacheManagerRedis, naiveRedis].filter((c) => !options.only || options.only.includes(c.name))
+  for (const c of contenders) {
+    const instance = await c.create({ url: server.url, ttlMs: 3_600_000, staleMs: 0, load: async (k) => row(k, 1), local: false })
+    instances.push(instance)
+    for (const k of KEYS) await instance.get(k)
+    const loop = compile('await target.get(keys[i & 127])')
+    runners.push({ name: c.name, run: (n) => loop(instance, KEYS, n) })
+  }
+  try {
+    return { samples: await measure(runners, rounds, targetMs, p, 'redis hit'), contenders }
+  } finally {
+    for (const i of instances) await i.close()
+    await client.quit()
+  }
+}
+
+interface TripRow {
+  name: string
+  hit: number
+  miss: number
+  hitServer: number
+  missServer: number
+  hitCommands: string
+  missCommands: string
+}
+
+function summarize(counts: Record<string, number>, per: number): string {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, c]) => `${name} ${Number((c / per).toFixed(2))}`)
+    .join(', ')
+}
+
+async function roundTrips(server: RedisServer, options: RunOptions, p: Progress): Promise<TripRow[]> {
+  const n = options.smoke ? 10 : 100
+  const variants: Array<{ name: string; contender: RedisContender; local: boolean }> = [
+    { name: 'herd, shared tier only (local: false)', contender: herdRedis, local: false },
+    { name: 'herd, default (local tier 5 s + Redis)', contender: herdRedis, local: true },
+    { name: 'bentocache, L2 only', contender: bentocacheRedis, local: false },
+    { name: 'bentocache, L1 + L2 + bus', contender: bentocacheRedis, local: true },
+    { name: 'cache-manager (@keyv/redis)', contender: cacheManagerRedis, local: false },
+    { name: 'naive cache-aside', contender: naiveRedis, local: false },
+  ].filter((v) => !options.only || options.only.includes(v.contender.name))
+  const monitor = await Monitor.start(server.port)
+  const stats = async () => parseCommandStats(String(await server.command('INFO', 'commandstats')))
+  const rows: TripRow[] = []
+  try {
+    for (const v of variants) {
+      p.step(`round trips: ${v.name}`)
+      await server.command('FLUSHALL')
+      const instance = await v.contender.create({ url: server.url, ttlMs: 3_600_000, staleMs: 0, load: async (k) => row(k, 1), local: v.local })
+      try {
+        await instance.get('hot') // the hit path's key, filled
+        await instance.get('hot')
+        await monitor.take()
+        let before = await stats()
+        for (let i = 0; i < n; i++) await instance.get('hot')
+        const hit = await monitor.take()
+        const hitServer = diff(await stats(), before)
+        before = await stats()
+        await monitor.take()
+        for (let i = 0; i < n; i++) await instance.get(`cold:${i}`)
+        const miss = await monitor.take()
+        const missServer = diff(await stats(), before)
+        const except = ['info', 'monitor']
+        rows.push({
+          name: v.name,
+          hit: total(hit.client, except) / n,
+          miss: total(miss.client, except) / n,
+          hitServer: total(hitServer, except) / n,
+          missServer: total(missServer, except) / n,
+          hitCommands: summarize(Object.fromEntries(Object.entries(hit.client).filter(([k]) => !except.includes(k))), n),
+          missCommands: summarize(Object.fromEntries(Object.entries(miss.client).filter(([k]) => !except.includes(k))), n),
+        })
+      } finally {
+        await instance.close()
+      }
+    }
+  } finally {
+    monitor.stop()
+  }
+  return rows
+}
+
+export const hotPath: Suite = {
+  name: 'hotpath',
+  aliases: ['5', 'hot-path', 'hit'],
+  title: '5. Hot path: hits, local and shared',
+  async run(options: RunOptions) {
+    const clock = begin(this.name, this.title)
+    const rounds = options.rounds ?? (options.smoke ? 1 : 7)
+    const p = progress(this.name)
+    const tables: Table[] = []
+    const targets: TargetCheck[] = []
+    const notes: string[] = []
+    const configs: Array<{ name: string; config: string }> = []
+
+    const local = await localTier(options, rounds, p)
+    const ops = (name: string) => median(local.samples[name]!)
+    const floor = ops('floor: await quickLru.get()')
+    const herdOps = local.samples.herd ? ops('herd') : NaN
+    tables.push({
+      title: `A. Local-tier hit, sequential awaits on 128 warm keys (median of ${rounds} rounds)`,
+      columns: ['library', 'ops/s', 'time per hit', '× floor (slower)', 'herd speed-up'],
+      rows: ['floor: await quickLru.get()', ...local.contenders.map((c) => c.name)].map((name) => [name, opsPerSec(ops(name)), us(1000 / ops(name)), ratio(floor / ops(name)), ratio(herdOps / ops(name))]),
+      notes: ['"× floor" = how many times slower than an awaited quick-lru lookup; "herd speed-up" > 1 means herd is faster than that row.'],
+    })
+    for (const c of local.contenders) configs.push({ name: c.name, config: c.describe({ ttlMs: 3_600_000, staleMs: 0, load: async () => 0 }) })
+    if (local.samples.herd) {
+      targets.push({ target: 'local-tier hit within 3× of the quick-lru floor', measured: `${ratio(floor / herdOps)} the floor's time`, met: floor / herdOps <= 3 })
+      const peers = local.contenders.filter((c) => c.name !== 'herd')
+      const slowerThan = peers.filter((c) => ops(c.name) >= herdOps).map((c) => `${c.name} (${ratio(ops(c.name) / herdOps)} herd's ops/s)`)
+      targets.push({
+        target: 'local-tier hit faster than every peer',
+        measured: slowerThan.length ? `slower than ${slowerThan.join(', ')}` : `faster than all ${peers.length} (closest: ${ratio(Math.min(...peers.map((c) => herdOps / ops(c.name))))})`,
+        met: peers.length ? slowerThan.length === 0 : null,
+      })
+    }
+
+    let server: RedisServer | undefined
+    if (!redisReady()) {
+      notes.push('B and C skipped: redis-server not found (set HERD_REQUIRE_REDIS=1 to make that an error).')
+      targets.push({ target: 'Redis hit within 1.2× of a bare GET', measured: 'skipped: no redis-server', met: null })
+    } else {
+      try {
+        server = await startRedis()
+        const shared = await sharedTier(server, options, rounds, p)
+        const sops = (name: string) => median(shared.samples[name]!)
+        const bare = sops('floor: bare node-redis GET')
+        tables.push({
+          title: `B. Shared-tier (Redis) hit, no local tier, sequential awaits (median of ${rounds} rounds)`,
+          columns: ['library', 'ops/s', 'time per hit', '× bare GET'],
+          rows: ['floor: bare node-redis GET', ...shared.contenders.map((c) => c.name)].map((name) => [name, opsPerSec(sops(name)), us(1000 / sops(name)), ratio(bare / sops(name))]),
+          notes: ['Same machine, loopback, one connection per library. bentocache talks to Redis through ioredis, the others through node-redis.'],
+        })
+        for (const c of shared.contenders) configs.push({ name: `${c.name} (Redis, suite 5B)`, config: c.describe({ ttlMs: 3_600_000, staleMs: 0, local: false }) })
+        if (shared.samples.herd) {
+          const r = bare / sops('herd')
+          targets.push({ target: 'Redis hit within 1.2× of a bare GET', measured: `${ratio(r)} (${us(1000 / sops('herd'))} vs ${us(1000 / bare)})`, met: r <= 1.2 })
+        }
+        const trips = await roundTrips(server, options, p)
+        tables.push({
+          title: 'C. Redis round trips per call',
+          columns: ['setup', 'per hit', 'per miss', 'server cmds per hit', 'server cmds per miss', 'hit sends', 'miss sends'],
+          rows: trips.map((t) => [t.name, t.hit.toFixed(2), t.miss.toFixed(2), t.hitServer.toFixed(2), t.missServer.toFixed(2), t.hitCommands || '—', t.missCommands || '—']),
+          notes: [
+            'per hit / per miss: commands clients sent (MONITOR), i.e. round trips; a PUBLISH or a lock release is one even when nobody waits for it.',
+            'server cmds: INFO commandstats, which also counts the commands Lua scripts run inside Redis.',
+            'A miss is a sequential first fetch of a cold key: it includes filling it.',
+          ],
+        })
+      } finally {
+        await server?.stop()
+      }
+    }
+    p.done()
+    return clock.finish({
+      settings: { rounds, keys: KEYS.length },
+      contenders: configs,
+      tables,
+      targets,
+      notes,
+      data: { local: local.samples },
+    })
+  },
+}
+
+export { REDIS_CONTENDERS }

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Smoke runs start child processes and real servers; give them room on a busy 2-core machine.
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    // One suite at a time: they measure, and they start processes.
+    fileParallelism: false,
+  },
+})
