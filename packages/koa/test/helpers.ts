@@ -1,0 +1,73 @@
+import { createServer, type RequestListener, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Agent, request } from 'undici'
+import type { Herd } from '@herd/core'
+
+export { sleep }
+
+const servers: Server[] = []
+const herds: Herd[] = []
+let agent = new Agent({ connections: 64 })
+
+/** Listens on 127.0.0.1 on a free port; closed by closeAll(). */
+export async function listen(handler: RequestListener): Promise<string> {
+  const server = createServer(handler)
+  servers.push(server)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+export function track(herd: Herd): Herd {
+  herds.push(herd)
+  return herd
+}
+
+export async function closeAll(): Promise<void> {
+  const closing = servers.splice(0).map(
+    (server) =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  )
+  await Promise.all(closing)
+  await Promise.all(herds.splice(0).map((herd) => herd.close()))
+  const old = agent
+  agent = new Agent({ connections: 64 })
+  await old.close()
+}
+
+export interface Got {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: Buffer
+  text: string
+}
+
+export async function get(url: string, options: { method?: 'GET' | 'HEAD' | 'POST'; headers?: Record<string, string> } = {}): Promise<Got> {
+  const res = await request(url, { method: options.method ?? 'GET', headers: options.headers, dispatcher: agent })
+  const body = Buffer.from(await res.body.arrayBuffer())
+  return { status: res.statusCode, headers: res.headers, body, text: body.toString() }
+}
+
+export function times<T>(n: number, fn: (i: number) => T): T[] {
+  return Array.from({ length: n }, (_, i) => fn(i))
+}
+
+/** Polls until `check` passes or `ms` (a generous bound) runs out. */
+export async function eventually<T>(check: () => Promise<T | undefined>, ms = 5_000): Promise<T> {
+  const until = Date.now() + ms
+  for (;;) {
+    const result = await check()
+    if (result !== undefined) return result
+    if (Date.now() > until) throw new Error('condition not met in time')
+    await sleep(25)
+  }
+}
+
+export function counter(values: Array<string | string[] | undefined>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const v of values) out[String(v)] = (out[String(v)] ?? 0) + 1
+  return out
+}
