@@ -137,17 +137,21 @@ export function redisReady(): boolean {
 
 // ---------------------------------------------------------------- processes
 
-const running = new Set<ChildProcess>()
+/** Servers started and not yet stopped, with their temp dirs. */
+const running = new Map<ChildProcess, string>()
 let exitHookInstalled = false
 
-function track(child: ChildProcess): void {
-  running.add(child)
+function track(child: ChildProcess, dir: string): void {
+  running.set(child, dir)
   child.once('exit', () => running.delete(child))
   if (!exitHookInstalled) {
     exitHookInstalled = true
-    // Last resort for a test run that dies before its afterAll: no orphan servers.
+    // Last resort for a test run that dies before its afterAll: no orphan servers, no temp dirs.
     process.once('exit', () => {
-      for (const c of running) c.kill('SIGKILL')
+      for (const [c, d] of running) {
+        c.kill('SIGKILL')
+        rmSync(d, { recursive: true, force: true })
+      }
     })
   }
 }
@@ -266,7 +270,7 @@ class ServerProcess implements RedisServer {
       ...this.args,
     ], { stdio: 'ignore' })
     this.child = child
-    track(child)
+    track(child, this.dir)
     try {
       await waitForPing(this.port, child, this.logFile)
     } catch (error) {
