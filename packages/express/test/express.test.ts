@@ -537,7 +537,7 @@ describe.each([
       const { app, cache } = setup()
       let version = 0
       const background: boolean[] = []
-      app.get('/swr', cache({ ttl: '300ms', staleWhileRevalidate: '1m' }), async (req, res) => {
+      app.get('/swr', cache({ ttl: '500ms', staleWhileRevalidate: '1m' }), async (req, res) => {
         version++
         background.push(isBackgroundRefresh(req))
         await sleep(50)
@@ -545,7 +545,7 @@ describe.each([
       })
       const url = await listen(app)
       expect((await get(`${url}/swr`)).text).toBe('v1')
-      await sleep(400)
+      await sleep(600)
       const stale = await Promise.all(times(10, () => get(`${url}/swr`)))
       for (const r of stale) {
         expect(r.text).toBe('v1')

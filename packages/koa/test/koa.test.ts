@@ -377,10 +377,10 @@ describe.each([
           await sleep(50)
           ctx.body = `v${version}`
         },
-        { ttl: '300ms', staleWhileRevalidate: '1m' },
+        { ttl: '500ms', staleWhileRevalidate: '1m' },
       )
       expect((await get(`${url}/swr`)).text).toBe('v1')
-      await sleep(400)
+      await sleep(600)
       const stale = await Promise.all(times(10, () => get(`${url}/swr`)))
       for (const r of stale) {
         expect(r.text).toBe('v1')
