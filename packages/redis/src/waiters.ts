@@ -27,7 +27,6 @@ interface Watch {
  */
 export class Waiters {
   private readonly watches = new Map<string, Watch>()
-  private closed = false
 
   constructor(
     private readonly commands: Commands,
@@ -37,7 +36,7 @@ export class Waiters {
   ) {}
 
   wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (this.closed || signal?.aborted) return Promise.resolve(false)
+    if (signal?.aborted) return Promise.resolve(false)
     return new Promise<boolean>((resolve) => {
       const watch = this.watches.get(key) ?? this.open(key)
       const settle: Settle = (woken) => {
@@ -60,9 +59,8 @@ export class Waiters {
     if (watch !== undefined) this.fire(watch, true)
   }
 
-  /** Settles every pending wait with false and drops every subscription and timer. */
+  /** Settles every pending wait with false and drops every subscription and timer (the Lock refuses new waits after). */
   close(): void {
-    this.closed = true
     for (const watch of [...this.watches.values()]) this.fire(watch, false)
   }
 
