@@ -1,0 +1,160 @@
+// The dashboard: one EventSource feeding Chart.js. The server sends `hello`
+// (the setup), a `tick` a second (fleet-wide traffic, herd events and
+// stats(), database counters) and `burst-start` / `burst` / `burst-error`.
+/* global Chart, EventSource */
+'use strict'
+
+const WINDOW = 90 // seconds of history on the live charts
+const COLORS = { off: '#e5484d', on: '#30a46c', blue: '#3e63dd', amber: '#f5a524', violet: '#8e4ec6', grey: '#8b8d98' }
+const $ = (id) => document.getElementById(id)
+
+Chart.defaults.animation = false
+Chart.defaults.maintainAspectRatio = false
+Chart.defaults.font.family = getComputedStyle(document.body).fontFamily
+
+function lineChart(id, datasets, yOptions = {}) {
+  return new Chart($(id), {
+    type: 'line',
+    data: {
+      labels: [],
+      datasets: datasets.map(([label, color]) => ({
+        label, borderColor: color, backgroundColor: color, data: [], pointRadius: 2, borderWidth: 2, tension: 0.2, spanGaps: false,
+      })),
+    },
+    options: {
+      interaction: { mode: 'index', intersect: false },
+      scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { beginAtZero: true, ...yOptions } },
+      plugins: { legend: { position: 'bottom' } },
+    },
+  })
+}
+
+const charts = {
+  throughput: lineChart('chart-throughput', [['requests/s', COLORS.blue], ['db queries/s', COLORS.off]]),
+  ratios: lineChart('chart-ratios', [['fresh hit', COLORS.on], ['stale (refreshing)', COLORS.amber], ['coalesced', COLORS.violet], ['miss', COLORS.off]], { max: 100 }),
+  latency: lineChart('chart-latency', [['p50', COLORS.blue], ['p99', COLORS.off]]),
+  bursts: new Chart($('chart-bursts'), {
+    type: 'bar',
+    data: { labels: [], datasets: [{ label: 'db queries', data: [], backgroundColor: [] }] },
+    options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } },
+  }),
+}
+
+function push(chart, label, values) {
+  chart.data.labels.push(label)
+  chart.data.datasets.forEach((dataset, i) => dataset.data.push(values[i]))
+  if (chart.data.labels.length > WINDOW) {
+    chart.data.labels.shift()
+    chart.data.datasets.forEach((dataset) => dataset.data.shift())
+  }
+  chart.update()
+}
+
+const time = (at) => new Date(at).toLocaleTimeString([], { hour12: false })
+const pct = (x) => (x === undefined ? null : Math.round(x * 1000) / 10)
+
+function onTick(tick) {
+  document.body.dataset.ticks = String(Number(document.body.dataset.ticks ?? 0) + 1) // lets a test wait for the next tick
+  const label = time(tick.at)
+  push(charts.throughput, label, [tick.requestsPerSec, tick.dbQueriesPerSec])
+  const r = tick.ratios ?? {}
+  push(charts.ratios, label, [pct(r.hit), pct(r.stale), pct(r.coalesced), pct(r.miss)])
+  push(charts.latency, label, [tick.latency?.p50 ?? null, tick.latency?.p99 ?? null])
+
+  const t = tick.totals
+  const entries = [
+    ['database', `${tick.db.running} running · ${tick.db.waiting} waiting · budget ${tick.db.budget}`],
+    ['db queries (total)', tick.db.total],
+    ['processes', tick.workers],
+    ['herd.fetch calls', t.requests ?? 0],
+    ['fresh hits', t.hits ?? 0],
+    ['stale served', t.stale ?? 0],
+    ['coalesced', t.coalesced ?? 0],
+    ['misses', t.misses ?? 0],
+    ['loads (loader runs)', t.loads ?? 0],
+    ['background refreshes', t.refreshes ?? 0],
+    ['lock waits (other process loading)', t.lockWaits ?? 0],
+    ['errors', t.errors ?? 0],
+  ]
+  $('now').replaceChildren(...entries.flatMap(([k, v]) => [el('dt', k), el('dd', String(v))]))
+}
+
+function el(tag, text, className) {
+  const node = document.createElement(tag)
+  node.textContent = text
+  if (className) node.className = className
+  return node
+}
+
+const seen = new Set()
+function onBurst(result) {
+  if (seen.has(result.finishedAt)) return // both the POST answer and the event stream report it
+  seen.add(result.finishedAt)
+  const side = result.protect ? 'on' : 'off'
+  $(`result-${side}-queries`).textContent = String(result.queries)
+  $(`result-${side}-detail`).textContent =
+    `${result.count} requests (key ${result.mode}) in ${result.durationMs} ms · p50 ${result.latency.p50} ms · p99 ${result.latency.p99} ms` +
+    (result.failed ? ` · ${result.failed} failed` : '')
+
+  const bars = charts.bursts.data
+  bars.labels.push(`${time(result.finishedAt)} ${result.protect ? 'herd' : 'no herd'}`)
+  bars.datasets[0].data.push(result.queries)
+  bars.datasets[0].backgroundColor.push(result.protect ? COLORS.on : COLORS.off)
+  charts.bursts.update()
+
+  const servedBy = Object.entries(result.servedBy).map(([pid, n]) => `${pid}: ${n}`).join(', ')
+  const row = el('tr')
+  row.append(...[time(result.finishedAt), result.protect ? 'on' : 'off', result.mode, result.count, result.queries, result.ok, result.failed,
+    result.durationMs, result.latency.p50, result.latency.p99, servedBy].map((v) => el('td', String(v))))
+  row.className = side
+  $('bursts').prepend(row)
+  setBusy(false, `last burst: ${result.queries} database quer${result.queries === 1 ? 'y' : 'ies'} for ${result.count} requests`)
+}
+
+function setBusy(busy, message) {
+  $('burst-on').disabled = busy
+  $('burst-off').disabled = busy
+  $('burst-status').textContent = message
+}
+
+async function fireBurst(protect) {
+  setBusy(true, `burst running (${protect ? 'with' : 'without'} herd)…`)
+  try {
+    const response = await fetch('/api/burst', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ protect, mode: $('mode').value, count: Number($('count').value) }),
+    })
+    const body = await response.json()
+    if (!response.ok) return setBusy(false, body.error ?? `failed (${response.status})`)
+    onBurst(body)
+  } catch (error) {
+    setBusy(false, `failed: ${error.message}`)
+  }
+}
+
+$('burst-off').addEventListener('click', () => fireBurst(false))
+$('burst-on').addEventListener('click', () => fireBurst(true))
+
+const events = new EventSource('/events')
+events.addEventListener('hello', (e) => {
+  const info = JSON.parse(e.data)
+  $('setup').textContent =
+    `${info.database} · budget ${info.budget} connections · herd on ${info.backend} · ${info.workers} process${info.workers > 1 ? 'es' : ''}`
+  $('count').max = String(info.maxBurst)
+})
+events.addEventListener('tick', (e) => onTick(JSON.parse(e.data)))
+events.addEventListener('burst-start', (e) => {
+  const options = JSON.parse(e.data)
+  setBusy(true, `burst running: ${options.count} requests ${options.protect ? 'with' : 'without'} herd…`)
+})
+events.addEventListener('burst', (e) => onBurst(JSON.parse(e.data)))
+events.addEventListener('burst-error', (e) => setBusy(false, `burst failed: ${JSON.parse(e.data).message}`))
+events.addEventListener('open', () => {
+  $('connection').textContent = 'live'
+  $('connection').className = 'pill'
+})
+events.addEventListener('error', () => {
+  $('connection').textContent = 'reconnecting…'
+  $('connection').className = 'pill down'
+})

@@ -1,0 +1,88 @@
+import { createHerd, type Herd, type HerdOptions } from '@herd/core'
+import { memoryLock, memoryStore } from '@herd/memory'
+import { redisBackend } from '@herd/redis'
+import { createClient } from 'redis'
+
+/**
+ * Cache-aside with no protection, the way most services cache: read, and on
+ * a miss run the query and write the result. Every request that misses runs
+ * its own query. It lives on the same backend as herd (process memory, or
+ * Redis) so the comparison is like for like.
+ */
+export interface NaiveCache {
+  get(key: string): Promise<unknown>
+  set(key: string, value: unknown, ttlMs: number): Promise<void>
+  delete(key: string): Promise<void>
+}
+
+export interface Backend {
+  /** 'memory' or 'redis', shown on the dashboard. */
+  kind: 'memory' | 'redis'
+  herd: Herd
+  naive: NaiveCache
+  close(): Promise<void>
+}
+
+/** Herd-wide defaults of the demo; routes override ttl per call. */
+const HERD_DEFAULTS: HerdOptions = {
+  ttl: '30s',
+  staleWhileRevalidate: '5m',
+  staleIfError: '1h',
+  negativeTtl: '10s',
+}
+
+/** In-process store and lock by default; with a Redis URL, herd's store, lock and bus on Redis. */
+export async function openBackend(redisUrl: string | undefined): Promise<Backend> {
+  if (!redisUrl) {
+    const herd = createHerd({ ...HERD_DEFAULTS, store: memoryStore(), lock: memoryLock() })
+    const naive = new Map<string, { value: unknown; until: number }>()
+    return {
+      kind: 'memory',
+      herd,
+      naive: {
+        async get(key) {
+          const held = naive.get(key)
+          return held && held.until > Date.now() ? held.value : undefined
+        },
+        async set(key, value, ttlMs) {
+          naive.set(key, { value, until: Date.now() + ttlMs })
+        },
+        async delete(key) {
+          naive.delete(key)
+        },
+      },
+      close: () => herd.close(), // closes the store and lock too
+    }
+  }
+
+  const client = createClient({ url: redisUrl })
+  // Without a listener a dropped connection would crash the process; herd degrades on its own meanwhile.
+  let lastError = ''
+  client.on('error', (error: Error) => {
+    if (error.message !== lastError) console.error(`redis: ${error.message}`)
+    lastError = error.message
+  })
+  await client.connect()
+  const herd = createHerd({ ...HERD_DEFAULTS, ...redisBackend(client, { prefix: 'herd-demo:' }) })
+  const NAIVE = 'herd-demo:naive:'
+  return {
+    kind: 'redis',
+    herd,
+    naive: {
+      async get(key) {
+        const raw = await client.get(NAIVE + key)
+        return raw === null ? undefined : JSON.parse(raw)
+      },
+      async set(key, value, ttlMs) {
+        await client.set(NAIVE + key, JSON.stringify(value), { PX: ttlMs })
+      },
+      async delete(key) {
+        await client.del(NAIVE + key)
+      },
+    },
+    async close() {
+      await herd.close()
+      client.destroy()
+    },
+  }
+}

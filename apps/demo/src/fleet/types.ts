@@ -1,0 +1,84 @@
+import type { HerdEventName } from '@herd/core'
+import type { BurstMode, Query } from '../catalog.js'
+import type { DbStats } from '../db/index.js'
+
+/** What the dashboard says about the setup. */
+export interface FleetInfo {
+  database: string
+  budget: number
+  backend: 'memory' | 'redis'
+  workers: number
+  hotKey: string
+  maxBurst: number
+}
+
+/** One process's traffic since its last sample. */
+export interface Sample {
+  requests: number
+  /** Latencies of API requests (ms); a uniform sample when there were very many. */
+  latencies: number[]
+  /** herd events counted through herd.on(). */
+  events: Partial<Record<HerdEventName, number>>
+  /** Cumulative counters from herd.stats(). */
+  totals: Record<string, number>
+}
+
+/** Once a second, fleet-wide, to every dashboard. */
+export interface Tick {
+  at: number
+  workers: number
+  requestsPerSec: number
+  dbQueriesPerSec: number
+  /** Shares of herd.fetch outcomes in the last second; null when there were none. */
+  ratios: { hit: number; stale: number; coalesced: number; miss: number } | null
+  latency: { p50: number; p99: number } | null
+  events: Partial<Record<HerdEventName, number>>
+  totals: Record<string, number>
+  db: DbStats
+}
+
+export interface BurstOptions {
+  protect: boolean
+  mode: BurstMode
+  count: number
+}
+
+export interface BurstResult extends BurstOptions {
+  /** Leaderboard queries the burst caused, background refreshes included. */
+  queries: number
+  ok: number
+  failed: number
+  durationMs: number
+  latency: { p50: number; p99: number }
+  /** Requests served by each process (by pid): the burst is spread over all of them. */
+  servedBy: Record<string, number>
+  finishedAt: number
+}
+
+export type FleetEvent =
+  | { type: 'tick'; data: Tick }
+  | { type: 'burst-start'; data: BurstOptions }
+  | { type: 'burst'; data: BurstResult }
+  | { type: 'burst-error'; data: { message: string } }
+
+/** What an HTTP process needs from the fleet: the shared database, the burst runner, and the live feed. */
+export interface Fleet {
+  info: FleetInfo
+  query: Query
+  dbStats(): Promise<DbStats>
+  burst(options: BurstOptions): Promise<BurstResult>
+  subscribe(listener: (event: FleetEvent) => void): () => void
+}
+
+/** A burst's preparation, run on every process: warm the hot key everywhere, then expire it everywhere. */
+export interface PrepareStep {
+  step: 'warm' | 'expire'
+  protect: boolean
+  mode: BurstMode
+}
+
+/** What the fleet needs from each HTTP process. */
+export interface WorkerHandle {
+  collect(): Promise<Sample>
+  prepare(step: PrepareStep): Promise<void>
+}
