@@ -345,6 +345,7 @@ export class HerdPipeline implements Herd {
     for (const outcome of await Promise.allSettled(closers)) {
       if (outcome.status === 'rejected') h.reportError(undefined, 'store', outcome.reason)
     }
+    h.guard.stop()
     h.local?.clear()
     h.holdOff.clear()
     h.emitter.clear()
