@@ -1,11 +1,13 @@
+import { fleet } from './fleet.js'
 import { hotPath } from './hot-path.js'
+import { memory } from './memory.js'
 import { stampede } from './stampede.js'
 import { swr } from './swr.js'
 import type { Suite } from './types.js'
 import { xfetch } from './xfetch.js'
 
 /** Every suite, in the order `pnpm bench` runs them and the report lists them. */
-export const SUITES: readonly Suite[] = [stampede, swr, xfetch, hotPath]
+export const SUITES: readonly Suite[] = [stampede, fleet, swr, xfetch, hotPath, memory]
 
 export function findSuite(name: string): Suite | undefined {
   const n = name.toLowerCase()

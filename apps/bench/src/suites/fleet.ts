@@ -1,0 +1,184 @@
+/**
+ * Suite 2 — a stampede across processes. 4 real Node processes × 250
+ * callers on one cold key, against one real redis-server. The database is
+ * one pool of 5 connections (20 ms a query) in the parent, shared by every
+ * process over IPC, so "loader calls" counts what the fleet really sent it.
+ * Wake-up delay: from the moment the first loader call returned (the fill
+ * begins) to each caller's result, on one clock (epoch ms, sub-ms).
+ */
+import type { ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { redisReady, startRedis, type RedisServer } from '@herd/testing/redis-server'
+import { REDIS_CONTENDERS } from '../contenders/redis.js'
+import { epochNow } from '../lib/burst.js'
+import { nextMessage, spawnTs, stopChild } from '../lib/children.js'
+import { Db, row } from '../lib/db.js'
+import { int, ms, ratio } from '../lib/format.js'
+import { progress } from '../lib/progress.js'
+import type { TargetCheck } from '../lib/report.js'
+import { latency, median, shuffle } from '../lib/stats.js'
+import { begin } from '../lib/suite-result.js'
+import type { FromChild, ToChild } from './fleet-child.js'
+import type { RunOptions, Suite } from './types.js'
+
+const CHILD = fileURLToPath(new URL('./fleet-child.ts', import.meta.url))
+const TTL_MS = 60_000
+
+interface Sample {
+  loaderCalls: number
+  /** Processes that ran the loader at least once. */
+  loadingProcesses: number
+  p50: number
+  p99: number
+  /** From the first loader call's return to each caller's result, over every caller. */
+  wakeP50: number
+  wakeP99: number
+  /** Same, over callers in processes that did not load themselves (woken by another process's fill). */
+  remoteWakeP50: number
+  remoteWakeP99: number
+  totalMs: number
+  errors: number
+}
+
+type Done = Extract<FromChild, { type: 'done' }>
+
+async function round(children: ChildProcess[], db: Db, server: RedisServer, contender: string, callers: number, key: string): Promise<Sample> {
+  await server.command('FLUSHALL')
+  const send = (c: ChildProcess, m: ToChild) => c.send(m)
+  await Promise.all(
+    children.map((c) => {
+      const ready = nextMessage(c, (m): m is FromChild => m?.type === 'ready', 20_000, `setup of ${contender}`)
+      send(c, { type: 'setup', contender, url: server.url, ttlMs: TTL_MS, local: true })
+      return ready
+    }),
+  )
+  db.reset()
+  const at = epochNow() + 250
+  const done = await Promise.all(
+    children.map((c) => {
+      const result = nextMessage(c, (m): m is Done => m?.type === 'done', 60_000, `the ${contender} burst`)
+      send(c, { type: 'go', at, key, callers })
+      return result
+    }),
+  )
+  await Promise.all(
+    children.map((c) => {
+      const closed = nextMessage(c, (m): m is FromChild => m?.type === 'closed', 20_000, `teardown of ${contender}`)
+      send(c, { type: 'teardown' })
+      return closed
+    }),
+  )
+  const firstFill = Math.min(...done.flatMap((d) => d.loads.map((l) => l.end)))
+  const all = done.flatMap((d) => d.resolvedAt.map((t) => t - firstFill))
+  const remote = done.filter((d) => d.loads.length === 0).flatMap((d) => d.resolvedAt.map((t) => t - firstFill))
+  const lat = latency(done.flatMap((d) => d.latencies))
+  const wake = latency(all)
+  const remoteWake = latency(remote)
+  const errors = done.reduce((n, d) => n + d.errors, 0)
+  if (errors > 0) console.error(`\n${contender}: ${errors} callers failed; first: ${done.find((d) => d.firstError)?.firstError}`)
+  return {
+    loaderCalls: db.queries,
+    loadingProcesses: done.filter((d) => d.loads.length > 0).length,
+    p50: lat.p50,
+    p99: lat.p99,
+    wakeP50: wake.p50,
+    wakeP99: wake.p99,
+    remoteWakeP50: remoteWake.p50,
+    remoteWakeP99: remoteWake.p99,
+    totalMs: Math.max(...done.flatMap((d) => d.resolvedAt)) - at,
+    errors,
+  }
+}
+
+export const fleet: Suite = {
+  name: 'fleet',
+  aliases: ['2', 'cross-process', 'stampede-fleet'],
+  title: '2. Stampede across processes (real Redis)',
+  async run(options: RunOptions) {
+    const clock = begin(this.name, this.title)
+    const rounds = options.rounds ?? (options.smoke ? 1 : 5)
+    const processes = 4
+    const callers = options.smoke ? 50 : 250
+    const contenders = REDIS_CONTENDERS.filter((c) => !options.only || options.only.includes(c.name))
+    const configs = contenders.map((c) => ({ name: c.name, config: c.describe({ ttlMs: TTL_MS, staleMs: 0, local: true }) }))
+    const settings = { rounds, processes, callersPerProcess: callers, db: { maxConcurrent: 5, queryMs: 20, sharedByEveryProcess: true }, ttlMs: TTL_MS, key: 'cold (FLUSHALL before each round)' }
+    if (!redisReady()) {
+      return clock.finish({ settings, contenders: configs, tables: [], targets: [{ target: 'exactly 1 loader call across the fleet', measured: 'skipped: no redis-server', met: null }], notes: [], data: {}, skipped: 'redis-server not found' })
+    }
+    const p = progress(this.name)
+    const db = new Db({ maxConcurrent: 5, queryMs: 20 })
+    let server: RedisServer | undefined
+    const children: ChildProcess[] = []
+    const samples: Record<string, Sample[]> = {}
+    try {
+      server = await startRedis()
+      p.step(`starting ${processes} processes`)
+      for (let i = 0; i < processes; i++) {
+        const child = spawnTs(CHILD)
+        child.on('message', (m: FromChild) => {
+          if (m?.type !== 'query') return
+          void db.query(() => row(m.key, db.queries)).then((value) => {
+            if (child.connected) child.send({ type: 'result', id: m.id, value } satisfies ToChild)
+          })
+        })
+        children.push(child)
+      }
+      let n = 0
+      for (let r = 0; r < rounds; r++) {
+        for (const c of shuffle([...contenders])) {
+          p.step(`round ${r + 1}/${rounds}: ${c.name}`)
+          ;(samples[c.name] ??= []).push(await round(children, db, server, c.name, callers, `cold:${n++}`))
+        }
+      }
+    } finally {
+      await Promise.all(children.map((c) => stopChild(c)))
+      await server?.stop()
+      p.done()
+    }
+    const med = (name: string, field: keyof Sample) => median(samples[name]!.map((s) => s[field]))
+    const calls = samples.herd?.map((s) => s.loaderCalls) ?? []
+    const targets: TargetCheck[] = [
+      {
+        target: `exactly 1 loader call across ${processes} processes × ${callers} callers (every round)`,
+        measured: calls.length ? `${[...new Set(calls)].join(', ')} (rounds: ${calls.length})` : 'not run',
+        met: calls.length ? calls.every((c) => c === 1) : null,
+      },
+    ]
+    if (samples.herd) {
+      const remote = med('herd', 'remoteWakeP99')
+      targets.push({ target: 'wake-up after the fill within a few ms (p99 of callers in other processes ≤ 5 ms)', measured: `p50 ${ms(med('herd', 'remoteWakeP50'))}, p99 ${ms(remote)}`, met: remote <= 5 })
+    }
+    const herdTotal = samples.herd ? med('herd', 'totalMs') : NaN
+    return clock.finish({
+      settings,
+      contenders: configs,
+      tables: [
+        {
+          title: `${processes} processes × ${callers} callers on one cold key, one redis-server, one DB pool of 5 (median of ${rounds} round${rounds > 1 ? 's' : ''})`,
+          columns: ['library', 'loader calls', 'processes that loaded', 'caller p50', 'caller p99', 'wake-up p50', 'wake-up p99', 'woken by another process p99', 'all done', 'vs herd', 'errors'],
+          rows: contenders.map((c) => [
+            c.name,
+            int(med(c.name, 'loaderCalls')),
+            `${int(med(c.name, 'loadingProcesses'))} of ${processes}`,
+            ms(med(c.name, 'p50')),
+            ms(med(c.name, 'p99')),
+            ms(med(c.name, 'wakeP50')),
+            ms(med(c.name, 'wakeP99')),
+            Number.isNaN(med(c.name, 'remoteWakeP99')) ? '— (every process loaded)' : ms(med(c.name, 'remoteWakeP99')),
+            ms(med(c.name, 'totalMs')),
+            ratio(med(c.name, 'totalMs') / herdTotal),
+            int(med(c.name, 'errors')),
+          ]),
+          notes: [
+            'wake-up = from the first loader call returning (the fill starts) to each caller\'s result, across processes on one clock.',
+            '"woken by another process" = callers in processes that never ran the loader: they learned of the fill from Redis.',
+            'Bentocache\'s and cache-manager\'s stampede protection is per process (in-memory lock / coalescing), so each process loads once.',
+          ],
+        },
+      ],
+      targets,
+      notes: [],
+      data: samples,
+    })
+  },
+}
