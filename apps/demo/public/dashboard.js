@@ -5,6 +5,7 @@
 'use strict'
 
 const WINDOW = 90 // seconds of history on the live charts
+const KEEP_BURSTS = 20 // bars and table rows
 const COLORS = { off: '#e5484d', on: '#30a46c', blue: '#3e63dd', amber: '#f5a524', violet: '#8e4ec6', grey: '#8b8d98' }
 const $ = (id) => document.getElementById(id)
 
@@ -100,6 +101,7 @@ function onBurst(result) {
   bars.labels.push(`${time(result.finishedAt)} ${result.protect ? 'herd' : 'no herd'}`)
   bars.datasets[0].data.push(result.queries)
   bars.datasets[0].backgroundColor.push(result.protect ? COLORS.on : COLORS.off)
+  if (bars.labels.length > KEEP_BURSTS) [bars.labels, bars.datasets[0].data, bars.datasets[0].backgroundColor].forEach((a) => a.shift())
   charts.bursts.update()
 
   const servedBy = Object.entries(result.servedBy).map(([pid, n]) => `${pid}: ${n}`).join(', ')
@@ -108,6 +110,7 @@ function onBurst(result) {
     result.durationMs, result.latency.p50, result.latency.p99, servedBy].map((v) => el('td', String(v))))
   row.className = side
   $('bursts').prepend(row)
+  while ($('bursts').rows.length > KEEP_BURSTS) $('bursts').lastElementChild.remove()
   setBusy(false, `last burst: ${result.queries} database quer${result.queries === 1 ? 'y' : 'ies'} for ${result.count} requests`)
 }
 

@@ -15,6 +15,8 @@ export interface DbStats {
   /** Queries issued since start, in total and by label. */
   total: number
   byLabel: Record<string, number>
+  /** Queries finished (answered or failed): the database's throughput. */
+  completed: number
   /** Holding one of the budget's slots. */
   running: number
   /** Queued for a slot. */
@@ -29,6 +31,7 @@ export interface DbStats {
 export class Database {
   private readonly byLabel: Record<string, number> = {}
   private total = 0
+  private completed = 0
   private running = 0
   private readonly queue: Array<() => void> = []
   private idleWaiters: Array<() => void> = []
@@ -45,6 +48,7 @@ export class Database {
     try {
       return (await this.driver.query(sql, params)) as Row[]
     } finally {
+      this.completed++
       this.release()
     }
   }
@@ -55,6 +59,7 @@ export class Database {
       budget: this.budget,
       total: this.total,
       byLabel: { ...this.byLabel },
+      completed: this.completed,
       running: this.running,
       waiting: this.queue.length,
     }

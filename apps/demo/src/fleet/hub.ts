@@ -19,7 +19,7 @@ export class Hub {
   private readonly workers = new Set<WorkerHandle>()
   private readonly listeners = new Set<(event: FleetEvent) => void>()
   private timer: NodeJS.Timeout | undefined
-  private lastTick = { at: Date.now(), dbTotal: 0 }
+  private lastTick = { at: Date.now(), dbCompleted: 0 }
   private ticking = false
   private bursting = false
   /** The Express URL bursts are sent to, known once the service listens. */
@@ -35,7 +35,7 @@ export class Hub {
   }
 
   start(): void {
-    this.lastTick = { at: Date.now(), dbTotal: this.db.stats().total }
+    this.lastTick = { at: Date.now(), dbCompleted: this.db.stats().completed }
     this.timer = setInterval(() => void this.tick(), TICK_MS)
   }
 
@@ -123,14 +123,14 @@ export class Hub {
         at: now,
         workers: this.workers.size,
         requestsPerSec: round(merged.requests / seconds),
-        dbQueriesPerSec: round((db.total - this.lastTick.dbTotal) / seconds),
+        dbQueriesPerSec: round((db.completed - this.lastTick.dbCompleted) / seconds),
         ratios: outcomes === 0 ? null : { hit: hit / outcomes, stale: stale / outcomes, coalesced: coalesced / outcomes, miss: miss / outcomes },
         latency: merged.latencies.length === 0 ? null : { p50: round(percentile(merged.latencies, 50)), p99: round(percentile(merged.latencies, 99)) },
         events: merged.events,
         totals: merged.totals,
         db,
       }
-      this.lastTick = { at: now, dbTotal: db.total }
+      this.lastTick = { at: now, dbCompleted: db.completed }
       this.emit({ type: 'tick', data: tick })
     } finally {
       this.ticking = false

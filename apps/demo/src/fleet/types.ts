@@ -27,7 +27,9 @@ export interface Sample {
 export interface Tick {
   at: number
   workers: number
+  /** API requests answered per second. */
   requestsPerSec: number
+  /** Queries the database finished per second (those queued for a connection count when they ran). */
   dbQueriesPerSec: number
   /** Shares of herd.fetch outcomes in the last second; null when there were none. */
   ratios: { hit: number; stale: number; coalesced: number; miss: number } | null
