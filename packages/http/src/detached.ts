@@ -11,9 +11,13 @@ import { Writable } from 'node:stream'
  * middleware chain as for a live request.
  */
 
-export const DETACHED: unique symbol = Symbol.for('@herd/http.detached')
-/** Set on a request once a herdCache has taken it, so a second herdCache on the same route steps aside. */
-export const SEEN: unique symbol = Symbol.for('@herd/http.seen')
+/**
+ * One property on the request, read once per request: the DetachedRecord of
+ * a synthetic refresh request, or `true` once a herdCache has taken a live
+ * request (so a second herdCache on the same route steps aside).
+ */
+export const MARK: unique symbol = Symbol.for('@herd/http.mark')
+type Marked = { [MARK]?: DetachedRecord | true }
 
 /** Request headers a refresh never carries: the handler must produce the full response, not a 304 or a range. */
 const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range']
@@ -92,17 +96,23 @@ export function detachedExchange(from: IncomingMessage, url: string, record: Det
   req.rawHeaders = raw
   req.complete = true
   req.push(null)
-  ;(req as unknown as Record<symbol, unknown>)[DETACHED] = record
+  ;(req as Marked)[MARK] = record
   const res = new ServerResponse(req)
   res.assignSocket(socket as never)
   return { req, res }
 }
 
-export function detachedRecord(req: IncomingMessage): DetachedRecord | undefined {
-  return (req as unknown as Record<symbol, DetachedRecord | undefined>)[DETACHED]
+/** The request's mark: its DetachedRecord, `true` when a herdCache has taken it, or undefined. */
+export function markOf(req: IncomingMessage): DetachedRecord | true | undefined {
+  return (req as Marked)[MARK]
+}
+
+export function markSeen(req: IncomingMessage): void {
+  ;(req as Marked)[MARK] = true
 }
 
 /** True for the copy of a request that herdCache dispatches to refresh an entry in the background (skip logging or rate limits for it). */
 export function isBackgroundRefresh(req: IncomingMessage): boolean {
-  return detachedRecord(req) !== undefined
+  const mark = markOf(req)
+  return mark !== undefined && mark !== true
 }

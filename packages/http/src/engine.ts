@@ -3,7 +3,7 @@ import { HerdArgumentError, type Duration, type FetchOptions, type Herd, type Lo
 import { buildCapture, isCaptured, isPass, newGeneration, snapshotHeaders, storedHeaders, type CacheValue, type CapturedResponse, type PassMarker } from './capture.js'
 import { isNotModified } from './conditional.js'
 import { defaultHerd } from './default-herd.js'
-import { detachedExchange, detachedRecord, SEEN, stripConditionalHeaders, type DetachedRecord } from './detached.js'
+import { detachedExchange, markOf, markSeen, stripConditionalHeaders, type DetachedRecord } from './detached.js'
 import { KEY_PREFIX, normalizeUrl, routeKey, variantKey, varyValues } from './keys.js'
 import { resolveOptions, type HttpCacheOptions, type ResolvedOptions } from './options.js'
 import type { RunOutcome } from './response-capture.js'
@@ -148,18 +148,20 @@ export class HttpCache<Source = unknown> {
   }
 
   handle(ex: Exchange<Source>): Promise<void> | void {
-    const req = ex.req as IncomingMessage & { [SEEN]?: boolean }
-    const record = detachedRecord(req) as Record | undefined
-    if (record !== undefined) {
+    const req = ex.req
+    const mark = markOf(req)
+    if (mark !== undefined) {
+      // A second herdCache on the same request (app-wide and per route) steps aside: the first one decides.
+      if (mark === true) return ex.pass()
+      // A refresh copy: the herdCache that sent it captures; any other one steps aside.
+      const record = mark as Record
       if (record.owner !== this || record.claimed) return ex.pass()
       record.claimed = true
       const run = this.startCapture(ex, record.perUser)
       record.settle(run)
       return run.handled
     }
-    // A second herdCache on the same request (app-wide and per route) steps aside: the first one decides.
-    if (req[SEEN] === true) return ex.pass()
-    req[SEEN] = true
+    markSeen(req)
     const plan = this.plan(ex)
     if (plan === undefined) return this.bypass(ex, undefined)
     return this.lookup(ex, plan)

@@ -142,8 +142,9 @@ function isJson(body: unknown): boolean {
  */
 export function herdCache(options: Duration | HerdCacheOptions): HerdCacheMiddleware {
   const cache = new HttpCache<Context>(options)
-  const middleware = async function herdCache(ctx: Context, next: Next): Promise<void> {
-    await cache.handle(new KoaExchange(ctx, next))
+  const middleware = function herdCache(ctx: Context, next: Next): Promise<void> {
+    // koa-compose turns a synchronous throw (a failing key function) into a rejection.
+    return cache.handle(new KoaExchange(ctx, next)) ?? Promise.resolve()
   } as HerdCacheMiddleware
   middleware.delete = (keyOrUrl, o) => cache.delete(keyOrUrl, o)
   middleware.expire = (keyOrUrl, o) => cache.expire(keyOrUrl, o)
