@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseConfig, USAGE, type Config } from './config.js'
 import { isClusterWorker, runClusterWorker, startCluster } from './fleet/cluster.js'
-import { startSingle, type Running } from './fleet/single.js'
+import { describeSetup, startSingle, type Running } from './fleet/single.js'
 import { runStampede } from './stampede.js'
 
 async function main(): Promise<void> {
@@ -24,9 +24,9 @@ async function main(): Promise<void> {
     return
   }
 
-  const { info, urls } = running
+  const { urls } = running
   console.log(`
-herd demo is running: ${info.database}, ${info.budget} connections · herd on ${info.backend} · ${info.workers} process${info.workers > 1 ? 'es' : ''}
+herd demo is running: ${describeSetup(running.hub.info)}
 
   dashboard   ${urls.express}/
   Express API ${urls.express}/api/leaderboard

@@ -1,5 +1,5 @@
 import type { BurstMode } from './catalog.js'
-import type { Running } from './fleet/single.js'
+import { describeSetup, type Running } from './fleet/single.js'
 import type { BurstResult } from './fleet/types.js'
 
 const SCENARIOS: ReadonlyArray<{ label: string; protect: boolean; mode: BurstMode }> = [
@@ -10,9 +10,8 @@ const SCENARIOS: ReadonlyArray<{ label: string; protect: boolean; mode: BurstMod
 
 /** The dashboard's bursts, headless: one per scenario, then the comparison as a table. */
 export async function runStampede(running: Running, count: number, print: (line: string) => void = console.log): Promise<BurstResult[]> {
-  const { info } = running
-  print(`${count} concurrent GET requests at the just-expired hot key "${info.hotKey}"`)
-  print(`database: ${info.database}, ${info.budget} connections · herd backend: ${info.backend} · ${info.workers} process${info.workers > 1 ? 'es' : ''}\n`)
+  print(`${count} concurrent GET requests at the just-expired hot key "${running.hub.info.hotKey}"`)
+  print(`${describeSetup(running.hub.info)}\n`)
   const results: BurstResult[] = []
   for (const scenario of SCENARIOS) {
     results.push(await running.hub.burst({ protect: scenario.protect, mode: scenario.mode, count }))

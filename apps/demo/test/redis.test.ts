@@ -25,6 +25,8 @@ describe.skipIf(!redisReady())('REDIS_URL with two worker processes', () => {
       env: { ...process.env, REDIS_URL: redis.url, DATABASE_URL: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
+    // Should this test process die before afterAll, the demo (and through it its workers) goes too.
+    process.once('exit', () => demo?.kill('SIGKILL'))
     base = await new Promise<string>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         output += chunk

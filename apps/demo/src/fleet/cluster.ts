@@ -3,9 +3,9 @@ import { createServer } from 'node:net'
 import type { Config } from '../config.js'
 import { openDatabase } from '../db/index.js'
 import { Hub } from './hub.js'
-import { Rpc } from './ipc.js'
+import { Rpc, type Channel } from './ipc.js'
 import { fleetInfo, type Running } from './single.js'
-import type { Fleet, FleetEvent, FleetInfo, PrepareStep, Sample } from './types.js'
+import type { BurstOptions, Fleet, FleetEvent, FleetInfo, PrepareStep, Sample } from './types.js'
 import { startWorker, type Urls } from './worker.js'
 
 /** The primary's resolved config, handed to workers as is (their argv may say port 0). */
@@ -38,7 +38,7 @@ export async function startCluster(config: Config): Promise<Running> {
         info: () => hub.info,
         query: (label: string, sql: string, params: unknown[]) => db.query(label, sql, params),
         dbStats: () => db.stats(),
-        burst: (options: Parameters<Hub['burst']>[0]) => hub.burst(options),
+        burst: (options: BurstOptions) => hub.burst(options),
         ready: (urls: Urls) => resolve(urls),
       })
       members.push({ worker, link })
@@ -63,7 +63,6 @@ export async function startCluster(config: Config): Promise<Running> {
 
   const running: Running = {
     urls: { express: '', koa: '' },
-    info: hub.info,
     hub,
     async close() {
       if (closing) return
@@ -93,7 +92,7 @@ export async function runClusterWorker(): Promise<void> {
   const listeners = new Set<(event: FleetEvent) => void>()
   let worker: Awaited<ReturnType<typeof startWorker>> | undefined
   const link = new Rpc(
-    process as unknown as ConstructorParameters<typeof Rpc>[0],
+    process as unknown as Channel, // process.send exists: this process was forked with an IPC channel
     {
       collect: () => worker!.handle.collect(),
       prepare: (step: PrepareStep) => worker!.handle.prepare(step),

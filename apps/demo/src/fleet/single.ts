@@ -6,10 +6,9 @@ import { Hub } from './hub.js'
 import type { FleetInfo } from './types.js'
 import { startWorker, type Urls } from './worker.js'
 
-/** A started demo, whichever its shape: one process, or a primary with workers. */
+/** A started demo, whichever its shape: one process, or a primary with workers. `hub.info` describes it. */
 export interface Running {
   urls: Urls
-  info: FleetInfo
   hub: Hub
   close(): Promise<void>
 }
@@ -23,6 +22,11 @@ export function fleetInfo(config: Config, db: Database): FleetInfo {
     hotKey: HOT_KEY,
     maxBurst: MAX_BURST,
   }
+}
+
+/** One line for the terminal: database, budget, backend, processes. */
+export function describeSetup(info: FleetInfo): string {
+  return `${info.database}, ${info.budget} connections · herd on ${info.backend} · ${info.workers} process${info.workers > 1 ? 'es' : ''}`
 }
 
 /** Database, hub and HTTP servers in this one process. */
@@ -41,7 +45,6 @@ export async function startSingle(config: Config): Promise<Running> {
   hub.start()
   return {
     urls: worker.urls,
-    info: hub.info,
     hub,
     async close() {
       hub.close()
