@@ -613,6 +613,72 @@ describe.each([
     })
   })
 
+  describe('headers and options', () => {
+    it('never replays headers set in front of herdCache (a request id), and keeps the ones set behind it', async () => {
+      const { app, cache } = setup()
+      let id = 0
+      let calls = 0
+      app.use((_req, res, next) => {
+        res.set('x-request-id', `r${++id}`)
+        next()
+      })
+      app.get('/ids', cache(), (_req, res) => {
+        calls++
+        res.set('x-route', 'ids').send('same')
+      })
+      const url = await listen(app)
+      const first = await get(`${url}/ids`)
+      const second = await get(`${url}/ids`)
+      expect([first.headers['x-request-id'], second.headers['x-request-id']]).toEqual(['r1', 'r2'])
+      expect(second.headers['x-route']).toBe('ids')
+      expect(second.headers['x-cache']).toBe('HIT')
+      expect(calls).toBe(1)
+    })
+
+    it('renames or drops the cache header, and skips the cache when key() says so', async () => {
+      const { app, cache } = setup()
+      let calls = 0
+      const handler = (_req: Req, res: Res) => {
+        calls++
+        res.send('x')
+      }
+      app.get('/renamed', cache({ cacheHeader: 'X-Herd' }), handler)
+      app.get('/silent', cache({ cacheHeader: false }), handler)
+      app.get('/skipped', cache({ key: (req) => (req.query.nocache ? false : req.path) }), handler)
+      const url = await listen(app)
+      await get(`${url}/renamed`)
+      const renamed = await get(`${url}/renamed`)
+      expect(renamed.headers['x-herd']).toBe('HIT')
+      expect(renamed.headers['x-cache']).toBeUndefined()
+      await get(`${url}/silent`)
+      const silent = await get(`${url}/silent`)
+      expect(silent.headers['x-cache']).toBeUndefined()
+      expect(calls).toBe(2)
+      await get(`${url}/skipped?nocache=1`)
+      await get(`${url}/skipped?nocache=1`)
+      expect(calls).toBe(4)
+      await get(`${url}/skipped`)
+      expect((await get(`${url}/skipped?other=1`)).headers['x-cache']).toBe('HIT')
+      expect(calls).toBe(5)
+    })
+
+    it('never serves a must-revalidate response once it is stale', async () => {
+      const { app, cache } = setup()
+      let version = 0
+      app.get('/strict', cache({ ttl: '1h', staleWhileRevalidate: '1h' }), (_req, res) => {
+        version++
+        res.set('cache-control', 'max-age=1, must-revalidate').send(`v${version}`)
+      })
+      const url = await listen(app)
+      expect((await get(`${url}/strict`)).text).toBe('v1')
+      expect((await get(`${url}/strict`)).headers['x-cache']).toBe('HIT')
+      await sleep(1_200)
+      const after = await get(`${url}/strict`)
+      expect(after.text).not.toBe('v1')
+      expect(after.headers['x-cache']).not.toBe('STALE')
+    })
+  })
+
   describe('invalidation', () => {
     it('delete drops every variant of a URL; expire serves stale while refreshing', async () => {
       const { app, cache } = setup()
