@@ -30,12 +30,14 @@ export async function pgliteDriver(): Promise<Driver> {
       if (reply.error) call.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }))
       else call.resolve(reply.rows ?? [])
     })
-    worker.on('error', (error) => {
-      failure = error
-      reject(error)
-      for (const call of pending.values()) call.reject(error)
+    const fail = (error: Error) => {
+      failure ??= error
+      reject(failure)
+      for (const call of pending.values()) call.reject(failure)
       pending.clear()
-    })
+    }
+    worker.on('error', fail)
+    worker.on('exit', (code) => fail(new Error(`the database thread exited (${code})`)))
   })
   await ready
 

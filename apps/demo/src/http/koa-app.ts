@@ -30,8 +30,8 @@ export function koaApp({ routes, metrics, responseCache }: KoaDeps): Koa {
       }
       await next()
       if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.status = 404
         ctx.body = { error: 'no such route' }
+        ctx.status = 404 // setting a body on an untouched response makes Koa say 200
       }
     } catch (error) {
       const { status, body } = errorResponse(error)
