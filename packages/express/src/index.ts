@@ -1,38 +1,28 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import type { Duration, Herd } from '@herd/core'
-import { HttpCache, captureResponse, type Exchange, type HttpCacheOptions, type InvalidateOptions, type Run } from '@herd/http'
+import type { Duration } from '@herd/core'
+import type { Request } from 'express'
+import { HttpCache, captureResponse, withControls, type CacheControls, type Exchange, type HttpCacheOptions, type Run } from '@herd/http'
 
 export { isBackgroundRefresh, type CapturedResponse, type InvalidateOptions, type KeyResult } from '@herd/http'
 
-/** The parts of Express's req/res this middleware uses, so it type-checks against Express 4 and 5 alike. */
-export interface ExpressRequest extends IncomingMessage {
-  originalUrl: string
-  app: ExpressApp
-}
-interface ExpressApp {
+/** The app a request came through; `parent` is set on apps mounted in another. */
+interface App {
   (req: IncomingMessage, res: ServerResponse): void
-  parent?: ExpressApp
+  parent?: App
 }
 type Next = (error?: unknown) => void
 
-export type HerdCacheOptions = HttpCacheOptions<ExpressRequest>
+/** Options of herdCache(); the `key` function gets Express's `req`. */
+export type HerdCacheOptions = HttpCacheOptions<Request>
 
-/** The middleware, plus helpers to invalidate what it stored. */
-export interface HerdCacheMiddleware {
+/** The middleware, plus `delete`, `expire`, `keyFor` and `herd` to invalidate what it stored. */
+export interface HerdCacheMiddleware extends CacheControls {
   (req: IncomingMessage, res: ServerResponse, next: Next): void
-  /** Drops every stored response of a URL path (e.g. '/products/42?lang=en'), or of a key your `key` function returns. */
-  delete(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
-  /** Marks them stale: the next request gets the old response while the handler refreshes it. */
-  expire(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
-  /** The herd key for a URL path or key, to use with the herd directly. */
-  keyFor(keyOrUrl: string, options?: InvalidateOptions): string
-  /** The herd this middleware stores in. */
-  readonly herd: Herd
 }
 
-class ExpressExchange implements Exchange<ExpressRequest> {
+class ExpressExchange implements Exchange<Request> {
   constructor(
-    readonly source: ExpressRequest,
+    readonly source: Request,
     readonly res: ServerResponse,
     private readonly next: Next,
   ) {}
@@ -62,7 +52,7 @@ class ExpressExchange implements Exchange<ExpressRequest> {
 
   redispatch(req: IncomingMessage, res: ServerResponse): void {
     // From the top-level app, with the original URL, so mount points route the copy the same way.
-    let app = this.source.app
+    let app = this.source.app as unknown as App
     while (app.parent !== undefined) app = app.parent
     app(req, res)
   }
@@ -74,20 +64,16 @@ class ExpressExchange implements Exchange<ExpressRequest> {
  * a Redis-backed herd); private responses are never shared.
  */
 export function herdCache(options: Duration | HerdCacheOptions): HerdCacheMiddleware {
-  const cache = new HttpCache<ExpressRequest>(options)
+  const cache = new HttpCache<Request>(options)
   const middleware = function herdCache(req: IncomingMessage, res: ServerResponse, next: Next): void {
     let result
     try {
-      result = cache.handle(new ExpressExchange(req as ExpressRequest, res, next))
+      result = cache.handle(new ExpressExchange(req as Request, res, next))
     } catch (error) {
       next(error)
       return
     }
     if (result !== undefined) result.catch(next)
-  } as HerdCacheMiddleware
-  middleware.delete = (keyOrUrl, o) => cache.delete(keyOrUrl, o)
-  middleware.expire = (keyOrUrl, o) => cache.expire(keyOrUrl, o)
-  middleware.keyFor = (keyOrUrl, o) => cache.keyFor(keyOrUrl, o)
-  Object.defineProperty(middleware, 'herd', { get: () => cache.herd, enumerable: true })
-  return middleware
+  }
+  return withControls(middleware, cache as HttpCache<never>)
 }

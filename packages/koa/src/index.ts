@@ -1,24 +1,16 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { Stream, type Readable } from 'node:stream'
-import type { Duration, Herd } from '@herd/core'
-import { HttpCache, teeStream, type StreamOutcome, type Exchange, type HttpCacheOptions, type InvalidateOptions, type Run, type RunOutcome } from '@herd/http'
+import type { Duration } from '@herd/core'
+import { HttpCache, teeStream, withControls, type CacheControls, type Exchange, type HttpCacheOptions, type Run, type RunOutcome, type StreamOutcome } from '@herd/http'
 import type { Context, Next } from 'koa'
 
 export { isBackgroundRefresh, type CapturedResponse, type InvalidateOptions, type KeyResult } from '@herd/http'
 
 export type HerdCacheOptions = HttpCacheOptions<Context>
 
-/** The middleware, plus helpers to invalidate what it stored. */
-export interface HerdCacheMiddleware {
+/** The middleware, plus `delete`, `expire`, `keyFor` and `herd` to invalidate what it stored. */
+export interface HerdCacheMiddleware extends CacheControls {
   (ctx: Context, next: Next): Promise<void>
-  /** Drops every stored response of a URL path (e.g. '/products/42?lang=en'), or of a key your `key` function returns. */
-  delete(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
-  /** Marks them stale: the next request gets the old response while the handler refreshes it. */
-  expire(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
-  /** The herd key for a URL path or key, to use with the herd directly. */
-  keyFor(keyOrUrl: string, options?: InvalidateOptions): string
-  /** The herd this middleware stores in. */
-  readonly herd: Herd
 }
 
 /** Statuses Koa sends without a body. */
@@ -145,10 +137,6 @@ export function herdCache(options: Duration | HerdCacheOptions): HerdCacheMiddle
   const middleware = function herdCache(ctx: Context, next: Next): Promise<void> {
     // koa-compose turns a synchronous throw (a failing key function) into a rejection.
     return cache.handle(new KoaExchange(ctx, next)) ?? Promise.resolve()
-  } as HerdCacheMiddleware
-  middleware.delete = (keyOrUrl, o) => cache.delete(keyOrUrl, o)
-  middleware.expire = (keyOrUrl, o) => cache.expire(keyOrUrl, o)
-  middleware.keyFor = (keyOrUrl, o) => cache.keyFor(keyOrUrl, o)
-  Object.defineProperty(middleware, 'herd', { get: () => cache.herd, enumerable: true })
-  return middleware
+  }
+  return withControls(middleware, cache as HttpCache<never>)
 }
