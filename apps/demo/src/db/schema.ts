@@ -26,7 +26,7 @@ CREATE INDEX IF NOT EXISTS orders_product_id ON herd_demo.orders (product_id);
 CREATE INDEX IF NOT EXISTS orders_user_id ON herd_demo.orders (user_id);
 `
 
-export const SEED_SIZE = { products: 2_000, users: 5_000, orders: 40_000 }
+const SEED_SIZE = { products: 2_000, users: 5_000, orders: 40_000 }
 
 // Deterministic (setseed) and skewed: a few products sell far more than the rest, as real catalogs do.
 // Runs only on an empty database, so a real PostgreSQL keeps its data (and its writes) across restarts.
