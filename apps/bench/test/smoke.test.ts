@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { setQuiet } from '../src/lib/progress.js'
 import { fleet } from '../src/suites/fleet.js'
 import { hotPath } from '../src/suites/hot-path.js'
+import { http } from '../src/suites/http.js'
 import { memory } from '../src/suites/memory.js'
 import { stampede } from '../src/suites/stampede.js'
 import { swr } from '../src/suites/swr.js'
@@ -68,6 +69,21 @@ describe('suite 5, hot path (smoke)', () => {
     expect(Object.keys(local)).toContain('floor: await quickLru.get()')
     expect(Object.keys(local)).toContain('herd')
     for (const ops of Object.values(local)) expect(ops[0]).toBeGreaterThan(0)
+  })
+})
+
+describe('suite 6, HTTP (smoke)', () => {
+  it('serves every variant; herdCache runs the handler once for a burst on an expired route', async () => {
+    const result = await http.run({ smoke: true })
+    const data = result.data as { load: Samples<{ rps: number; non2xx: number }>; burst: Samples<{ handlerCalls: number; failed: number }> }
+    for (const samples of Object.values(data.load)) {
+      expect(samples[0]!.rps).toBeGreaterThan(0)
+      expect(samples[0]!.non2xx).toBe(0)
+    }
+    expect(data.burst['@herd/express']![0]!.handlerCalls).toBe(1)
+    expect(data.burst['@herd/koa']![0]!.handlerCalls).toBe(1)
+    expect(data.burst['bare Express']![0]!.handlerCalls).toBe(50)
+    for (const samples of Object.values(data.burst)) expect(samples[0]!.failed).toBe(0)
   })
 })
 

@@ -53,6 +53,7 @@ export const herdRedis: RedisContender = {
     })
     return {
       get: (key) => herd.fetch(key, () => s.load(key)),
+      direct: { target: herd, body: 'await target.fetch(k, () => load(k))' },
       waitExpired: () => sleep(s.ttlMs + 3),
       stats: () => {
         const st = herd.stats()
@@ -85,6 +86,7 @@ export const bentocacheRedis: RedisContender = {
     await bento.has({ key: '__warm__' })
     return {
       get: (key) => bento.getOrSet({ key, factory: () => s.load(key), ttl: s.ttlMs, grace: s.staleMs > 0 ? s.staleMs : false, timeout: 0 }),
+      direct: { target: bento, body: `await target.getOrSet({ key: k, factory: () => load(k), ttl: ${s.ttlMs}, grace: ${s.staleMs > 0 ? s.staleMs : false}, timeout: 0 })` },
       waitExpired: () => sleep(s.ttlMs + 3),
       close: () => bento.disconnectAll(),
     }
@@ -102,6 +104,7 @@ export const cacheManagerRedis: RedisContender = {
     const threshold = s.staleMs > 0 ? s.staleMs : undefined
     return {
       get: (key) => cache.wrap(key, () => s.load(key), s.ttlMs + s.staleMs, threshold),
+      direct: { target: cache, body: `await target.wrap(k, () => load(k), ${s.ttlMs + s.staleMs}, ${threshold})` },
       waitExpired: () => sleep(s.ttlMs + 3),
       async close() {
         await cache.disconnect()
@@ -115,14 +118,16 @@ export const naiveRedis: RedisContender = {
   describe: (s) => `node-redis: GET key → on a miss await the loader, then SET key JSON PX ${s.ttlMs}`,
   async create(s) {
     const client = await createClient({ url: s.url }).connect()
+    const get = async (key: string) => {
+      const hit = await client.get(`naive:${key}`)
+      if (hit !== null) return JSON.parse(hit)
+      const value = await s.load(key)
+      await client.set(`naive:${key}`, JSON.stringify(value), { expiration: { type: 'PX', value: s.ttlMs } })
+      return value
+    }
     return {
-      async get(key) {
-        const hit = await client.get(`naive:${key}`)
-        if (hit !== null) return JSON.parse(hit)
-        const value = await s.load(key)
-        await client.set(`naive:${key}`, JSON.stringify(value), { expiration: { type: 'PX', value: s.ttlMs } })
-        return value
-      },
+      get,
+      direct: { target: get, body: 'await target(k)' },
       waitExpired: () => sleep(s.ttlMs + 3),
       async close() {
         await client.quit()

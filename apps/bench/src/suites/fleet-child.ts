@@ -3,6 +3,7 @@
  * setup → ready, go → done, teardown → closed, exit. Its loader asks the
  * parent's database (one pool of 5 shared by every process) for the row.
  */
+import { fileURLToPath } from 'node:url'
 import { burst, epochNow } from '../lib/burst.js'
 import { byName } from '../contenders/redis.js'
 import type { CacheInstance } from '../contenders/memory.js'
@@ -83,8 +84,11 @@ async function handle(message: ToChild): Promise<void> {
   }
 }
 
-process.on('message', (message: ToChild) => {
-  handle(message).catch((error: unknown) => send({ type: 'failed', message: String((error as Error)?.stack ?? error) }))
-})
-// The parent going away ends this process too.
-process.on('disconnect', () => process.exit(0))
+// Only as a child process's entry point, never when imported.
+if (process.send && process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.on('message', (message: ToChild) => {
+    handle(message).catch((error: unknown) => send({ type: 'failed', message: String((error as Error)?.stack ?? error) }))
+  })
+  // The parent going away ends this process too.
+  process.on('disconnect', () => process.exit(0))
+}

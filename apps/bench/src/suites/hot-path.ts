@@ -26,12 +26,20 @@ import { begin } from '../lib/suite-result.js'
 import QuickLRU from 'quick-lru'
 import type { RunOptions, Suite } from './types.js'
 
-type Loop = (target: unknown, keys: readonly string[], n: number) => Promise<void>
+type Loop = (target: unknown, keys: readonly string[], n: number, load: (key: string) => unknown) => Promise<void>
 
-/** A fresh function per contender: its own feedback vector, so no contender pays for another's shape. */
+/**
+ * A fresh function per contender: its own feedback vector, so no contender
+ * pays for another's shapes. `body` calls the library directly (see
+ * CacheInstance.direct) with `k`, `target` and `load` in scope.
+ */
 function compile(body: string): Loop {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function('target', 'keys', 'n', `return (async () => { for (let i = 0; i < n; i++) { ${body} } })()`) as Loop
+  return new Function('target', 'keys', 'n', 'load', `return (async () => { for (let i = 0; i < n; i++) { const k = keys[i & 127]; ${body} } })()`) as Loop
+}
+
+const neverCalled = (key: string) => {
+  throw new Error(`hot path: the loader ran for ${key}; every key should be warm`)
 }
 
 const KEYS = Array.from({ length: 128 }, (_, i) => `user:${i}`)
@@ -77,16 +85,16 @@ async function localTier(options: RunOptions, rounds: number, p: Progress) {
   const targetMs = options.smoke ? 20 : 250
   const floorLru = new QuickLRU<string, unknown>({ maxSize: 10_000 })
   for (const k of KEYS) floorLru.set(k, row(k, 1))
-  const floorLoop = compile('await target.get(keys[i & 127])')
-  const runners: Runner[] = [{ name: 'floor: await quickLru.get()', run: (n) => floorLoop(floorLru, KEYS, n) }]
+  const floorLoop = compile('await target.get(k)')
+  const runners: Runner[] = [{ name: 'floor: await quickLru.get()', run: (n) => floorLoop(floorLru, KEYS, n, neverCalled) }]
   const instances: CacheInstance[] = []
   const contenders = IN_PROCESS.filter((c) => !options.only || options.only.includes(c.name))
   for (const c of contenders) {
     const instance = c.create({ ttlMs: 3_600_000, staleMs: 0, load: async (k) => row(k, 1) })
     instances.push(instance)
     for (const k of KEYS) await instance.get(k)
-    const loop = compile('await target.get(keys[i & 127])')
-    runners.push({ name: c.name, run: (n) => loop(instance, KEYS, n) })
+    const loop = compile(instance.direct.body)
+    runners.push({ name: c.name, run: (n) => loop(instance.direct.target, KEYS, n, neverCalled) })
   }
   try {
     return { samples: await measure(runners, rounds, targetMs, p, 'local hit'), contenders }
@@ -100,16 +108,17 @@ async function sharedTier(server: RedisServer, options: RunOptions, rounds: numb
   const client = await createClient({ url: server.url }).connect()
   const value = JSON.stringify(row('user:0', 1))
   for (const k of KEYS) await client.set(`bare:${k}`, value)
-  const bareLoop = compile("await target.get('bare:' + keys[i & 127])")
-  const runners: Runner[] = [{ name: 'floor: bare node-redis GET', run: (n) => bareLoop(client, KEYS, n) }]
+  const bareKeys = KEYS.map((k) => `bare:${k}`)
+  const bareLoop = compile('await target.get(k)')
+  const runners: Runner[] = [{ name: 'floor: bare node-redis GET', run: (n) => bareLoop(client, bareKeys, n, neverCalled) }]
   const instances: CacheInstance[] = []
   const contenders = [herdRedis, bentocacheRedis, cacheManagerRedis, naiveRedis].filter((c) => !options.only || options.only.includes(c.name))
   for (const c of contenders) {
     const instance = await c.create({ url: server.url, ttlMs: 3_600_000, staleMs: 0, load: async (k) => row(k, 1), local: false })
     instances.push(instance)
     for (const k of KEYS) await instance.get(k)
-    const loop = compile('await target.get(keys[i & 127])')
-    runners.push({ name: c.name, run: (n) => loop(instance, KEYS, n) })
+    const loop = compile(instance.direct.body)
+    runners.push({ name: c.name, run: (n) => loop(instance.direct.target, KEYS, n, neverCalled) })
   }
   try {
     return { samples: await measure(runners, rounds, targetMs, p, 'redis hit'), contenders }

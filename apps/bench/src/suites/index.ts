@@ -1,5 +1,6 @@
 import { fleet } from './fleet.js'
 import { hotPath } from './hot-path.js'
+import { http } from './http.js'
 import { memory } from './memory.js'
 import { stampede } from './stampede.js'
 import { swr } from './swr.js'
@@ -7,7 +8,7 @@ import type { Suite } from './types.js'
 import { xfetch } from './xfetch.js'
 
 /** Every suite, in the order `pnpm bench` runs them and the report lists them. */
-export const SUITES: readonly Suite[] = [stampede, fleet, swr, xfetch, hotPath, memory]
+export const SUITES: readonly Suite[] = [stampede, fleet, swr, xfetch, hotPath, http, memory]
 
 export function findSuite(name: string): Suite | undefined {
   const n = name.toLowerCase()

@@ -7,6 +7,7 @@
  */
 import { createHerd, type Herd } from '@herd/core'
 import { memoryStore, type MemoryStore } from '@herd/memory'
+import { fileURLToPath } from 'node:url'
 import { getHeapSnapshot } from 'node:v8'
 
 export interface MemoryRequest {
@@ -128,7 +129,8 @@ export async function measureMemory(req: MemoryRequest): Promise<MemoryReport> {
   return report
 }
 
-if (process.send) {
+// Only as a child process's entry point, never when imported.
+if (process.send && process.argv[1] === fileURLToPath(import.meta.url)) {
   process.once('message', (req: MemoryRequest) => {
     measureMemory(req).then(
       (report) => process.send!({ type: 'report', report }, () => process.exit(0)),
