@@ -51,6 +51,13 @@ export const herdRedis: RedisContender = {
       staleWhileRevalidate: s.staleMs,
       local: s.local === false ? false : { maxSize: 10_000, ttl: '5s' },
     })
+    if (process.env.BENCH_TRACE) {
+      // Where a fleet wake-up spends its time: the holder's write, then each waiter's wake.
+      const t = () => (performance.timeOrigin + performance.now()).toFixed(2)
+      herd.on('write', (e) => console.error(`[trace ${process.pid}] ${t()} write ${e.key} accepted=${e.accepted}`))
+      herd.on('lock-wait', (e) => console.error(`[trace ${process.pid}] ${t()} lock-wait ${e.key} waited=${e.waitedMs}ms woken=${e.woken}`))
+      herd.on('load', (e) => console.error(`[trace ${process.pid}] ${t()} load ${e.key} ${e.durationMs.toFixed(1)}ms`))
+    }
     return {
       get: (key) => herd.fetch(key, () => s.load(key)),
       direct: { target: herd, body: 'await target.fetch(k, () => load(k))' },

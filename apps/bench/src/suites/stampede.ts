@@ -48,6 +48,13 @@ export const stampede: Suite = {
     const contenders = IN_PROCESS.filter((c) => !options.only || options.only.includes(c.name))
     const p = progress(this.name)
     const samples: Record<number, Record<string, Sample[]>> = {}
+    if (!options.smoke) {
+      // One discarded round per library, so no library's first numbers include its JIT warm-up.
+      for (const c of contenders) {
+        p.step(`warm-up: ${c.name}`)
+        await stampedeOnce(c, 100, new Db({ maxConcurrent: 5, queryMs: 20 }))
+      }
+    }
     for (const n of sizes) {
       samples[n] = {}
       for (let r = 0; r < rounds; r++) {
