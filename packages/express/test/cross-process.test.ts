@@ -70,6 +70,7 @@ describe.skipIf(!redisReady())('across processes (two Express servers, one Redis
         await sleep(1_100)
         const stale = await Promise.all(times(40, (i) => get(`${servers[i % 2]!.url}/swr`, { headers: host })))
         for (const r of stale) expect(r.text).toBe('v1')
+        await redis.command('SET', `${prefix}release`, '1')
         await eventually(async () => ((await get(`${servers[1]!.url}/swr`, { headers: host })).text === 'v2' ? true : undefined))
         await sleep(300)
         expect(Number(await redis.command('GET', `${prefix}swr-runs`))).toBe(2)

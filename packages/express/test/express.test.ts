@@ -6,7 +6,7 @@ import express5 from 'express'
 import express4 from 'express4'
 import { createHerd, HerdArgumentError, type Herd } from '@herd/core'
 import { herdCache, isBackgroundRefresh, type HerdCacheOptions } from '../src/index.js'
-import { closeAll, counter, eventually, get, listen, sleep, times, track } from './helpers.js'
+import { barrier, closeAll, counter, eventually, gate, get, listen, sleep, times, track } from './helpers.js'
 
 type Express = typeof express5
 type App = ReturnType<Express>
@@ -213,10 +213,11 @@ describe.each([
       let calls = 0
       let inFlight = 0
       let maxInFlight = 0
+      let hold: (() => Promise<void>) | undefined
       app.get('/login', cache(), async (_req, res) => {
         const n = ++calls
         maxInFlight = Math.max(maxInFlight, ++inFlight)
-        await sleep(150)
+        await (hold ? hold() : sleep(150))
         inFlight--
         res.cookie('sid', `s${n}`).send(`session s${n}`)
       })
@@ -228,6 +229,7 @@ describe.each([
       expect(calls).toBe(8)
       // Hit-for-pass: now that the key is known not to be shareable, requests run at once, side by side.
       maxInFlight = 0
+      hold = barrier(4)
       const next = await Promise.all(times(4, () => get(`${url}/login`)))
       expect(new Set(next.map((r) => r.text)).size).toBe(4)
       expect(maxInFlight).toBe(4)
@@ -537,10 +539,11 @@ describe.each([
       const { app, cache } = setup()
       let version = 0
       const background: boolean[] = []
+      const refresh = gate()
       app.get('/swr', cache({ ttl: '500ms', staleWhileRevalidate: '1m' }), async (req, res) => {
         version++
         background.push(isBackgroundRefresh(req))
-        await sleep(50)
+        if (version > 1) await refresh.wait()
         res.send(`v${version}`)
       })
       const url = await listen(app)
@@ -551,6 +554,7 @@ describe.each([
         expect(r.text).toBe('v1')
         expect(r.headers['x-cache']).toBe('STALE')
       }
+      refresh.open()
       const fresh = await eventually(async () => {
         const r = await get(`${url}/swr`)
         return r.text === 'v2' ? r : undefined

@@ -71,3 +71,20 @@ export function counter(values: Array<string | string[] | undefined>): Record<st
   for (const v of values) out[String(v)] = (out[String(v)] ?? 0) + 1
   return out
 }
+
+/** A gate tests open when they are ready: handlers wait on it (at most `ms`, a generous bound). */
+export function gate(): { wait(ms?: number): Promise<void>; open(): void } {
+  let open!: () => void
+  const opened = new Promise<void>((resolve) => (open = resolve))
+  return { wait: (ms = 5_000) => Promise.race([opened, sleep(ms).then(() => undefined)]), open }
+}
+
+/** Each caller waits until `n` callers are waiting at once (or `ms` passed): proves they ran side by side. */
+export function barrier(n: number, ms = 3_000): () => Promise<void> {
+  let count = 0
+  const g = gate()
+  return () => {
+    if (++count >= n) g.open()
+    return g.wait(ms)
+  }
+}

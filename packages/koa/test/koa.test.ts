@@ -6,7 +6,7 @@ import Koa2 from 'koa2'
 import compress from 'koa-compress'
 import { createHerd, HerdArgumentError, type Herd } from '@herd/core'
 import { herdCache, isBackgroundRefresh, type HerdCacheOptions } from '../src/index.js'
-import { closeAll, counter, eventually, get, listen, sleep, times, track } from './helpers.js'
+import { barrier, closeAll, counter, eventually, gate, get, listen, sleep, times, track } from './helpers.js'
 
 afterEach(closeAll)
 
@@ -177,10 +177,11 @@ describe.each([
       let calls = 0
       let inFlight = 0
       let maxInFlight = 0
+      let hold: (() => Promise<void>) | undefined
       const url = await setup().serve(async (ctx) => {
         const n = ++calls
         maxInFlight = Math.max(maxInFlight, ++inFlight)
-        await sleep(150)
+        await (hold ? hold() : sleep(150))
         inFlight--
         ctx.cookies.set('sid', `s${n}`)
         ctx.body = `session s${n}`
@@ -189,6 +190,7 @@ describe.each([
       expect(new Set(responses.map((r) => r.text)).size).toBe(8)
       for (const r of responses) expect(String(r.headers['set-cookie'])).toContain(r.text.replace('session ', 'sid='))
       maxInFlight = 0
+      hold = barrier(4)
       const next = await Promise.all(times(4, () => get(`${url}/login`)))
       expect(new Set(next.map((r) => r.text)).size).toBe(4)
       expect(maxInFlight).toBe(4)
@@ -370,11 +372,12 @@ describe.each([
     it('serves the stale response at once, then the refreshed one, refreshing in a detached run', async () => {
       let version = 0
       const background: boolean[] = []
+      const refresh = gate()
       const url = await setup().serve(
         async (ctx) => {
           version++
           background.push(isBackgroundRefresh(ctx.req))
-          await sleep(50)
+          if (version > 1) await refresh.wait()
           ctx.body = `v${version}`
         },
         { ttl: '500ms', staleWhileRevalidate: '1m' },
@@ -386,6 +389,7 @@ describe.each([
         expect(r.text).toBe('v1')
         expect(r.headers['x-cache']).toBe('STALE')
       }
+      refresh.open()
       await eventually(async () => ((await get(`${url}/swr`)).text === 'v2' ? true : undefined))
       expect(version).toBe(2)
       expect(background).toEqual([false, true])
