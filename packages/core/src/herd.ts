@@ -1,6 +1,6 @@
 import type { Duration } from './duration.js'
 import type { HerdEventName, HerdListener } from './events.js'
-import type { FetchOptions, HerdOptions, Loader, SetOptions } from './options.js'
+import type { FetchOptions, FetchResult, HerdOptions, Loader, SetOptions } from './options.js'
 import type { HerdStats } from './stats.js'
 import { HerdPipeline } from './pipeline/pipeline.js'
 
@@ -22,6 +22,8 @@ export interface KeepFreshOptions extends FetchOptions {
 export interface Herd {
   /** The value for `key`: from a tier, or from one loader call shared by every concurrent caller (fleet-wide with a Lock). */
   fetch<T>(key: string, loader: Loader<T>, options?: FetchOptions): Promise<T | undefined>
+  /** Like fetch, and says how the value was answered (hit, stale, or miss: waited for a load) and when it was produced. */
+  fetchEntry<T>(key: string, loader: Loader<T>, options?: FetchOptions): Promise<FetchResult<T>>
   /** The cached value (fresh, or stale inside staleWhileRevalidate), without loading. */
   get<T>(key: string): Promise<T | undefined>
   /** Write-through with a new fence; every process drops its local copy. */

@@ -14,6 +14,25 @@ export interface LoaderContext<T> {
   stale: T | undefined
   /** Adaptive TTL: overrides `ttl` for the entry this load writes. `0` means: return it, but don't cache it. */
   setTtl(ttl: Duration): void
+  /** Overrides `ttl`, `staleWhileRevalidate` and `staleIfError` for the entry this load writes. */
+  setOptions(options: LoadedEntryOptions): void
+}
+
+/** How a fetch was answered: from a fresh entry, a stale one, or by waiting for a load. */
+export type FetchStatus = 'hit' | 'stale' | 'miss'
+
+/** What `fetchEntry` resolves: the value, how it was answered, and when the value was produced (epoch ms). */
+export interface FetchResult<T> {
+  value: T | undefined
+  status: FetchStatus
+  createdAt: number
+}
+
+/** Per-entry settings a loader may change from what it loaded. */
+export interface LoadedEntryOptions {
+  ttl?: Duration
+  staleWhileRevalidate?: Duration
+  staleIfError?: Duration
 }
 
 /** Returns the value, or `undefined` for "not found" (cached for `negativeTtl`). */

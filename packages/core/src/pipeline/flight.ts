@@ -1,4 +1,5 @@
 import type { Tier } from '../events.js'
+import type { FetchResult, FetchStatus } from '../options.js'
 import type { Entry } from './entry.js'
 
 /**
@@ -8,14 +9,14 @@ import type { Entry } from './entry.js'
  */
 export class Flight<T = unknown> {
   readonly controller = new AbortController()
-  readonly result: Promise<T | undefined>
+  readonly result: Promise<FetchResult<T>>
   settled = false
   /** A value past its stale window that may still stand in if the load fails or is slow. */
   fallback: Entry | undefined
   fallbackTier: Tier = 'local'
   /** Cleared when the work ends or the herd closes. */
   timer: ReturnType<typeof setTimeout> | undefined
-  private resolve!: (value: T | undefined) => void
+  private resolve!: (result: FetchResult<T>) => void
   private reject!: (error: unknown) => void
   /** A caller without a signal can't leave, so the shared work must not be cancelled for lack of waiters. */
   private pinned = false
@@ -34,10 +35,10 @@ export class Flight<T = unknown> {
     return this.controller.signal
   }
 
-  provide(value: T | undefined): void {
+  provide(value: T | undefined, status: FetchStatus, createdAt: number): void {
     if (this.settled) return
     this.settled = true
-    this.resolve(value)
+    this.resolve({ value, status, createdAt })
   }
 
   fail(error: unknown): void {
@@ -50,7 +51,7 @@ export class Flight<T = unknown> {
    * The caller's view of the result. A caller whose `signal` aborts stops
    * waiting at once; the work is aborted only when every caller has gone.
    */
-  join(signal: AbortSignal | undefined): Promise<T | undefined> {
+  join(signal: AbortSignal | undefined): Promise<FetchResult<T>> {
     if (signal === undefined || this.settled) {
       this.pinned = true
       return this.result

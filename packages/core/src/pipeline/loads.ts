@@ -60,7 +60,7 @@ export async function load<T>(
     }
     h.countLoad(key, outcome.loadMs, true, background)
     const encoded = encodeValue(h, outcome.value)
-    const options = outcome.ttl === undefined ? o : { ...o, ttl: outcome.ttl }
+    const options = outcome.overrides === undefined ? o : { ...o, ...outcome.overrides }
     await writeEntry(h, key, outcome.value, encoded, options, fence, outcome.loadMs, 'load')
     return outcome.value
   } finally {

@@ -4,6 +4,7 @@ import type { Herd, KeepFreshOptions, WarmOptions, WarmResult } from '../herd.js
 import {
   type EntryOptions,
   type FetchOptions,
+  type FetchResult,
   type HerdOptions,
   type Loader,
   type ResolvedEntryOptions,
@@ -56,10 +57,19 @@ export class HerdPipeline implements Herd {
   }
 
   fetch<T>(key: string, loader: Loader<T>, options?: FetchOptions): Promise<T | undefined> {
+    return this.read(key, loader as Loader<unknown>, options, false) as Promise<T | undefined>
+  }
+
+  fetchEntry<T>(key: string, loader: Loader<T>, options?: FetchOptions): Promise<FetchResult<T>> {
+    return this.read(key, loader as Loader<unknown>, options, true) as Promise<FetchResult<T>>
+  }
+
+  /** The read path. `withStatus` picks fetchEntry's answer over fetch's bare value, allocated only when asked for. */
+  private read(key: string, loader: Loader<unknown>, options: FetchOptions | undefined, withStatus: boolean): Promise<unknown> {
     const h = this.h
     let o = h.defaults
     try {
-      if (this.closing !== undefined) throw new HerdClosedError('fetch')
+      if (this.closing !== undefined) throw new HerdClosedError(withStatus ? 'fetchEntry' : 'fetch')
       assertKey(key, 'fetch')
       assertLoader(loader, 'fetch')
       if (options !== undefined) {
@@ -69,8 +79,6 @@ export class HerdPipeline implements Herd {
     } catch (error) {
       return Promise.reject(error)
     }
-    const signal = options?.signal
-    const anyLoader = loader as Loader<unknown>
     const now = Date.now()
     const local = h.local?.get(key, now)
     let fallback: Entry | undefined
@@ -78,27 +86,28 @@ export class HerdPipeline implements Herd {
       const state = stateOf(local, now)
       if (state === FRESH) {
         if (o.beta > 0 && !h.flights.has(key) && shouldRefreshEarly(local, now, o.beta)) {
-          this.startRefresh(key, anyLoader, o, local, 'early')
+          this.startRefresh(key, loader, o, local, 'early')
         }
         h.countHit(key, 'local', local.negative)
-        return Promise.resolve(local.value as T | undefined)
+        return Promise.resolve(withStatus ? { value: local.value, status: 'hit', createdAt: local.createdAt } : local.value)
       }
       if (state === STALE) {
-        if (!h.flights.has(key) && !h.isHeldOff(key, now)) this.startRefresh(key, anyLoader, o, local, 'stale')
+        if (!h.flights.has(key) && !h.isHeldOff(key, now)) this.startRefresh(key, loader, o, local, 'stale')
         h.countStale(key, 'local', 'revalidate')
-        return Promise.resolve(local.value as T | undefined)
+        return Promise.resolve(withStatus ? { value: local.value, status: 'stale', createdAt: local.createdAt } : local.value)
       }
       if (state === ERROR_WINDOW) fallback = local
     }
-    const running = h.flights.get(key)
-    if (running !== undefined) {
+    let flight = h.flights.get(key)
+    if (flight !== undefined) {
       h.countCoalesced(key)
-      return running.join(signal) as Promise<T | undefined>
+    } else {
+      flight = this.openFlight(key, o)
+      flight.fallback = fallback
+      void this.resolve(flight, loader, o)
     }
-    const flight = this.openFlight(key, o)
-    flight.fallback = fallback
-    void this.resolve(flight, anyLoader, o)
-    return flight.join(signal) as Promise<T | undefined>
+    const joined = flight.join(options?.signal)
+    return withStatus ? joined : joined.then(valueOf)
   }
 
   private openFlight(key: string, o: ResolvedEntryOptions): Flight {
@@ -135,7 +144,7 @@ export class HerdPipeline implements Herd {
     const fallback = flight.fallback
     if (fallback === undefined || Date.now() >= fallback.errorUntil) return false
     this.h.countStale(flight.key, flight.fallbackTier, reason)
-    flight.provide(fallback.value)
+    flight.provide(fallback.value, 'stale', fallback.createdAt)
     return true
   }
 
@@ -153,7 +162,7 @@ export class HerdPipeline implements Herd {
           h.local?.set(key, entry, now)
           if (state === FRESH) h.countHit(key, 'store', entry.negative)
           else h.countStale(key, 'store', 'revalidate')
-          flight.provide(entry.value)
+          flight.provide(entry.value, state === FRESH ? 'hit' : 'stale', entry.createdAt)
           if (state === STALE && !h.isHeldOff(key, now)) {
             await this.refreshIn(flight, loader, o, entry, 'stale')
           } else if (state === FRESH && shouldRefreshEarly(entry, now, o.beta)) {
@@ -175,7 +184,7 @@ export class HerdPipeline implements Herd {
         }, o.softTimeout)
         softTimer.unref?.()
       }
-      flight.provide(await loadExclusive(h, key, loader, o, fallback?.value, flight.signal))
+      flight.provide(await loadExclusive(h, key, loader, o, fallback?.value, flight.signal), 'miss', Date.now())
     } catch (error) {
       if (isBadInput(error)) return this.failFlight(flight, error)
       if (!flight.signal.aborted) h.holdOffFor(key, h.errorBackoffMs)
@@ -194,7 +203,7 @@ export class HerdPipeline implements Herd {
   /** A stale or early hit from the local tier: answer now, refresh behind a flight so it runs once. */
   private startRefresh(key: string, loader: Loader<unknown>, o: ResolvedEntryOptions, current: Entry, reason: RefreshReason): void {
     const flight = this.openFlight(key, o)
-    flight.provide(current.value)
+    flight.provide(current.value, reason === 'stale' ? 'stale' : 'hit', current.createdAt)
     void this.refreshIn(flight, loader, o, current, reason).then(() => this.closeFlight(flight))
   }
 
@@ -354,6 +363,10 @@ export class HerdPipeline implements Herd {
   private assertOpen(operation: string): void {
     if (this.closing !== undefined) throw new HerdClosedError(operation)
   }
+}
+
+function valueOf<T>(result: FetchResult<T>): T | undefined {
+  return result.value
 }
 
 function pickSetOptions(options: SetOptions): EntryOptions {

@@ -1,11 +1,12 @@
-import { toMs } from '../duration.js'
-import type { Loader, LoaderContext } from '../options.js'
+import { describe, toMs } from '../duration.js'
+import { HerdArgumentError } from '../errors.js'
+import type { Loader, LoaderContext, ResolvedEntryOptions } from '../options.js'
 
 export interface LoadOutcome<T> {
   value: T | undefined
   loadMs: number
-  /** Set by the loader through ctx.setTtl (adaptive TTL). */
-  ttl: number | undefined
+  /** What the loader set through ctx.setTtl / ctx.setOptions (adaptive TTL). */
+  overrides: Partial<ResolvedEntryOptions> | undefined
 }
 
 /**
@@ -15,13 +16,23 @@ export interface LoadOutcome<T> {
  */
 export function runLoader<T>(loader: Loader<T>, key: string, signal: AbortSignal, stale: T | undefined): Promise<LoadOutcome<T>> {
   if (signal.aborted) return Promise.reject(signal.reason)
-  let ttl: number | undefined
+  let overrides: Partial<ResolvedEntryOptions> | undefined
   const context: LoaderContext<T> = {
     key,
     signal,
     stale,
     setTtl(value) {
-      ttl = toMs(value, 'setTtl()')
+      overrides = { ...overrides, ttl: toMs(value, 'setTtl()') }
+    },
+    setOptions(options) {
+      if (options === null || typeof options !== 'object') {
+        throw new HerdArgumentError(`herd: setOptions() needs an object; got ${describe(options)}`)
+      }
+      const next = { ...overrides }
+      if (options.ttl !== undefined) next.ttl = toMs(options.ttl, 'setOptions() ttl')
+      if (options.staleWhileRevalidate !== undefined) next.staleWhileRevalidate = toMs(options.staleWhileRevalidate, 'setOptions() staleWhileRevalidate')
+      if (options.staleIfError !== undefined) next.staleIfError = toMs(options.staleIfError, 'setOptions() staleIfError')
+      overrides = next
     },
   }
   const started = performance.now()
@@ -39,7 +50,7 @@ export function runLoader<T>(loader: Loader<T>, key: string, signal: AbortSignal
     Promise.resolve(pending).then(
       (value) => {
         signal.removeEventListener('abort', onAbort)
-        resolve({ value, loadMs: performance.now() - started, ttl })
+        resolve({ value, loadMs: performance.now() - started, overrides })
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort)
