@@ -112,8 +112,8 @@ export const http: Suite = {
   title: '6. HTTP: cached routes under autocannon',
   async run(options: RunOptions) {
     const clock = begin(this.name, this.title)
-    const rounds = options.rounds ?? (options.smoke ? 1 : 3)
-    const seconds = options.smoke ? 1 : 5
+    const rounds = options.rounds ?? (options.smoke ? 1 : 5)
+    const seconds = options.smoke ? 1 : 4
     const connections = options.smoke ? 10 : 100
     const burstConnections = options.smoke ? 50 : 200
     const burstTtlMs = options.smoke ? 300 : 1_000
