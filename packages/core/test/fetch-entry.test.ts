@@ -21,10 +21,10 @@ describe('fetchEntry() says how each caller was answered', () => {
   })
 
   it('stale inside the stale window, from the local tier and from the Store, with the original createdAt', async () => {
-    herd = createHerd({ store: new MapStore(), local: false, ttl: 20, jitter: 0, beta: 0, staleWhileRevalidate: '1m' })
+    herd = createHerd({ store: new MapStore(), local: false, ttl: 150, jitter: 0, beta: 0, staleWhileRevalidate: '1m' })
     const loader = countingLoader((n: number) => n, 30)
     const first = await herd.fetchEntry('k', loader)
-    await sleep(30)
+    await sleep(160)
     const stale = await herd.fetchEntry('k', loader)
     expect(stale).toEqual({ value: 1, status: 'stale', createdAt: first.createdAt })
     await sleep(50)

@@ -8,6 +8,12 @@ import { readStore } from './reads.js'
 import { runLoader } from './run-loader.js'
 import { encodeValue, writeEntry } from './writes.js'
 
+/** A loaded value and when it was produced: this process's load, or the one another process wrote while we waited. */
+export interface Loaded<T> {
+  value: T | undefined
+  createdAt: number
+}
+
 /** Our lease ran out and someone else may hold the key: stop, and wait for their value instead. */
 export class LeaseLostError extends Error {
   constructor(key: string) {
@@ -30,7 +36,7 @@ export async function load<T>(
   fence: number | undefined,
   lease: Lease | undefined,
   background: boolean,
-): Promise<T | undefined> {
+): Promise<Loaded<T>> {
   let signal = parent
   let renewal: ReturnType<typeof setInterval> | undefined
   const lock = h.lock
@@ -61,8 +67,9 @@ export async function load<T>(
     h.countLoad(key, outcome.loadMs, true, background)
     const encoded = encodeValue(h, outcome.value)
     const options = outcome.overrides === undefined ? o : { ...o, ...outcome.overrides }
-    await writeEntry(h, key, outcome.value, encoded, options, fence, outcome.loadMs, 'load')
-    return outcome.value
+    const createdAt = Date.now()
+    await writeEntry(h, key, outcome.value, encoded, options, fence, outcome.loadMs, 'load', createdAt)
+    return { value: outcome.value, createdAt }
   } finally {
     freeSlot()
     clearInterval(renewal)
@@ -94,7 +101,7 @@ export async function loadExclusive<T>(
   o: ResolvedEntryOptions,
   stale: T | undefined,
   signal: AbortSignal,
-): Promise<T | undefined> {
+): Promise<Loaded<T>> {
   const lock = h.lock
   if (lock === undefined) return load(h, key, loader, o, stale, signal, h.nextLocalFence(), undefined, false)
   for (;;) {
@@ -106,7 +113,7 @@ export async function loadExclusive<T>(
     if (lease !== undefined) {
       try {
         const current = await filled(h, key)
-        if (current !== undefined) return current.value as T | undefined
+        if (current !== undefined) return current as Loaded<T>
         return await load(h, key, loader, o, stale, signal, lease.fence, lease, false)
       } catch (error) {
         if (error instanceof LeaseLostError && !signal.aborted) continue
@@ -123,7 +130,7 @@ export async function loadExclusive<T>(
     signal.throwIfAborted()
     if (woken === BYPASS) return load(h, key, loader, o, stale, signal, undefined, undefined, false)
     const current = await filled(h, key)
-    if (current !== undefined) return current.value as T | undefined
+    if (current !== undefined) return current as Loaded<T>
   }
 }
 

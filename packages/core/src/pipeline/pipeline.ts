@@ -9,8 +9,6 @@ import {
   type Loader,
   type ResolvedEntryOptions,
   type SetOptions,
-  positiveInteger,
-  positiveMs,
   resolveEntryOptions,
 } from '../options.js'
 import { type HerdStats, snapshot } from '../stats.js'
@@ -19,8 +17,10 @@ import { BYPASS } from './backend-guard.js'
 import { HerdContext } from './context.js'
 import { ERROR_WINDOW, type Entry, FRESH, STALE, shouldRefreshEarly, stateOf, tombstone } from './entry.js'
 import { Flight } from './flight.js'
+import { Schedules } from './keep-fresh.js'
 import { type RefreshReason, loadExclusive, refresh } from './loads.js'
 import { readStore } from './reads.js'
+import { warmKeys } from './warm.js'
 import { commit, encodeValue, writeEntry, writeFence } from './writes.js'
 
 const EVENT_NAMES = new Set<string>(['hit', 'stale', 'miss', 'coalesced', 'load', 'refresh', 'error', 'fallback', 'breaker', 'lock-wait', 'write'])
@@ -33,11 +33,12 @@ function isBadInput(error: unknown): boolean {
 export class HerdPipeline implements Herd {
   private readonly h: HerdContext
   private closing: Promise<void> | undefined
-  private readonly schedules = new Map<ReturnType<typeof setInterval>, AbortController>()
+  private readonly schedules: Schedules
   private readonly unsubscribe: Promise<(() => Promise<void>) | undefined> | undefined
 
   constructor(options: HerdOptions) {
     const h = (this.h = new HerdContext(options))
+    this.schedules = new Schedules(h)
     const bus = h.bus
     if (bus !== undefined) {
       this.unsubscribe = bus
@@ -184,7 +185,8 @@ export class HerdPipeline implements Herd {
         }, o.softTimeout)
         softTimer.unref?.()
       }
-      flight.provide(await loadExclusive(h, key, loader, o, fallback?.value, flight.signal), 'miss', Date.now())
+      const loaded = await loadExclusive(h, key, loader, o, fallback?.value, flight.signal)
+      flight.provide(loaded.value, 'miss', loaded.createdAt)
     } catch (error) {
       if (isBadInput(error)) return this.failFlight(flight, error)
       if (!flight.signal.aborted) h.holdOffFor(key, h.errorBackoffMs)
@@ -259,65 +261,16 @@ export class HerdPipeline implements Herd {
 
   async warm<T>(keys: readonly string[], loader: Loader<T>, options: WarmOptions = {}): Promise<WarmResult> {
     this.assertOpen('warm')
-    if (!Array.isArray(keys)) throw new HerdArgumentError('herd: warm() needs an array of keys')
-    for (const key of keys) assertKey(key, 'warm')
     assertLoader(loader, 'warm')
     const { concurrency = 4, ...fetchOptions } = options
-    const workers = positiveInteger(concurrency, 'concurrency')
-    const result: WarmResult = { loaded: 0, failed: [] }
-    let next = 0
-    const worker = async (): Promise<void> => {
-      while (next < keys.length) {
-        const key = keys[next++]!
-        try {
-          await this.fetch(key, loader, fetchOptions)
-          result.loaded++
-        } catch (error) {
-          result.failed.push({ key, error })
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(workers, keys.length) }, worker))
-    return result
+    return warmKeys(keys, concurrency, (key) => this.fetch(key, loader, fetchOptions))
   }
 
   keepFresh<T>(key: string, loader: Loader<T>, options: KeepFreshOptions = {}): () => void {
     this.assertOpen('keepFresh')
-    assertKey(key, 'keepFresh')
-    assertLoader(loader, 'keepFresh')
-    const h = this.h
-    const { every, signal: _signal, ...entryOptions } = options
-    const o = resolveEntryOptions(h.defaults, entryOptions as EntryOptions, 'keepFresh()')
-    const everyMs = every === undefined ? Math.max(1, Math.floor(o.ttl * 0.8)) : positiveMs(every, 'every')
-    const controller = new AbortController()
-    let running = false
-    const tick = (): void => {
-      if (running || h.flights.has(key) || controller.signal.aborted) return
-      running = true
-      // Each run gets the hard timeout too: a hung loader must not keep renewing its lease forever.
-      const run = new AbortController()
-      const stopRun = () => run.abort(controller.signal.reason)
-      controller.signal.addEventListener('abort', stopRun, { once: true })
-      const timer = setTimeout(() => run.abort(new HerdTimeoutError(key, o.hardTimeout)), o.hardTimeout)
-      timer.unref?.()
-      const current = h.local?.get(key, Date.now())
-      // Across the fleet: whoever refreshed within the last half period already did this period's work.
-      const done = (latest: Entry) => latest.createdAt > Date.now() - everyMs / 2
-      void refresh(h, key, loader as Loader<unknown>, o, current, 'schedule', run.signal, done).then(() => {
-        clearTimeout(timer)
-        controller.signal.removeEventListener('abort', stopRun)
-        running = false
-      })
-    }
-    const timer = setInterval(tick, everyMs)
-    timer.unref?.()
-    this.schedules.set(timer, controller)
-    void this.fetch(key, loader, entryOptions as FetchOptions).catch(() => {})
-    return () => {
-      clearInterval(timer)
-      controller.abort()
-      this.schedules.delete(timer)
-    }
+    return this.schedules.start(key, loader as Loader<unknown>, options, (entryOptions) => {
+      void this.fetch(key, loader, entryOptions).catch(() => {})
+    })
   }
 
   on<E extends HerdEventName>(event: E, listener: HerdListener<E>): () => void {
@@ -339,11 +292,7 @@ export class HerdPipeline implements Herd {
 
   private async shutdown(): Promise<void> {
     const h = this.h
-    for (const [timer, controller] of this.schedules) {
-      clearInterval(timer)
-      controller.abort(new HerdClosedError('keepFresh', true))
-    }
-    this.schedules.clear()
+    this.schedules.stopAll()
     for (const flight of [...h.flights.values()]) {
       const error = new HerdClosedError('fetch', true)
       this.failFlight(flight, error)

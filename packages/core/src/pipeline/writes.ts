@@ -47,8 +47,8 @@ export async function writeEntry(
   fence: number | undefined,
   loadMs: number,
   kind: 'load' | 'set',
+  now = Date.now(),
 ): Promise<boolean> {
-  const now = Date.now()
   const entry = buildEntry(value, o, fence ?? 0, now, loadMs)
   if (entry === undefined) return true
   return commit(h, key, entry, encoded, fence, now, entry.errorUntil, kind)
