@@ -137,7 +137,8 @@ export class HerdContext {
   }
 
   countHit(key: string, tier: Tier, negative: boolean): void {
-    this.counters.hits[tier]++
+    if (tier === 'local') this.counters.hits.local++
+    else this.counters.hits.store++
     if (negative) this.counters.negativeHits++
     if (this.emitter.has('hit')) this.emitter.emit('hit', { key, tier })
   }

@@ -38,8 +38,13 @@ export function jittered(ttl: number, jitter: number): number {
  */
 export function shouldRefreshEarly(entry: Entry, now: number, beta: number): boolean {
   if (beta <= 0 || entry.loadMs <= 0 || entry.negative) return false
-  return now - entry.loadMs * beta * Math.log(Math.random()) >= entry.freshUntil
+  const scale = entry.loadMs * beta
+  // -ln(Math.random()) never exceeds ~36.7 (53-bit randoms): far from expiry the draw can't win, so skip it (hot path).
+  if (entry.freshUntil - now > scale * MAX_NEG_LOG_RANDOM) return false
+  return now - scale * Math.log(Math.random()) >= entry.freshUntil
 }
+
+const MAX_NEG_LOG_RANDOM = 37
 
 /** Builds the entry a load or a set writes. Returns undefined when the TTL says "don't cache". */
 export function buildEntry<T>(
