@@ -681,6 +681,54 @@ describe.each([
       expect(after.text).not.toBe('v1')
       expect(after.headers['x-cache']).not.toBe('STALE')
     })
+
+    it('stores a must-revalidate response without stale windows: after its ttl one run revalidates it, and a failed run never brings it back', async () => {
+      const { app, cache } = setup()
+      let version = 0
+      let status = 200
+      // beta 0: no XFetch early refresh, so the runs counted are the ones the ttl calls for.
+      const herd = track(createHerd({ beta: 0 }))
+      app.get('/revalidate', cache({ ttl: '300ms', staleWhileRevalidate: '1h', staleIfError: '1h', herd }), async (_req, res) => {
+        version++
+        await sleep(50)
+        res.status(status).set('cache-control', 'must-revalidate').send(`v${version}`)
+      })
+      const url = await listen(app)
+      expect((await get(`${url}/revalidate`)).headers['x-cache']).toBe('MISS')
+      const hit = await get(`${url}/revalidate`)
+      expect([hit.text, hit.headers['x-cache']]).toEqual(['v1', 'HIT'])
+      await sleep(400)
+      const revalidated = await Promise.all(times(5, () => get(`${url}/revalidate`)))
+      expect(revalidated.map((r) => r.text)).toEqual(Array(5).fill('v2'))
+      expect(counter(revalidated.map((r) => r.headers['x-cache']))).toEqual({ MISS: 1, HIT: 4 })
+      expect(version).toBe(2)
+      status = 503
+      await sleep(400)
+      const failed = await get(`${url}/revalidate`)
+      expect([failed.status, failed.text]).toEqual([503, 'v3'])
+    })
+
+    it('does not serve a hit-for-pass marker past passTtl, even with stale windows', async () => {
+      const { app, cache } = setup()
+      let calls = 0
+      let cookie = true
+      const herd = track(createHerd({ beta: 0 }))
+      app.get('/pass', cache({ passTtl: '300ms', staleWhileRevalidate: '1h', staleIfError: '1h', herd }), async (_req, res) => {
+        calls++
+        await sleep(50)
+        if (cookie) res.cookie('sid', String(calls))
+        res.send(`v${calls}`)
+      })
+      const url = await listen(app)
+      expect((await get(`${url}/pass`)).headers['x-cache']).toBe('BYPASS')
+      expect((await get(`${url}/pass`)).headers['x-cache']).toBe('BYPASS')
+      cookie = false
+      await sleep(400)
+      const shared = await Promise.all(times(5, () => get(`${url}/pass`)))
+      expect(shared.map((r) => r.text)).toEqual(Array(5).fill('v3'))
+      expect(counter(shared.map((r) => r.headers['x-cache']))).toEqual({ MISS: 1, HIT: 4 })
+      expect(calls).toBe(3)
+    })
   })
 
   describe('invalidation', () => {

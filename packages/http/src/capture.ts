@@ -16,7 +16,7 @@ export interface CapturedResponse {
   body: Buffer
   /** Epoch ms when the handler produced it. */
   at: number
-  /** Epoch ms until which it is fresh (the ttl after `max-age` / `s-maxage`; herd's jitter may end it a little sooner). */
+  /** Epoch ms until which it is fresh by its ttl after `max-age` / `s-maxage` (herd's entry, jittered, may end sooner: herd decides HIT or STALE). */
   freshUntil: number
   /** `Age` the handler itself sent (a proxied response), in seconds. */
   age: number
@@ -30,8 +30,6 @@ export interface CapturedResponse {
   generation: string
   /** Variant entries: `at` of the route entry they were produced under. */
   base?: number
-  /** `must-revalidate` / `proxy-revalidate`: never served once stale. */
-  mustRevalidate?: true
 }
 
 /** Hit-for-pass: this key's responses are not shareable right now; requests run their own handler. */
@@ -114,7 +112,6 @@ export interface CaptureInput {
   /** Always varied on (Host plus the configured `vary`). */
   implicitVary: readonly string[]
   ttl: number
-  mustRevalidate: boolean
   addEtag: boolean
   generation: string
   base: number | undefined
@@ -156,6 +153,5 @@ export function buildCapture(input: CaptureInput): CapturedResponse {
   if (etag !== undefined) capture.etag = etag
   if (!Number.isNaN(lastModified)) capture.lastModified = lastModified
   if (input.base !== undefined) capture.base = input.base
-  if (input.mustRevalidate) capture.mustRevalidate = true
   return capture
 }

@@ -1,10 +1,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { HerdArgumentError, type Duration, type FetchOptions, type Herd, type LoaderContext } from '@herd/core'
+import { HerdArgumentError, type Duration, type FetchOptions, type Herd, type LoadedEntryOptions, type LoaderContext } from '@herd/core'
 import { buildCapture, isCaptured, isPass, newGeneration, snapshotHeaders, storedHeaders, type CacheValue, type CapturedResponse, type PassMarker } from './capture.js'
 import { isNotModified } from './conditional.js'
 import { defaultHerd } from './default-herd.js'
 import { detachedExchange, markOf, markSeen, stripConditionalHeaders, type DetachedRecord } from './detached.js'
-import { KEY_PREFIX, normalizeUrl, routeKey, variantKey, varyValues } from './keys.js'
+import { normalizeUrl, routeKey, variantKey, varyValues } from './keys.js'
 import { resolveOptions, type HttpCacheOptions, type ResolvedOptions } from './options.js'
 import type { RunOutcome } from './response-capture.js'
 import { requestHasCredentials, responseVerdict } from './rules.js'
@@ -66,7 +66,7 @@ class RequestState {
   loaded: CacheValue | undefined
   /** The pending fetch has an answer: a loader called now must not take over the live response. */
   settled = false
-  /** herd answered the last fetch from a stale entry. */
+  /** herd answered the last fetch from a stale entry (fetchEntry's status). */
   servedStale = false
   wake: (value: unknown) => void = () => {}
 }
@@ -105,7 +105,7 @@ export function withControls<M extends (...args: never[]) => unknown>(middleware
 
 /**
  * The framework-agnostic middleware: plans the key, coalesces through
- * `herd.fetch`, runs or detaches the handler as the loader, decides
+ * `herd.fetchEntry`, runs or detaches the handler as the loader, decides
  * shareability and serves. @herd/express and @herd/koa only adapt it.
  */
 export class HttpCache<Source = unknown> {
@@ -113,36 +113,17 @@ export class HttpCache<Source = unknown> {
   private herdInstance: Herd | undefined
   private readonly fetchOptions: FetchOptions
   private readonly expiring = new Set<string>()
-  /**
-   * herd serves stale entries without telling the caller, but emits `stale`
-   * first (synchronously for the local tier, just before the answer for the
-   * Store). Each event gets a sequence number; a fetch answered after a
-   * `stale` of its key that came after the fetch started was served stale.
-   */
-  private staleSeq = 0
-  private readonly staleMarks = new Map<string, number>()
 
   constructor(input: Duration | HttpCacheOptions<Source>) {
     this.options = resolveOptions(input as Duration | HttpCacheOptions<never>)
-    if (this.options.herd !== undefined) this.use(this.options.herd)
+    this.herdInstance = this.options.herd
     const o = this.options
     this.fetchOptions = { ttl: o.ttl, staleWhileRevalidate: o.staleWhileRevalidate, staleIfError: o.staleIfError }
     if (o.hardTimeout !== undefined) this.fetchOptions.hardTimeout = o.hardTimeout
   }
 
   get herd(): Herd {
-    if (this.herdInstance !== undefined) return this.herdInstance
-    return this.use(this.options.herd ?? defaultHerd())
-  }
-
-  private use(herd: Herd): Herd {
-    this.herdInstance = herd
-    herd.on('stale', ({ key }) => {
-      if (!key.startsWith(KEY_PREFIX)) return
-      if (this.staleMarks.size >= 1024) this.staleMarks.clear()
-      this.staleMarks.set(key, ++this.staleSeq)
-    })
-    return herd
+    return (this.herdInstance ??= defaultHerd())
   }
 
   /** The herd key of a URL (or of what your `key` function returns). */
@@ -244,19 +225,18 @@ export class HttpCache<Source = unknown> {
   }
 
   private fetch(ex: Exchange<Source>, state: RequestState, key: string, parent: CapturedResponse | undefined, perUser: boolean): Promise<unknown> {
-    const started = this.staleSeq
     return new Promise((resolve) => {
       state.settled = false
-      const settle = (value: unknown): void => {
+      const settle = (value: unknown, stale = false): void => {
         if (state.settled) return
         state.settled = true
-        state.servedStale = (this.staleMarks.get(key) ?? 0) > started
+        state.servedStale = stale
         resolve(value)
       }
       state.wake = settle
       this.herd
-        .fetch<CacheValue>(key, (ctx) => this.load(ex, state, ctx, parent, perUser), this.fetchOptions)
-        .then(settle, (error: unknown) => settle(new Failed(error)))
+        .fetchEntry<CacheValue>(key, (ctx) => this.load(ex, state, ctx, parent, perUser), this.fetchOptions)
+        .then((answer) => settle(answer.value, answer.status === 'stale'), (error: unknown) => settle(new Failed(error)))
     })
   }
 
@@ -341,10 +321,12 @@ export class HttpCache<Source = unknown> {
     const verdict = responseVerdict(outcome.status, outcome.headers, o, perUser, now)
     if (verdict.kind === 'fail') throw new HandlerFailedError(outcome.status)
     if (verdict.kind === 'pass' || outcome.body === undefined) {
-      ctx.setTtl(o.passTtl)
+      // A marker is never served stale: once passTtl is over, the next request is a plain miss again.
+      ctx.setOptions({ ttl: o.passTtl, ...NO_STALE })
       return pass(verdict.kind === 'pass' ? verdict.reason : 'body larger than maxBodySize', now)
     }
-    if (verdict.ttl < o.ttl) ctx.setTtl(verdict.ttl)
+    // must-revalidate: never served stale, not even for a failed run; once the ttl is over, the next request waits for one run like a miss.
+    ctx.setOptions(verdict.mustRevalidate ? { ttl: verdict.ttl, ...NO_STALE } : { ttl: verdict.ttl })
     const stale = ctx.stale
     const before = (outcome as { before?: OutgoingHttpHeaders }).before ?? {}
     return buildCapture({
@@ -354,7 +336,6 @@ export class HttpCache<Source = unknown> {
       requestHeaders: req.headers,
       implicitVary: o.vary,
       ttl: verdict.ttl,
-      mustRevalidate: verdict.mustRevalidate,
       addEtag: o.etag,
       // Variants live under their route entry's generation; a route entry keeps its generation across refreshes.
       generation: parent?.generation ?? (isCaptured(stale) ? stale.generation : newGeneration()),
@@ -365,8 +346,6 @@ export class HttpCache<Source = unknown> {
 
   private serve(ex: Exchange<Source>, state: RequestState, capture: CapturedResponse, status: CacheStatus): Promise<void> | void {
     const now = Date.now()
-    if (capture.mustRevalidate === true && now >= capture.freshUntil) return this.bypass(ex, state)
-    if (status === 'HIT' && now >= capture.freshUntil) status = 'STALE'
     state.finished = true
     const p = prepare(capture)
     const { res, req } = ex
@@ -400,6 +379,9 @@ export class HttpCache<Source = unknown> {
     )
   }
 }
+
+/** The entry of a hit-for-pass marker or a must-revalidate response: no stale-while-revalidate, no stale-if-error. */
+const NO_STALE: LoadedEntryOptions = { staleWhileRevalidate: 0, staleIfError: 0 }
 
 function pass(reason: string, at: number): PassMarker {
   return { kind: 'pass', at, reason }

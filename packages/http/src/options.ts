@@ -126,7 +126,7 @@ export function resolveOptions(input: Duration | HttpCacheOptions<never>): Resol
   if (o.ttl === undefined) fail(`ttl is required, e.g. herdCache('30s') or herdCache({ ttl: '30s' })`)
   const ttl = positive(o.ttl, 'ttl')
 
-  if (o.herd !== undefined && (o.herd === null || typeof o.herd !== 'object' || typeof o.herd.fetch !== 'function')) {
+  if (o.herd !== undefined && (o.herd === null || typeof o.herd !== 'object' || typeof o.herd.fetchEntry !== 'function')) {
     fail(`herd must be a herd from createHerd(); got ${show(o.herd)}`)
   }
   if (o.key !== undefined && typeof o.key !== 'function') fail(`key must be a function; got ${show(o.key)}`)

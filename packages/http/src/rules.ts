@@ -6,7 +6,8 @@ import type { ResolvedOptions } from './options.js'
  * methods, and no credentials unless the entry is per user. Response side:
  * storable statuses, no `no-store` / `no-cache` / `private` (unless per user),
  * no `Set-Cookie`, no `Vary: *`, and freshness from `s-maxage` / `max-age` /
- * `Expires` that may only shorten the configured ttl.
+ * `Expires` that may only shorten the configured ttl. A response that must be
+ * revalidated once stale is stored without stale windows.
  * Request `Cache-Control` is ignored on purpose: honouring `no-cache` would let
  * any client force the handler to run, which is what herd exists to prevent.
  */
@@ -20,7 +21,10 @@ export interface CacheControl {
   noStore: boolean
   noCache: boolean
   private: boolean
+  /** `must-revalidate` or `proxy-revalidate`: a shared cache must not serve it stale. */
   mustRevalidate: boolean
+  /** `must-revalidate` itself, which binds a private cache (a per-user entry) too; `proxy-revalidate` does not. */
+  mustRevalidatePrivate: boolean
   sMaxAge: number | undefined
   maxAge: number | undefined
 }
@@ -34,14 +38,14 @@ function seconds(value: string | undefined): number | undefined {
 }
 
 export function parseCacheControl(header: string): CacheControl {
-  const cc: CacheControl = { noStore: false, noCache: false, private: false, mustRevalidate: false, sMaxAge: undefined, maxAge: undefined }
+  const cc: CacheControl = { noStore: false, noCache: false, private: false, mustRevalidate: false, mustRevalidatePrivate: false, sMaxAge: undefined, maxAge: undefined }
   for (const match of header.matchAll(DIRECTIVE)) {
     const value = match[2] ?? match[3]
     switch (match[1]!.toLowerCase()) {
       case 'no-store': cc.noStore = true; break
       case 'no-cache': cc.noCache = true; break
       case 'private': cc.private = true; break
-      case 'must-revalidate':
+      case 'must-revalidate': cc.mustRevalidate = cc.mustRevalidatePrivate = true; break
       case 'proxy-revalidate': cc.mustRevalidate = true; break
       // An invalid value for a freshness directive makes the response stale (RFC 9111 §1.2.2).
       case 's-maxage': cc.sMaxAge = seconds(value) ?? 0; break
@@ -69,6 +73,7 @@ export function varyNames(value: OutgoingHttpHeaders[string]): string[] {
 }
 
 export type Verdict =
+  /** `mustRevalidate`: never to be served stale, so stored with no stale-while-revalidate or stale-if-error window. */
   | { kind: 'store'; ttl: number; mustRevalidate: boolean }
   | { kind: 'pass'; reason: string }
   /** A 5xx the user didn't list as storable: a failed handler run, never stored; stale-if-error may stand in. */
@@ -96,8 +101,9 @@ export function responseVerdict(
     if (cc.noStore) return { kind: 'pass', reason: 'no-store' }
     if (cc.noCache) return { kind: 'pass', reason: 'no-cache' }
     if (cc.private && !perUser) return { kind: 'pass', reason: 'private' }
-    mustRevalidate = cc.mustRevalidate
-    // s-maxage is for shared caches; a per-user entry is a private cache and reads max-age.
+    // s-maxage is for shared caches; a per-user entry is a private cache and reads max-age. So are
+    // proxy-revalidate and s-maxage's implied proxy-revalidate (RFC 9111 §5.2.2.8, §5.2.2.10).
+    mustRevalidate = perUser ? cc.mustRevalidatePrivate : cc.mustRevalidate || cc.sMaxAge !== undefined
     lifetime = (perUser ? undefined : cc.sMaxAge) ?? cc.maxAge
     if (lifetime !== undefined) lifetime *= 1000
   }

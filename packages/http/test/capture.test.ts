@@ -11,7 +11,6 @@ const base = (over: Partial<CaptureInput> = {}): CaptureInput => ({
   requestHeaders: { host: 'example.test', 'accept-encoding': 'gzip' },
   implicitVary: ['host'],
   ttl: 10_000,
-  mustRevalidate: false,
   addEtag: true,
   generation: 'g',
   base: undefined,
@@ -70,7 +69,7 @@ describe('buildCapture', () => {
   })
 
   it('round-trips through herd default codec, Buffer included', () => {
-    const c = buildCapture(base({ base: 5, mustRevalidate: true }))
+    const c = buildCapture(base({ base: 5, headers: { 'last-modified': 'Wed, 01 Jan 2025 00:00:00 GMT', age: '30' } }))
     const back = defaultCodec.decode(defaultCodec.encode(c)) as typeof c
     expect(back).toEqual(c)
     expect(Buffer.isBuffer(back.body)).toBe(true)

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterEach, describe, expect, it } from 'vitest'
-import { createHerd, type Herd } from '@herd/core'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createHerd, type Herd, type Store, type StoredEntry } from '@herd/core'
 import { captureResponse, HttpCache, isBackgroundRefresh, type Exchange, type HttpCacheOptions } from '../src/index.js'
 
 /*
@@ -45,6 +45,7 @@ class NodeExchange implements Exchange<IncomingMessage> {
 const servers: Server[] = []
 const herds: Herd[] = []
 afterEach(async () => {
+  vi.restoreAllMocks()
   for (const s of servers.splice(0)) {
     s.closeAllConnections()
     await new Promise((resolve) => s.close(resolve))
@@ -53,9 +54,9 @@ afterEach(async () => {
 })
 
 async function serve(handler: Handler, options: Partial<HttpCacheOptions<IncomingMessage>> = {}): Promise<string> {
-  const herd = createHerd()
+  const herd = options.herd ?? createHerd()
   herds.push(herd)
-  const cache = new HttpCache<IncomingMessage>({ ttl: '1m', herd, ...options })
+  const cache = new HttpCache<IncomingMessage>({ ttl: '1m', ...options, herd })
   const listener: RequestListener = (req, res) => {
     void cache.handle(new NodeExchange(req, res, handler, listener))
   }
@@ -132,5 +133,154 @@ describe('the engine on plain node:http', () => {
     await sleep(100)
     expect(await (await fetch(url)).text()).toBe('v1')
     expect(runs).toBe(1)
+  })
+})
+
+/** A Map-backed Store: with `local: false`, every answer comes from herd's Store tier. */
+class MapStore implements Store {
+  private readonly entries = new Map<string, { entry: StoredEntry; until: number }>()
+  async get(key: string): Promise<StoredEntry | undefined> {
+    const slot = this.entries.get(key)
+    return slot === undefined || Date.now() >= slot.until ? undefined : { ...slot.entry }
+  }
+  async set(key: string, entry: StoredEntry, ttlMs: number): Promise<boolean> {
+    const held = this.entries.get(key)
+    if (held !== undefined && Date.now() < held.until && held.entry.fence > entry.fence) return false
+    this.entries.set(key, { entry: { ...entry }, until: Date.now() + ttlMs })
+    return true
+  }
+  async delete(key: string): Promise<void> {
+    this.entries.delete(key)
+  }
+  async expire(key: string, at: number): Promise<boolean> {
+    const held = this.entries.get(key)
+    if (held === undefined) return false
+    held.entry = { ...held.entry, freshUntil: Math.min(held.entry.freshUntil, at) }
+    return true
+  }
+}
+
+/** A gate the test opens when it is ready; handlers wait on it (at most `ms`, a generous bound). */
+function gate(ms = 5_000): { wait(): Promise<unknown>; open(): void } {
+  let open!: () => void
+  const opened = new Promise<void>((resolve) => (open = resolve))
+  return { wait: () => Promise.race([opened, sleep(ms)]), open }
+}
+
+async function getText(url: string): Promise<{ text: string; cache: string | null; status: number }> {
+  const r = await fetch(url)
+  return { text: await r.text(), cache: r.headers.get('x-cache'), status: r.status }
+}
+
+function count(values: Array<string | null>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const v of values) out[String(v)] = (out[String(v)] ?? 0) + 1
+  return out
+}
+
+describe('X-Cache and stale windows follow what herd did', () => {
+  it('says STALE exactly when herd served a stale entry: inside the jitter window, from the Store, while a refresh is in flight', async () => {
+    // jitter 0.5 with Math.random pinned near 1: herd's entry is fresh for about half the ttl, the response's own ttl is longer.
+    vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    const herd = createHerd({ store: new MapStore(), local: false, jitter: 0.5, beta: 0 })
+    const refresh = gate()
+    let runs = 0
+    const url = await serve(
+      async (_req, res) => {
+        const n = ++runs
+        if (n > 1) await refresh.wait()
+        res.end(`v${n}`)
+      },
+      { ttl: 1_000, staleWhileRevalidate: '1m', herd },
+    )
+    expect(await getText(`${url}/j`)).toMatchObject({ text: 'v1', cache: 'MISS' })
+    expect(await getText(`${url}/j`)).toMatchObject({ text: 'v1', cache: 'HIT' })
+    await sleep(650)
+    // Past herd's (jittered) freshness, inside the response's own ttl: the first request starts the refresh…
+    expect(await getText(`${url}/j`)).toMatchObject({ text: 'v1', cache: 'STALE' })
+    // …and the next ones join that refresh's flight and get its stale answer (herd emits no new `stale` event for them).
+    const joined = await Promise.all(Array.from({ length: 3 }, () => getText(`${url}/j`)))
+    expect(joined.map((r) => [r.text, r.cache])).toEqual(Array(3).fill(['v1', 'STALE']))
+    refresh.open()
+    let fresh = await getText(`${url}/j`)
+    for (let i = 0; i < 100 && fresh.text !== 'v2'; i++) {
+      await sleep(20)
+      fresh = await getText(`${url}/j`)
+    }
+    expect(fresh).toMatchObject({ text: 'v2', cache: 'HIT' })
+    expect(runs).toBe(2)
+  })
+
+  it('says HIT for a fresh entry and STALE for an expired one, from the Store tier', async () => {
+    const herd = createHerd({ store: new MapStore(), local: false, jitter: 0, beta: 0 })
+    const refresh = gate()
+    let runs = 0
+    const url = await serve(
+      async (_req, res) => {
+        const n = ++runs
+        if (n > 1) await refresh.wait()
+        res.end(`v${n}`)
+      },
+      { ttl: '1m', staleWhileRevalidate: '1m', herd },
+    )
+    await getText(`${url}/e`)
+    expect(await getText(`${url}/e`)).toMatchObject({ text: 'v1', cache: 'HIT' })
+    await herd.expire('http:/e')
+    const answers = await Promise.all(Array.from({ length: 4 }, () => getText(`${url}/e`)))
+    expect(answers.map((r) => [r.text, r.cache])).toEqual(Array(4).fill(['v1', 'STALE']))
+    refresh.open()
+  })
+
+  it('stores a must-revalidate response with no stale window: after its ttl one handler run revalidates it, the stale body is never served', async () => {
+    let runs = 0
+    let fail = false
+    const url = await serve(
+      async (_req, res) => {
+        const n = ++runs
+        await sleep(50)
+        res.setHeader('cache-control', 'must-revalidate')
+        if (fail) res.statusCode = 503
+        res.end(`v${n}`)
+      },
+      // beta 0: no XFetch early refresh, so the runs counted are the ones the ttl calls for.
+      { ttl: 300, staleWhileRevalidate: '1m', staleIfError: '1m', herd: createHerd({ beta: 0 }) },
+    )
+    expect(await getText(`${url}/m`)).toMatchObject({ text: 'v1', cache: 'MISS' })
+    expect(await getText(`${url}/m`)).toMatchObject({ text: 'v1', cache: 'HIT' })
+    await sleep(400)
+    const revalidated = await Promise.all(Array.from({ length: 5 }, () => getText(`${url}/m`)))
+    expect(revalidated.map((r) => r.text)).toEqual(Array(5).fill('v2'))
+    expect(count(revalidated.map((r) => r.cache))).toEqual({ MISS: 1, HIT: 4 })
+    expect(runs).toBe(2)
+    // A failed revalidation does not bring the stale body back either (must-revalidate forbids stale-if-error).
+    fail = true
+    await sleep(400)
+    const failed = await getText(`${url}/m`)
+    expect(failed.status).toBe(503)
+    expect(failed.text).toBe('v3')
+  })
+
+  it('does not serve a hit-for-pass marker past passTtl: the next requests share one run again', async () => {
+    let runs = 0
+    let cookie = true
+    const url = await serve(
+      async (_req, res) => {
+        const n = ++runs
+        await sleep(50)
+        if (cookie) res.setHeader('set-cookie', `sid=${n}`)
+        res.end(`v${n}`)
+      },
+      { ttl: '1m', passTtl: 300, staleWhileRevalidate: '1m', staleIfError: '1m', herd: createHerd({ beta: 0 }) },
+    )
+    expect(await getText(`${url}/p`)).toMatchObject({ text: 'v1', cache: 'BYPASS' })
+    const passed = await Promise.all(Array.from({ length: 3 }, () => getText(`${url}/p`)))
+    expect(count(passed.map((r) => r.cache))).toEqual({ BYPASS: 3 })
+    expect(runs).toBe(4)
+    cookie = false
+    await sleep(400)
+    const shared = await Promise.all(Array.from({ length: 5 }, () => getText(`${url}/p`)))
+    expect(shared.map((r) => r.text)).toEqual(Array(5).fill('v5'))
+    expect(count(shared.map((r) => r.cache))).toEqual({ MISS: 1, HIT: 4 })
+    expect(runs).toBe(5)
   })
 })

@@ -58,6 +58,7 @@ describe('resolveOptions', () => {
     ['a bad cacheHeader', { ttl: '1s', cacheHeader: 'x cache' }],
     ['a non-function key', { ttl: '1s', key: 'url' }],
     ['a non-herd herd', { ttl: '1s', herd: {} }],
+    ['a herd without fetchEntry', { ttl: '1s', herd: { fetch: () => undefined } }],
     ['a non-boolean etag', { ttl: '1s', etag: 'yes' }],
     ['a bad staleWhileRevalidate', { ttl: '1s', staleWhileRevalidate: '-1s' }],
     ['a zero hardTimeout', { ttl: '1s', hardTimeout: 0 }],

@@ -81,6 +81,17 @@ describe('responseVerdict', () => {
   it('remembers must-revalidate', () => {
     expect(verdict(200, { 'cache-control': 'max-age=30, must-revalidate' })).toEqual({ kind: 'store', ttl: 30_000, mustRevalidate: true })
   })
+
+  it('reads proxy-revalidate and s-maxage (which implies it) for shared entries only; must-revalidate for per-user ones too', () => {
+    expect(verdict(200, { 'cache-control': 'max-age=30, proxy-revalidate' })).toMatchObject({ kind: 'store', mustRevalidate: true })
+    expect(verdict(200, { 'cache-control': 's-maxage=30' })).toEqual({ kind: 'store', ttl: 30_000, mustRevalidate: true })
+    expect(verdict(200, { 'cache-control': 'public, max-age=30' })).toMatchObject({ kind: 'store', mustRevalidate: false })
+    expect(verdict(200, { 'cache-control': 'max-age=30, proxy-revalidate' }, true)).toMatchObject({ kind: 'store', mustRevalidate: false })
+    expect(verdict(200, { 'cache-control': 's-maxage=10, max-age=30' }, true)).toEqual({ kind: 'store', ttl: 30_000, mustRevalidate: false })
+    expect(verdict(200, { 'cache-control': 'private, max-age=30, must-revalidate' }, true)).toMatchObject({ kind: 'store', mustRevalidate: true })
+    expect(parseCacheControl('must-revalidate')).toMatchObject({ mustRevalidate: true, mustRevalidatePrivate: true })
+    expect(parseCacheControl('proxy-revalidate')).toMatchObject({ mustRevalidatePrivate: false })
+  })
 })
 
 describe('varyNames', () => {

@@ -436,6 +436,56 @@ describe.each([
       expect(calls).toBe(2)
     })
 
+    it('stores a must-revalidate response without stale windows: after its ttl one run revalidates it, and a failed run never brings it back', async () => {
+      let version = 0
+      let status = 200
+      const url = await setup().serve(
+        async (ctx) => {
+          version++
+          await sleep(50)
+          ctx.set('cache-control', 'max-age=60, must-revalidate')
+          ctx.status = status
+          ctx.body = `v${version}`
+        },
+        // beta 0: no XFetch early refresh, so the runs counted are the ones the ttl calls for.
+        { ttl: '300ms', staleWhileRevalidate: '1h', staleIfError: '1h', herd: track(createHerd({ beta: 0 })) },
+      )
+      expect((await get(`${url}/revalidate`)).headers['x-cache']).toBe('MISS')
+      const hit = await get(`${url}/revalidate`)
+      expect([hit.text, hit.headers['x-cache']]).toEqual(['v1', 'HIT'])
+      await sleep(400)
+      const revalidated = await Promise.all(times(5, () => get(`${url}/revalidate`)))
+      expect(revalidated.map((r) => r.text)).toEqual(Array(5).fill('v2'))
+      expect(counter(revalidated.map((r) => r.headers['x-cache']))).toEqual({ MISS: 1, HIT: 4 })
+      expect(version).toBe(2)
+      status = 503
+      await sleep(400)
+      const failed = await get(`${url}/revalidate`)
+      expect([failed.status, failed.text]).toEqual([503, 'v3'])
+    })
+
+    it('does not serve a hit-for-pass marker past passTtl, even with stale windows', async () => {
+      let calls = 0
+      let cookie = true
+      const url = await setup().serve(
+        async (ctx) => {
+          calls++
+          await sleep(50)
+          if (cookie) ctx.cookies.set('sid', String(calls))
+          ctx.body = `v${calls}`
+        },
+        { passTtl: '300ms', staleWhileRevalidate: '1h', staleIfError: '1h', herd: track(createHerd({ beta: 0 })) },
+      )
+      expect((await get(`${url}/pass`)).headers['x-cache']).toBe('BYPASS')
+      expect((await get(`${url}/pass`)).headers['x-cache']).toBe('BYPASS')
+      cookie = false
+      await sleep(400)
+      const shared = await Promise.all(times(5, () => get(`${url}/pass`)))
+      expect(shared.map((r) => r.text)).toEqual(Array(5).fill('v3'))
+      expect(counter(shared.map((r) => r.headers['x-cache']))).toEqual({ MISS: 1, HIT: 4 })
+      expect(calls).toBe(3)
+    })
+
     it('delete and expire invalidate a URL', async () => {
       let version = 0
       const s = setup()
