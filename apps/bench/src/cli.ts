@@ -66,6 +66,14 @@ async function main(): Promise<void> {
   }
 }
 
+// Ctrl-C or a kill: exit through process.exit so the exit hooks stop every redis-server and child process.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\nbench: ${signal}, stopping servers and child processes`)
+    process.exit(130)
+  })
+}
+
 main().then(
   // Drivers that keep sockets or timers alive must not hold the process open.
   () => process.exit(0),
