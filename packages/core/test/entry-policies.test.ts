@@ -155,6 +155,21 @@ describe('adaptive TTL', () => {
 })
 
 describe('per-call options', () => {
+  it('a frozen options object applies like any other; a mutable one is read afresh each call', async () => {
+    const store = new MapStore()
+    herd = createHerd({ store, local: false, jitter: 0 })
+    const frozen = Object.freeze({ ttl: '10s' })
+    await herd.fetch('a', countingLoader(1), frozen)
+    await herd.fetch('b', countingLoader(1), frozen)
+    const mutable: { ttl: string } = { ttl: '10s' }
+    await herd.fetch('c', countingLoader(1), mutable)
+    mutable.ttl = '20s'
+    await herd.fetch('d', countingLoader(1), mutable)
+    const ttlOf = (k: string) => store.entries.get(k)!.entry.freshUntil - store.entries.get(k)!.entry.createdAt
+    expect([ttlOf('a'), ttlOf('b'), ttlOf('c'), ttlOf('d')]).toEqual([10_000, 10_000, 10_000, 20_000])
+    await expect(herd.fetch('e', countingLoader(1), Object.freeze({ ttl: -1 }))).rejects.toThrow(/ttl/)
+  })
+
   it('override the herd defaults for that entry only', async () => {
     const store = new MapStore()
     herd = createHerd({ store, ttl: '5m', staleWhileRevalidate: '1m', jitter: 0 })

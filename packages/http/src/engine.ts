@@ -118,8 +118,10 @@ export class HttpCache<Source = unknown> {
     this.options = resolveOptions(input as Duration | HttpCacheOptions<never>)
     this.herdInstance = this.options.herd
     const o = this.options
-    this.fetchOptions = { ttl: o.ttl, staleWhileRevalidate: o.staleWhileRevalidate, staleIfError: o.staleIfError }
-    if (o.hardTimeout !== undefined) this.fetchOptions.hardTimeout = o.hardTimeout
+    const fetchOptions: FetchOptions = { ttl: o.ttl, staleWhileRevalidate: o.staleWhileRevalidate, staleIfError: o.staleIfError }
+    if (o.hardTimeout !== undefined) fetchOptions.hardTimeout = o.hardTimeout
+    // Frozen: herd resolves a frozen options object once, not on every request.
+    this.fetchOptions = Object.freeze(fetchOptions)
   }
 
   get herd(): Herd {

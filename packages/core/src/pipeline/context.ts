@@ -10,6 +10,7 @@ import { HerdArgumentError } from '../errors.js'
 import { Emitter, type ErrorSource, type StaleReason, type Tier } from '../events.js'
 import {
   ENTRY_DEFAULTS,
+  type FetchOptions,
   type HerdOptions,
   type ResolvedEntryOptions,
   positiveInteger,
@@ -115,6 +116,24 @@ export class HerdContext {
       (from, to) => this.emitter.emit('breaker', { from, to }),
     )
   }
+
+  /**
+   * Per-call options merged over the defaults. A frozen options object can't
+   * change, so it is resolved once (a route that passes the same frozen
+   * object on every request pays nothing per call).
+   */
+  resolveCallOptions(options: FetchOptions): ResolvedEntryOptions {
+    const frozen = Object.isFrozen(options) && options !== null && typeof options === 'object'
+    if (frozen) {
+      const known = this.resolvedFrozen.get(options)
+      if (known !== undefined) return known
+    }
+    const resolved = resolveEntryOptions(this.defaults, options, 'fetch()')
+    if (frozen) this.resolvedFrozen.set(options, resolved)
+    return resolved
+  }
+
+  private readonly resolvedFrozen = new WeakMap<object, ResolvedEntryOptions>()
 
   /** Fences for writes made without a Lock: increasing, and roughly ordered by time across processes. */
   nextLocalFence(): number {

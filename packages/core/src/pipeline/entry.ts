@@ -64,11 +64,12 @@ export function buildEntry<T>(
 }
 
 /**
- * What `delete` writes: an entry that is already gone, with a new fence, so
- * an in-flight load with an older lease can't bring the value back.
+ * What `delete` writes: an entry gone since the epoch (so no clock reading,
+ * however coarse, sees it as servable), with a new fence, so an in-flight
+ * load with an older lease can't bring the value back.
  */
 export function tombstone(fence: number, now: number): Entry<never> {
-  return { value: undefined, negative: true, fence, createdAt: now, freshUntil: now, staleUntil: now, errorUntil: now, loadMs: 0 }
+  return { value: undefined, negative: true, fence, createdAt: now, freshUntil: 0, staleUntil: 0, errorUntil: 0, loadMs: 0 }
 }
 
 export function toStored(entry: Entry, encoded: string): StoredEntry {

@@ -47,10 +47,10 @@ export class LocalTier {
     return true
   }
 
-  /** Local-only `expire`: the held copy turns stale now and keeps its stale windows. */
-  markStale(key: string, now: number): void {
+  /** `expire`: the held copy turns stale and keeps its stale windows. */
+  markStale(key: string): void {
     const slot = this.lru.peek(key)
-    if (slot !== undefined && slot.entry.freshUntil > now) slot.entry = { ...slot.entry, freshUntil: now }
+    if (slot !== undefined) slot.entry = { ...slot.entry, freshUntil: 0 }
   }
 
   delete(key: string): void {

@@ -14,6 +14,7 @@ import {
 import { type HerdStats, snapshot } from '../stats.js'
 import { assertKey, assertLoader, assertSignal } from '../validate.js'
 import { BYPASS } from './backend-guard.js'
+import { coarseNow } from './clock.js'
 import { HerdContext } from './context.js'
 import { ERROR_WINDOW, type Entry, FRESH, STALE, shouldRefreshEarly, stateOf, tombstone } from './entry.js'
 import { Flight } from './flight.js'
@@ -74,13 +75,13 @@ export class HerdPipeline implements Herd {
       assertKey(key, 'fetch')
       assertLoader(loader, 'fetch')
       if (options !== undefined) {
-        o = resolveEntryOptions(h.defaults, options, 'fetch()')
+        o = h.resolveCallOptions(options)
         assertSignal(options.signal)
       }
     } catch (error) {
       return Promise.reject(error)
     }
-    const now = Date.now()
+    const now = coarseNow()
     const local = h.local?.get(key, now)
     let fallback: Entry | undefined
     if (local !== undefined) {
@@ -240,7 +241,8 @@ export class HerdPipeline implements Herd {
     const store = h.store
     const now = Date.now()
     if (store !== undefined) await h.guard.run('store', key, () => store.expire(key, now))
-    h.local?.markStale(key, now)
+    // Stale as of the epoch: the hit path's coarse clock may lag `now` by a moment.
+    h.local?.markStale(key)
     h.publish('expire', key)
   }
 
