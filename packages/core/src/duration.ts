@@ -26,11 +26,6 @@ export function toMs(value: Duration, name: string): number {
   )
 }
 
-/** Like toMs, but `undefined` stays `undefined` (an option that was not given). */
-export function optionalMs(value: Duration | undefined, name: string): number | undefined {
-  return value === undefined ? undefined : toMs(value, name)
-}
-
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   if (typeof value === 'function') return 'a function'

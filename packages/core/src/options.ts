@@ -2,7 +2,7 @@ import type { Bus } from './contracts/bus.js'
 import type { Codec } from './contracts/codec.js'
 import type { Lock } from './contracts/lock.js'
 import type { Store } from './contracts/store.js'
-import { type Duration, optionalMs, toMs, describe } from './duration.js'
+import { type Duration, toMs, describe } from './duration.js'
 import { HerdArgumentError } from './errors.js'
 
 /** What a loader gets: a signal to honour, the last value, and a way to set the entry's TTL from what it loaded. */
@@ -120,10 +120,6 @@ export const ENTRY_DEFAULTS: ResolvedEntryOptions = {
   hardTimeout: 10_000,
 }
 
-const ENTRY_KEYS = new Set<string>([
-  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout',
-])
-
 /** Merges per-call (or herd-level) options over `base`, validating each one it touches. */
 export function resolveEntryOptions(base: ResolvedEntryOptions, options: EntryOptions, where: string): ResolvedEntryOptions {
   if (options === null || typeof options !== 'object') {
@@ -139,10 +135,6 @@ export function resolveEntryOptions(base: ResolvedEntryOptions, options: EntryOp
   if (options.jitter !== undefined) out.jitter = fraction(options.jitter, 'jitter', 1)
   if (options.beta !== undefined) out.beta = fraction(options.beta, 'beta', Number.MAX_SAFE_INTEGER)
   return out
-}
-
-export function isEntryOption(name: string): boolean {
-  return ENTRY_KEYS.has(name)
 }
 
 export function positiveMs(value: Duration, name: string): number {
@@ -166,4 +158,3 @@ export function positiveInteger(value: unknown, name: string, allowInfinity = fa
   return value
 }
 
-export { optionalMs }

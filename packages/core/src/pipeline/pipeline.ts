@@ -13,7 +13,6 @@ import {
 } from '../options.js'
 import { type HerdStats, snapshot } from '../stats.js'
 import { assertKey, assertLoader, assertSignal } from '../validate.js'
-import { BYPASS } from './backend-guard.js'
 import { coarseNow } from './clock.js'
 import { HerdContext } from './context.js'
 import { ERROR_WINDOW, type Entry, FRESH, STALE, shouldRefreshEarly, stateOf, tombstone } from './entry.js'
@@ -326,4 +325,3 @@ function pickSetOptions(options: SetOptions): EntryOptions {
   return { ttl, staleWhileRevalidate, staleIfError, jitter }
 }
 
-export { BYPASS }
