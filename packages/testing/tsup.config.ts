@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/redis-server.ts'],
+  entry: ['src/index.ts', 'src/redis-server.ts', 'src/http-harness.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

@@ -6,7 +6,7 @@ import express5 from 'express'
 import express4 from 'express4'
 import { createHerd, HerdArgumentError, type Herd } from '@herd/core'
 import { herdCache, isBackgroundRefresh, type HerdCacheOptions } from '../src/index.js'
-import { barrier, closeAll, counter, eventually, gate, get, listen, sleep, times, track } from './helpers.js'
+import { barrier, closeAll, counter, eventually, gate, get, listen, sleep, times, track } from '@herd/testing/http-harness'
 
 type Express = typeof express5
 type App = ReturnType<Express>

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { build } from 'tsup'
 import { redisReady, startRedis, type RedisServer } from '@herd/testing/redis-server'
-import { counter, eventually, get, sleep, times } from './helpers.js'
+import { counter, eventually, get, sleep, times } from '@herd/testing/http-harness'
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 const BUNDLE = here('../test-output/herd-koa/index.js')

@@ -6,7 +6,7 @@ import Koa2 from 'koa2'
 import compress from 'koa-compress'
 import { createHerd, HerdArgumentError, type Herd } from '@herd/core'
 import { herdCache, isBackgroundRefresh, type HerdCacheOptions } from '../src/index.js'
-import { barrier, closeAll, counter, eventually, gate, get, listen, sleep, times, track } from './helpers.js'
+import { barrier, closeAll, counter, eventually, gate, get, listen, sleep, times, track } from '@herd/testing/http-harness'
 
 afterEach(closeAll)
 

@@ -1,3 +1,9 @@
+/**
+ * A loopback HTTP harness for middleware tests: servers on 127.0.0.1 that
+ * closeAll() shuts (with the herds they used), a pooled client, and the
+ * gates, barriers and polling that keep concurrency tests free of timing.
+ * @herd/express and @herd/koa run their suites on it.
+ */
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
