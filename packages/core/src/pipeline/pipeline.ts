@@ -86,7 +86,7 @@ export class HerdPipeline implements Herd {
     if (local !== undefined) {
       const state = stateOf(local, now)
       if (state === FRESH) {
-        if (o.beta > 0 && !h.flights.has(key) && shouldRefreshEarly(local, now, o.beta)) {
+        if (shouldRefreshEarly(local, now, o.beta) && !h.flights.has(key)) {
           this.startRefresh(key, loader, o, local, 'early')
         }
         h.countHit(key, 'local', local.negative)
