@@ -29,7 +29,7 @@ export interface HerdEvents {
   /** This process waited for another holder of the key's lock. */
   'lock-wait': { key: string; waitedMs: number; woken: boolean }
   /** A write reached the Store (or was refused for an older fence). */
-  write: { key: string; kind: 'load' | 'set' | 'delete'; accepted: boolean }
+  write: { key: string; kind: 'load' | 'set' | 'delete' | 'expire'; accepted: boolean }
 }
 
 export type HerdEventName = keyof HerdEvents

@@ -21,7 +21,7 @@ export interface KeepFreshOptions extends FetchOptions {
 
 export interface Herd {
   /** The value for `key`: from a tier, or from one loader call shared by every concurrent caller (fleet-wide with a Lock). */
-  fetch<T>(key: string, loader: Loader<T>, options?: FetchOptions): Promise<T | undefined>
+  fetch<T>(key: string, loader: Loader<T>, options?: FetchOptions): Promise<T>
   /** Like fetch, and says how the value was answered (hit, stale, or miss: waited for a load) and when it was produced. */
   fetchEntry<T>(key: string, loader: Loader<T>, options?: FetchOptions): Promise<FetchResult<T>>
   /** The cached value (fresh, or stale inside staleWhileRevalidate), without loading. */

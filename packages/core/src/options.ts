@@ -23,7 +23,7 @@ export type FetchStatus = 'hit' | 'stale' | 'miss'
 
 /** What `fetchEntry` resolves: the value, how it was answered, and when the value was produced (epoch ms). */
 export interface FetchResult<T> {
-  value: T | undefined
+  value: T
   status: FetchStatus
   createdAt: number
 }
@@ -35,8 +35,12 @@ export interface LoadedEntryOptions {
   staleIfError?: Duration
 }
 
-/** Returns the value, or `undefined` for "not found" (cached for `negativeTtl`). */
-export type Loader<T> = (context: LoaderContext<T>) => T | undefined | Promise<T | undefined>
+/**
+ * Returns the value, or `undefined` for "not found" (cached for
+ * `negativeTtl`). `fetch` resolves what the loader returns: `T` includes
+ * `undefined` only when the loader can return it.
+ */
+export type Loader<T> = (context: LoaderContext<T>) => T | Promise<T>
 
 /** Options that apply per entry; set them on the herd as defaults and override them per call. */
 export interface EntryOptions {
@@ -120,10 +124,19 @@ export const ENTRY_DEFAULTS: ResolvedEntryOptions = {
   hardTimeout: 10_000,
 }
 
-/** Merges per-call (or herd-level) options over `base`, validating each one it touches. */
-export function resolveEntryOptions(base: ResolvedEntryOptions, options: EntryOptions, where: string): ResolvedEntryOptions {
+/**
+ * Merges per-call (or herd-level) options over `base`, validating each one
+ * it touches. With `known`, any other key is rejected, so a typo such as
+ * `{ swr: '1m' }` fails at the call instead of being silently ignored.
+ */
+export function resolveEntryOptions(base: ResolvedEntryOptions, options: EntryOptions, where: string, known?: ReadonlySet<string>): ResolvedEntryOptions {
   if (options === null || typeof options !== 'object') {
     throw new HerdArgumentError(`herd: ${where} options must be an object; got ${describe(options)}`)
+  }
+  if (known !== undefined) {
+    for (const name of Object.keys(options)) {
+      if (!known.has(name)) throw new HerdArgumentError(`herd: unknown option "${name}" in ${where}; known: ${[...known].join(', ')}`)
+    }
   }
   const out = { ...base }
   if (options.ttl !== undefined) out.ttl = toMs(options.ttl, 'ttl')

@@ -67,14 +67,16 @@ export function memoryStore({ maxSize = 10_000 }: MemoryStoreOptions = {}): Memo
       lru.delete(key)
     },
 
-    async expire(key, at) {
+    async expire(key, at, fence) {
       assertKey(key, 'expire')
       assertFinite(at, 'at')
+      if (fence !== undefined) assertFinite(fence, 'fence')
       // peek, not get: marking stale is not a use, so it doesn't refresh the LRU position.
       const held = lru.peek(key)
       if (held === undefined) return false
-      // In place, so the entry keeps its ttl and its fence.
+      // In place, so the entry keeps its ttl; its fence only ever rises.
       held.freshUntil = Math.min(held.freshUntil, at)
+      if (fence !== undefined && fence > held.fence) held.fence = fence
       return true
     },
 

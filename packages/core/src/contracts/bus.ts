@@ -8,6 +8,15 @@ export interface BusMessage {
 
 export type BusListener = (message: BusMessage) => void
 
+export interface BusSubscribeOptions {
+  /**
+   * Called each time the subscription comes back after an interruption
+   * (a reconnect): messages published meanwhile may be lost, so the
+   * subscriber treats what it holds as possibly stale.
+   */
+  onResubscribe?: () => void
+}
+
 /**
  * Invalidation fan-out between processes. Delivery is best effort (local
  * tiers also expire on their own) and in order per publisher; a publisher
@@ -16,8 +25,8 @@ export type BusListener = (message: BusMessage) => void
  */
 export interface Bus {
   publish(message: BusMessage): Promise<void>
-  /** Resolves once the listener is subscribed, with a function that unsubscribes it. */
-  subscribe(listener: BusListener): Promise<() => Promise<void>>
+  /** Resolves once the listener is subscribed, with a function that unsubscribes it. Rejects when it can't subscribe (the herd retries). */
+  subscribe(listener: BusListener, options?: BusSubscribeOptions): Promise<() => Promise<void>>
   /** Releases what the Bus itself opened (never a client the user passed in). */
   close?(): Promise<void>
 }

@@ -40,10 +40,18 @@ export interface Store {
   delete(key: string): Promise<void>
   /**
    * Marks the entry stale as of `at` (epoch ms): `freshUntil` becomes
-   * `min(freshUntil, at)`, the stale windows are kept. Resolves whether an
-   * entry was there. Must be atomic.
+   * `min(freshUntil, at)`, the stale windows are kept. With `fence`, the
+   * entry's fence also becomes `max(fence, its own)`, so a write with an older
+   * fence (a load that began before this expire) is refused afterwards.
+   * Resolves whether an entry was there. Must be atomic.
    */
-  expire(key: string, at: number): Promise<boolean>
+  expire(key: string, at: number, fence?: number): Promise<boolean>
+  /**
+   * Optional: the Store's own clock, epoch ms. Every process then measures
+   * entry times against this one clock, so a process whose clock runs ahead
+   * can't keep entries fresh for longer than asked.
+   */
+  time?(): Promise<number>
   /** Optional batch read, one round trip where the backend allows it. */
   getMany?(keys: readonly string[]): Promise<Array<StoredEntry | undefined>>
   /** Releases what the Store itself opened (never a client the user passed in). */

@@ -1,29 +1,24 @@
 import { randomUUID } from 'node:crypto'
-import QuickLRU from 'quick-lru'
 import { defaultCodec } from '../codec/default-codec.js'
 import type { Bus, BusMessage } from '../contracts/bus.js'
-import type { Codec } from '../contracts/codec.js'
 import type { Lock } from '../contracts/lock.js'
 import type { Store } from '../contracts/store.js'
 import { toMs } from '../duration.js'
-import { HerdArgumentError } from '../errors.js'
-import { Emitter, type ErrorSource, type StaleReason, type Tier } from '../events.js'
-import {
-  ENTRY_DEFAULTS,
-  type FetchOptions,
-  type HerdOptions,
-  type ResolvedEntryOptions,
-  positiveInteger,
-  positiveMs,
-  resolveEntryOptions,
-} from '../options.js'
-import { type Counters, newCounters } from '../stats.js'
+import { HerdArgumentError, HerdClosedError } from '../errors.js'
+import { ENTRY_DEFAULTS, type FetchOptions, type HerdOptions, type ResolvedEntryOptions, positiveInteger, positiveMs, resolveEntryOptions } from '../options.js'
+import { HoldOff } from '../policies/backoff.js'
+import { Breaker } from '../ports/breaker.js'
+import { Coordinator } from '../ports/coordinator.js'
+import { LocalFences } from '../ports/fence.js'
+import { FleetBus } from '../ports/fleet-bus.js'
+import { BackendGuard } from '../ports/guard.js'
+import { SharedTier } from '../ports/shared-tier.js'
+import { HerdClock } from '../time/clock.js'
 import { assertAdapter } from '../validate.js'
-import { BackendGuard } from './backend-guard.js'
-import { Breaker } from './breaker.js'
 import { Bulkhead } from './bulkhead.js'
 import type { Flight } from './flight.js'
 import { LocalTier } from './local-tier.js'
+import { Observer } from './observer.js'
 
 const HERD_OPTION_KEYS = new Set([
   'store', 'lock', 'bus', 'codec', 'local', 'lease', 'errorBackoff', 'operationTimeout', 'breaker', 'maxConcurrentLoads',
@@ -31,31 +26,32 @@ const HERD_OPTION_KEYS = new Set([
 ])
 
 /**
- * Everything the read, load and write paths share: the adapters, the
- * resolved options, the per-key bookkeeping, and the counters and events
- * that report what happened.
+ * Everything the read, fill and write paths share: the two ports (shared
+ * tier, coordinator) and the bus, the local tier and the per-key
+ * bookkeeping, the resolved options, and the observer that reports what
+ * happened. Built once per herd from its options.
  */
 export class HerdContext {
   readonly id = randomUUID()
-  readonly store: Store | undefined
-  readonly lock: Lock | undefined
-  readonly bus: Bus | undefined
-  readonly codec: Codec
-  readonly local: LocalTier | undefined
+  readonly clock = new HerdClock()
+  readonly observer = new Observer()
   readonly defaults: ResolvedEntryOptions
-  readonly leaseMs: number
   readonly errorBackoffMs: number
-  readonly operationTimeoutMs: number
   readonly breaker: Breaker | undefined
   readonly guard: BackendGuard
+  readonly tier: SharedTier
+  readonly coordinator: Coordinator
+  /** The Lock adapter itself, for close(); the pipeline reaches it through the coordinator. */
+  readonly lock: Lock | undefined
+  readonly bus: FleetBus
+  readonly local: LocalTier | undefined
   readonly bulkhead: Bulkhead
-  readonly emitter: Emitter
-  readonly counters: Counters = newCounters()
   /** One flight per key in this process. */
   readonly flights = new Map<string, Flight>()
-  /** Keys not to load or refresh again before a time: after a loader error, or while another process refreshes. */
-  readonly holdOff = new QuickLRU<string, number>({ maxSize: 10_000 })
-  private lastFence = 0
+  /** Keys not to load or refresh again before a time. */
+  readonly holdOff = new HoldOff()
+  readonly fences = new LocalFences()
+  closed = false
 
   constructor(options: HerdOptions) {
     if (options === null || typeof options !== 'object') {
@@ -68,53 +64,33 @@ export class HerdContext {
     assertAdapter(options.lock, 'lock', ['acquire', 'release', 'extend', 'fence', 'wait'])
     assertAdapter(options.bus, 'bus', ['publish', 'subscribe'])
     assertAdapter(options.codec, 'codec', ['encode', 'decode'])
-    this.store = options.store
-    this.lock = options.lock
-    this.bus = options.bus
-    this.codec = options.codec ?? defaultCodec
+    const { store, lock, bus } = options
+    this.lock = lock
     this.defaults = resolveEntryOptions(ENTRY_DEFAULTS, options, 'createHerd()')
-    this.leaseMs = positiveMs(options.lease ?? 5_000, 'lease')
+    const leaseMs = positiveMs(options.lease ?? 5_000, 'lease')
+    const operationTimeoutMs = positiveMs(options.operationTimeout ?? 1_000, 'operationTimeout')
     this.errorBackoffMs = toMs(options.errorBackoff ?? 1_000, 'errorBackoff')
-    this.operationTimeoutMs = positiveMs(options.operationTimeout ?? 1_000, 'operationTimeout')
     this.bulkhead = new Bulkhead(positiveInteger(options.maxConcurrentLoads ?? Infinity, 'maxConcurrentLoads', true))
-    this.local = this.createLocalTier(options.local)
-    this.emitter = new Emitter((error) => this.reportError(undefined, 'listener', error))
-    this.breaker = this.createBreaker(options.breaker)
+    this.local = createLocalTier(options.local, store)
+    this.breaker = createBreaker(options.breaker, store, lock, this.observer)
     this.guard = new BackendGuard(
       this.breaker,
-      this.operationTimeoutMs,
+      operationTimeoutMs,
       (source, key, error) => {
-        this.reportError(key, source, error)
-        this.fallback(key, source, 'error')
+        this.observer.error(key, source, error)
+        this.observer.fallback(key, source, 'error')
       },
-      (source, key) => this.fallback(key, source, 'breaker-open'),
+      (source, key) => this.observer.fallback(key, source, 'breaker-open'),
     )
+    this.tier = new SharedTier(store, options.codec ?? defaultCodec, this.guard, this.observer)
+    this.coordinator = new Coordinator(lock, store, bus, this.tier, this.guard, this.fences, this.clock, this.observer, leaseMs, operationTimeoutMs)
+    this.bus = new FleetBus(bus, this.id, (message) => this.onBusMessage(message), () => this.local?.clear(), this.observer)
   }
 
-  private createLocalTier(local: HerdOptions['local']): LocalTier | undefined {
-    if (local === false) {
-      if (this.store === undefined) throw new HerdArgumentError('herd: local: false needs a store; without one the local tier is the only tier')
-      return undefined
-    }
-    if (local !== undefined && (local === null || typeof local !== 'object')) {
-      throw new HerdArgumentError('herd: local must be false or { maxSize, ttl }')
-    }
-    const maxSize = positiveInteger(local?.maxSize ?? 10_000, 'local.maxSize')
-    // Without a Store the local tier holds entries for their whole life; in front of one it only borrows them.
-    const ttl = this.store === undefined ? Infinity : positiveMs(local?.ttl ?? 5_000, 'local.ttl')
-    return new LocalTier(maxSize, ttl)
-  }
-
-  private createBreaker(breaker: HerdOptions['breaker']): Breaker | undefined {
-    if (breaker === false || (this.store === undefined && this.lock === undefined)) return undefined
-    if (breaker !== undefined && (breaker === null || typeof breaker !== 'object')) {
-      throw new HerdArgumentError('herd: breaker must be false or { threshold, resetAfter }')
-    }
-    return new Breaker(
-      positiveInteger(breaker?.threshold ?? 5, 'breaker.threshold'),
-      positiveMs(breaker?.resetAfter ?? 5_000, 'breaker.resetAfter'),
-      (from, to) => this.emitter.emit('breaker', { from, to }),
-    )
+  /** Subscribes to the Bus and syncs the Store's clock: the herd's own background work, stopped by close(). */
+  start(): void {
+    this.bus.start()
+    this.tier.startClockSync(this.clock)
   }
 
   /**
@@ -122,75 +98,60 @@ export class HerdContext {
    * change, so it is resolved once (a route that passes the same frozen
    * object on every request pays nothing per call).
    */
-  resolveCallOptions(options: FetchOptions): ResolvedEntryOptions {
-    const frozen = Object.isFrozen(options) && options !== null && typeof options === 'object'
+  resolveCallOptions(options: FetchOptions, where: string): ResolvedEntryOptions {
+    const frozen = options !== null && typeof options === 'object' && Object.isFrozen(options)
     if (frozen) {
       const known = this.resolvedFrozen.get(options)
       if (known !== undefined) return known
     }
-    const resolved = resolveEntryOptions(this.defaults, options, 'fetch()')
+    const resolved = resolveEntryOptions(this.defaults, options, where, FETCH_OPTION_KEYS)
     if (frozen) this.resolvedFrozen.set(options, resolved)
     return resolved
   }
 
   private readonly resolvedFrozen = new WeakMap<object, ResolvedEntryOptions>()
 
-  /** Fences for writes made without a Lock: increasing, and roughly ordered by time across processes. */
-  nextLocalFence(): number {
-    this.lastFence = Math.max(this.lastFence + 1, Date.now() * 1000)
-    return this.lastFence
+  assertOpen(operation: string): void {
+    if (this.closed) throw new HerdClosedError(operation)
   }
 
-  isHeldOff(key: string, now: number): boolean {
-    const until = this.holdOff.get(key)
-    return until !== undefined && now < until
+  /** How long a tombstone must outlive its write: past any lease, and any load, that began before it. */
+  get tombstoneMs(): number {
+    return this.coordinator.leaseMs + this.defaults.hardTimeout
   }
 
-  holdOffFor(key: string, ms: number): void {
-    if (ms > 0) this.holdOff.set(key, Date.now() + ms)
+  private onBusMessage(message: BusMessage): void {
+    // Another process changed the key: our copy may be older than the Store's.
+    this.local?.delete(message.key)
   }
+}
 
-  publish(kind: BusMessage['kind'], key: string): void {
-    if (this.bus === undefined) return
-    this.bus.publish({ kind, key, origin: this.id }).catch((error: unknown) => this.reportError(key, 'bus', error))
-  }
+const FETCH_OPTION_KEYS: ReadonlySet<string> = new Set([
+  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'signal',
+])
 
-  countHit(key: string, tier: Tier, negative: boolean): void {
-    if (tier === 'local') this.counters.hits.local++
-    else this.counters.hits.store++
-    if (negative) this.counters.negativeHits++
-    if (this.emitter.has('hit')) this.emitter.emit('hit', { key, tier })
+function createLocalTier(local: HerdOptions['local'], store: Store | undefined): LocalTier | undefined {
+  if (local === false) {
+    if (store === undefined) throw new HerdArgumentError('herd: local: false needs a store; without one the local tier is the only tier')
+    return undefined
   }
+  if (local !== undefined && (local === null || typeof local !== 'object')) {
+    throw new HerdArgumentError('herd: local must be false or { maxSize, ttl }')
+  }
+  const maxSize = positiveInteger(local?.maxSize ?? 10_000, 'local.maxSize')
+  // Without a Store the local tier holds entries for their whole life; in front of one it only borrows them.
+  const ttl = store === undefined ? Infinity : positiveMs(local?.ttl ?? 5_000, 'local.ttl')
+  return new LocalTier(maxSize, ttl)
+}
 
-  countStale(key: string, tier: Tier, reason: StaleReason): void {
-    this.counters.stale[reason]++
-    if (this.emitter.has('stale')) this.emitter.emit('stale', { key, tier, reason })
+function createBreaker(breaker: HerdOptions['breaker'], store: Store | undefined, lock: Lock | undefined, observer: Observer): Breaker | undefined {
+  if (breaker === false || (store === undefined && lock === undefined)) return undefined
+  if (breaker !== undefined && (breaker === null || typeof breaker !== 'object')) {
+    throw new HerdArgumentError('herd: breaker must be false or { threshold, resetAfter }')
   }
-
-  countMiss(key: string): void {
-    this.counters.misses++
-    if (this.emitter.has('miss')) this.emitter.emit('miss', { key })
-  }
-
-  countCoalesced(key: string): void {
-    this.counters.coalesced++
-    if (this.emitter.has('coalesced')) this.emitter.emit('coalesced', { key })
-  }
-
-  countLoad(key: string, durationMs: number, ok: boolean, background: boolean): void {
-    this.counters.loads++
-    this.counters.loadMsTotal += durationMs
-    if (!ok) this.counters.loadErrors++
-    if (this.emitter.has('load')) this.emitter.emit('load', { key, durationMs, ok, background })
-  }
-
-  reportError(key: string | undefined, source: ErrorSource, error: unknown): void {
-    this.counters.errors++
-    if (this.emitter.has('error')) this.emitter.emit('error', key === undefined ? { source, error } : { key, source, error })
-  }
-
-  private fallback(key: string, source: 'store' | 'lock', reason: 'error' | 'breaker-open'): void {
-    this.counters.fallbacks++
-    if (this.emitter.has('fallback')) this.emitter.emit('fallback', { key, source, reason })
-  }
+  return new Breaker(
+    positiveInteger(breaker?.threshold ?? 5, 'breaker.threshold'),
+    positiveMs(breaker?.resetAfter ?? 5_000, 'breaker.resetAfter'),
+    (from, to) => observer.emitter.emit('breaker', { from, to }),
+  )
 }

@@ -1,28 +1,44 @@
+import { HerdTimeoutError } from '../errors.js'
 import type { Tier } from '../events.js'
 import type { FetchResult, FetchStatus } from '../options.js'
-import type { Entry } from './entry.js'
+import type { Entry } from '../policies/freshness.js'
+import { after, type Timer } from '../time/timers.js'
+import type { HerdContext } from './context.js'
+
+/** Every caller of the key left before the work was done. */
+function abandoned(): DOMException {
+  return new DOMException('every caller of this key has gone', 'AbortError')
+}
 
 /**
  * The one piece of work under way for a key in this process: a Store read,
  * a lock wait, a load or a refresh. Every concurrent caller of the key joins
  * it. Its result may come early (a stale value) while the work goes on.
+ *
+ * The flight owns its timers (hard and soft timeout) and its fallback (a
+ * value past its stale window that may still stand in for a failed or slow
+ * load). `open` registers it; `close` (or `fail`, or every caller leaving)
+ * unregisters it at once, so a caller arriving afterwards starts afresh
+ * instead of inheriting work that is winding down.
  */
-export class Flight<T = unknown> {
-  readonly controller = new AbortController()
-  readonly result: Promise<FetchResult<T>>
+export class Flight {
+  readonly result: Promise<FetchResult<unknown>>
   settled = false
-  /** A value past its stale window that may still stand in if the load fails or is slow. */
-  fallback: Entry | undefined
-  fallbackTier: Tier = 'local'
-  /** Cleared when the work ends or the herd closes. */
-  timer: ReturnType<typeof setTimeout> | undefined
-  private resolve!: (result: FetchResult<T>) => void
+  private fallback: Entry | undefined
+  private fallbackTier: Tier = 'local'
+  private controller: AbortController | undefined
+  private hardTimer: Timer | undefined
+  private softTimer: Timer | undefined
+  private resolve!: (result: FetchResult<unknown>) => void
   private reject!: (error: unknown) => void
-  /** A caller without a signal can't leave, so the shared work must not be cancelled for lack of waiters. */
+  /** A caller without a signal can't leave, so the work must not be cancelled for lack of callers. */
   private pinned = false
   private abortable = 0
 
-  constructor(readonly key: string) {
+  private constructor(
+    private readonly h: HerdContext,
+    readonly key: string,
+  ) {
     this.result = new Promise((resolve, reject) => {
       this.resolve = resolve
       this.reject = reject
@@ -31,27 +47,87 @@ export class Flight<T = unknown> {
     this.result.catch(() => {})
   }
 
+  static open(h: HerdContext, key: string): Flight {
+    const flight = new Flight(h, key)
+    h.flights.set(key, flight)
+    return flight
+  }
+
+  /** Aborts when every caller has gone, the hard timeout fires, or the herd closes. Created on first use: a Store hit never needs one. */
   get signal(): AbortSignal {
+    this.controller ??= new AbortController()
     return this.controller.signal
   }
 
-  provide(value: T | undefined, status: FetchStatus, createdAt: number): void {
+  get hasFallback(): boolean {
+    return this.fallback !== undefined
+  }
+
+  get staleValue(): unknown {
+    return this.fallback?.value
+  }
+
+  /** Keeps the newest value that may stand in for a failed or slow load. */
+  offerFallback(entry: Entry, tier: Tier): void {
+    if (this.fallback !== undefined && entry.fence < this.fallback.fence) return
+    this.fallback = entry
+    this.fallbackTier = tier
+  }
+
+  /** From here on the work is a load: bound it by the hard timeout, and let a stale value stand in after the soft one. */
+  armTimeouts(hardTimeout: number, softTimeout: number | undefined): void {
+    this.hardTimer?.cancel()
+    this.softTimer?.cancel()
+    this.hardTimer = after(hardTimeout, () => this.onHardTimeout(hardTimeout))
+    if (softTimeout !== undefined && this.fallback !== undefined) {
+      this.softTimer = after(softTimeout, () => {
+        if (!this.settled) this.standIn('timeout')
+      })
+    }
+  }
+
+  provide(value: unknown, status: FetchStatus, createdAt: number): void {
     if (this.settled) return
     this.settled = true
     this.resolve({ value, status, createdAt })
   }
 
+  /** Serves the fallback if it is still inside its staleIfError window. */
+  standIn(reason: 'timeout' | 'error' | 'backoff'): boolean {
+    const fallback = this.fallback
+    if (this.settled || fallback === undefined || this.h.clock.now() >= fallback.errorUntil) return false
+    this.h.observer.stale(this.key, this.fallbackTier, reason)
+    this.provide(fallback.value, 'stale', fallback.createdAt)
+    return true
+  }
+
+  /** Rejects every caller (unless already answered) and closes, so new callers start afresh while this work winds down. */
   fail(error: unknown): void {
-    if (this.settled) return
-    this.settled = true
-    this.reject(error)
+    if (!this.settled) {
+      this.settled = true
+      this.reject(error)
+    }
+    this.close()
+  }
+
+  /** Ends the flight for new callers, and stops its timers. */
+  close(): void {
+    this.hardTimer?.cancel()
+    this.softTimer?.cancel()
+    if (this.h.flights.get(this.key) === this) this.h.flights.delete(this.key)
+  }
+
+  /** Stops the work: its signal aborts with `reason`, and the callers get `reason` unless already answered. */
+  abort(reason: unknown): void {
+    this.fail(reason)
+    this.abortWork(reason)
   }
 
   /**
    * The caller's view of the result. A caller whose `signal` aborts stops
    * waiting at once; the work is aborted only when every caller has gone.
    */
-  join(signal: AbortSignal | undefined): Promise<FetchResult<T>> {
+  join(signal: AbortSignal | undefined): Promise<FetchResult<unknown>> {
     if (signal === undefined || this.settled) {
       this.pinned = true
       return this.result
@@ -59,26 +135,41 @@ export class Flight<T = unknown> {
     if (signal.aborted) return Promise.reject(signal.reason)
     this.abortable++
     return new Promise((resolve, reject) => {
-      const onAbort = () => {
+      let left = false
+      const leave = (): void => {
+        if (left) return
+        left = true
+        signal.removeEventListener('abort', onAbort)
         this.abortable--
+      }
+      const onAbort = (): void => {
+        leave()
         reject(signal.reason)
-        if (!this.pinned && this.abortable === 0 && !this.settled) {
-          this.controller.abort(new DOMException('every caller of this key has gone', 'AbortError'))
-        }
+        if (!this.pinned && this.abortable === 0 && !this.settled) this.abort(abandoned())
       }
       signal.addEventListener('abort', onAbort, { once: true })
       this.result.then(
         (value) => {
-          signal.removeEventListener('abort', onAbort)
-          this.abortable--
+          leave()
           resolve(value)
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', onAbort)
-          this.abortable--
+          leave()
           reject(error)
         },
       )
     })
+  }
+
+  private onHardTimeout(timeoutMs: number): void {
+    this.h.observer.timeout()
+    const error = new HerdTimeoutError(this.key, timeoutMs)
+    if (!this.standIn('timeout')) this.fail(error)
+    this.abortWork(error)
+  }
+
+  private abortWork(reason: unknown): void {
+    this.controller ??= new AbortController()
+    this.controller.abort(reason)
   }
 }

@@ -1,10 +1,12 @@
 import QuickLRU from 'quick-lru'
-import type { Entry } from './entry.js'
+import { type Entry, expired, tombstone } from '../policies/freshness.js'
 
 interface Slot {
   entry: Entry
   /** When this process stops trusting its copy and asks the Store again. */
   until: number
+  /** Loaded while the fleet was unreachable: anything the shared tier holds replaces it. */
+  provisional: boolean
 }
 
 /**
@@ -15,11 +17,12 @@ interface Slot {
  */
 export class LocalTier {
   private readonly lru: QuickLRU<string, Slot>
-  private readonly ttl: number
 
-  constructor(maxSize: number, ttl: number) {
+  constructor(
+    maxSize: number,
+    private readonly ttl: number,
+  ) {
     this.lru = new QuickLRU({ maxSize })
-    this.ttl = ttl
   }
 
   get(key: string, now: number): Entry | undefined {
@@ -31,26 +34,31 @@ export class LocalTier {
   }
 
   /**
-   * Keeps `entry` unless a copy with a higher fence is held, so a slow load
-   * finishing late can't replace what a newer set or delete wrote.
-   * `keepUntil` overrides how long to hold it (tombstones outlive their entry).
+   * A loaded entry, or one read from the Store: kept unless a newer copy
+   * (higher fence) is held, so a slow load finishing late can't replace what
+   * a newer set or delete wrote. `provisional` marks a load made while the
+   * fleet was unreachable.
    */
-  set(key: string, entry: Entry, now: number, keepUntil?: number): boolean {
+  offer(key: string, entry: Entry, now: number, provisional = false): void {
     const held = this.lru.peek(key)
-    if (held !== undefined && held.entry.fence > entry.fence && now < held.until) return false
-    const until = keepUntil ?? Math.min(entry.errorUntil, now + this.ttl)
-    if (until <= now) {
-      this.lru.delete(key)
-      return true
-    }
-    this.lru.set(key, { entry, until })
-    return true
+    if (held !== undefined && now < held.until && held.entry.fence > entry.fence && !(held.provisional && !provisional)) return
+    this.keep(key, entry, now, Math.min(entry.errorUntil, now + this.ttl), provisional)
   }
 
-  /** `expire`: the held copy turns stale and keeps its stale windows. */
-  markStale(key: string): void {
+  /** This process's own write (set, delete): its newest intent, kept whatever is held. `keepUntil` lets a tombstone outlive its entry. */
+  put(key: string, entry: Entry, now: number, keepUntil = Math.min(entry.errorUntil, now + this.ttl)): void {
+    this.keep(key, entry, now, keepUntil, false)
+  }
+
+  /**
+   * `expire`: the held copy turns stale (keeping its stale windows) and
+   * takes `fence`, so a load that began before the expire can't land fresh
+   * over it; with no copy held, a tombstone with the fence until `keepUntil`.
+   */
+  markStale(key: string, fence: number, now: number, keepUntil: number): void {
     const slot = this.lru.peek(key)
-    if (slot !== undefined) slot.entry = { ...slot.entry, freshUntil: 0 }
+    if (slot !== undefined && now < slot.until) slot.entry = expired(slot.entry, fence)
+    else this.keep(key, tombstone(fence, now), now, keepUntil, false)
   }
 
   delete(key: string): void {
@@ -63,5 +71,10 @@ export class LocalTier {
 
   get size(): number {
     return this.lru.size
+  }
+
+  private keep(key: string, entry: Entry, now: number, until: number, provisional: boolean): void {
+    if (until <= now) this.lru.delete(key)
+    else this.lru.set(key, { entry, until, provisional })
   }
 }

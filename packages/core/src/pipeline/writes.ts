@@ -1,83 +1,60 @@
-import { HerdEncodeError } from '../errors.js'
-import type { ResolvedEntryOptions } from '../options.js'
-import { BYPASS } from './backend-guard.js'
+import { HerdArgumentError } from '../errors.js'
+import { type SetOptions, resolveEntryOptions } from '../options.js'
+import { buildEntry, tombstone } from '../policies/freshness.js'
+import { assertKey } from '../validate.js'
+import { commit } from './commit.js'
 import type { HerdContext } from './context.js'
-import { buildEntry, type Entry, toStored } from './entry.js'
 
-/**
- * Encodes before anything is written, and on every backend (the local tier
- * too), so a value the codec can't round-trip fails the same way everywhere
- * and nothing half-written is left behind.
- */
-export function encodeValue(h: HerdContext, value: unknown): string {
-  if (value === undefined) return ''
-  try {
-    return h.codec.encode(value)
-  } catch (error) {
-    if (error instanceof HerdEncodeError) throw error
-    throw new HerdEncodeError(`herd: the codec could not encode this value: ${(error as Error)?.message ?? String(error)}`, { cause: error })
-  }
+const SET_OPTION_KEYS: ReadonlySet<string> = new Set(['ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter'])
+
+/** Write-through with a new fence: a load already in flight (older lease) can't overwrite it. */
+export async function set(h: HerdContext, key: string, value: unknown, options: SetOptions | undefined): Promise<void> {
+  h.assertOpen('set')
+  assertKey(key, 'set')
+  if (value === undefined) throw new HerdArgumentError('herd: set() needs a value; to remove a key use delete()')
+  const o = options === undefined ? h.defaults : resolveEntryOptions(h.defaults, options, 'set()', SET_OPTION_KEYS)
+  const encoded = h.tier.encode(value)
+  const fence = await h.coordinator.fence(key)
+  const now = h.clock.now()
+  const entry = buildEntry(h.tier.roundTrip(encoded), o, fence.value, now, 0)
+  if (entry !== undefined) await commit(h, key, entry, encoded, fence, undefined, 'set', now, entry.errorUntil)
 }
 
 /**
- * The fence for a write made without a lease (set, delete). With a Lock the
- * fleet shares one sequence; when the Lock can't be reached the result is
- * undefined and the write stays in this process, because a locally made
- * fence could outrank the fleet's and block its writes.
+ * Marks the entry stale everywhere: the next read serves it and refreshes.
+ * The expire takes a fence, so a load that began before it can't land
+ * fresh after it: the Store raises the entry's fence, or, with no entry
+ * there, keeps a tombstone for as long as such a load may run.
  */
-export async function writeFence(h: HerdContext, key: string): Promise<number | undefined> {
-  const lock = h.lock
-  if (lock === undefined) return h.nextLocalFence()
-  const fence = await h.guard.run('lock', key, () => lock.fence(key))
-  return fence === BYPASS ? undefined : fence
+export async function expire(h: HerdContext, key: string): Promise<void> {
+  h.assertOpen('expire')
+  assertKey(key, 'expire')
+  const fence = await h.coordinator.fence(key)
+  const now = h.clock.now()
+  const keepUntil = now + h.tombstoneMs
+  const marked = await h.tier.markStale(key, now, fence)
+  let reached = marked !== 'local-only'
+  if (marked === 'absent' && fence.kind === 'fleet') {
+    reached = (await h.tier.write(key, tombstone(fence.value, now), '', fence, keepUntil, now, 'expire')) !== 'local-only'
+  }
+  h.local?.markStale(key, fence.value, now, keepUntil)
+  if (reached) h.bus.publish('expire', key)
 }
 
-/**
- * Writes a loaded or set value to the Store (fenced), the local tier, and
- * tells other processes to drop their copy. `fence` undefined means "this
- * process only". Resolves whether the write stood (false when a newer fence
- * had already written).
- */
-export async function writeEntry(
-  h: HerdContext,
-  key: string,
-  value: unknown,
-  encoded: string,
-  o: ResolvedEntryOptions,
-  fence: number | undefined,
-  loadMs: number,
-  kind: 'load' | 'set',
-  now = Date.now(),
-): Promise<boolean> {
-  const entry = buildEntry(value, o, fence ?? 0, now, loadMs)
-  if (entry === undefined) return true
-  return commit(h, key, entry, encoded, fence, now, entry.errorUntil, kind)
-}
-
-export async function commit(
-  h: HerdContext,
-  key: string,
-  entry: Entry,
-  encoded: string,
-  fence: number | undefined,
-  now: number,
-  keepUntil: number,
-  kind: 'load' | 'set' | 'delete',
-): Promise<boolean> {
-  const store = h.store
-  let accepted = true
-  if (store !== undefined && fence !== undefined) {
-    const ttlMs = Math.max(1, keepUntil - now)
-    const result = await h.guard.run('store', key, () => store.set(key, toStored(entry, encoded), ttlMs))
-    if (result === false) {
-      accepted = false
-      h.counters.fencedOut++
-    }
-    if (result !== BYPASS && h.emitter.has('write')) h.emitter.emit('write', { key, kind, accepted })
+/** Removes the entry everywhere, local tiers included; a fenced tombstone keeps a load in flight from bringing it back. */
+export async function remove(h: HerdContext, key: string): Promise<void> {
+  h.assertOpen('delete')
+  assertKey(key, 'delete')
+  const fence = await h.coordinator.fence(key)
+  const now = h.clock.now()
+  const keepUntil = now + h.tombstoneMs
+  const gone = tombstone(fence.value, now)
+  if (fence.kind === 'fleet') {
+    await commit(h, key, gone, '', fence, undefined, 'delete', now, keepUntil)
+    return
   }
-  if (accepted) {
-    h.local?.set(key, entry, now, kind === 'delete' ? keepUntil : undefined)
-    h.publish(kind === 'delete' ? 'delete' : 'set', key)
-  }
-  return accepted
+  // No fleet fence to guard a tombstone with (the Lock is unreachable): a plain delete is the best the Store can get.
+  const removed = await h.tier.remove(key)
+  h.local?.put(key, gone, now, keepUntil)
+  if (removed === 'written') h.bus.publish('delete', key)
 }

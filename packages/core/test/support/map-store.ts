@@ -37,11 +37,11 @@ export class MapStore implements Store {
     this.entries.delete(key)
   }
 
-  async expire(key: string, at: number): Promise<boolean> {
+  async expire(key: string, at: number, fence?: number): Promise<boolean> {
     await this.gate()
     const held = this.entries.get(key)
-    if (held === undefined) return false
-    held.entry = { ...held.entry, freshUntil: Math.min(held.entry.freshUntil, at) }
+    if (held === undefined || Date.now() >= held.until) return false
+    held.entry = { ...held.entry, freshUntil: Math.min(held.entry.freshUntil, at), fence: Math.max(held.entry.fence, fence ?? 0) }
     return true
   }
 }

@@ -1,5 +1,6 @@
 import type { StoredEntry } from '../contracts/store.js'
 import type { ResolvedEntryOptions } from '../options.js'
+import { jittered } from './jitter.js'
 
 /** An entry as the pipeline holds it: the stored metadata plus the decoded value. */
 export interface Entry<T = unknown> {
@@ -13,9 +14,15 @@ export interface Entry<T = unknown> {
   loadMs: number
 }
 
+/**
+ * An entry's state by age: fresh (`ttl`), stale but servable while one
+ * caller refreshes it (`staleWhileRevalidate`), stale but servable only when
+ * the loader fails (`staleIfError`), gone. Ordered, so `<= STALE` reads
+ * "servable as is".
+ */
 export const FRESH = 0
-export const STALE = 1 // inside staleWhileRevalidate
-export const ERROR_WINDOW = 2 // past it, but may stand in for a failed loader
+export const STALE = 1
+export const ERROR_WINDOW = 2
 export const GONE = 3
 export type EntryState = typeof FRESH | typeof STALE | typeof ERROR_WINDOW | typeof GONE
 
@@ -26,34 +33,8 @@ export function stateOf(entry: Entry | StoredEntry, now: number): EntryState {
   return GONE
 }
 
-/** ttl shortened by a uniform random factor in [1 - jitter, 1]: never later than asked. */
-export function jittered(ttl: number, jitter: number): number {
-  return jitter > 0 ? Math.round(ttl * (1 - jitter * Math.random())) : ttl
-}
-
-/**
- * XFetch (Vattani et al., "Optimal Probabilistic Cache Stampede Prevention"):
- * recompute early when now - delta * beta * ln(rand) >= expiry. The longer
- * the load, the earlier one caller volunteers.
- */
-export function shouldRefreshEarly(entry: Entry, now: number, beta: number): boolean {
-  if (beta <= 0 || entry.loadMs <= 0 || entry.negative) return false
-  const scale = entry.loadMs * beta
-  // -ln(Math.random()) never exceeds ~36.7 (53-bit randoms): far from expiry the draw can't win, so skip it (hot path).
-  if (entry.freshUntil - now > scale * MAX_NEG_LOG_RANDOM) return false
-  return now - scale * Math.log(Math.random()) >= entry.freshUntil
-}
-
-const MAX_NEG_LOG_RANDOM = 37
-
 /** Builds the entry a load or a set writes. Returns undefined when the TTL says "don't cache". */
-export function buildEntry<T>(
-  value: T | undefined,
-  o: ResolvedEntryOptions,
-  fence: number,
-  now: number,
-  loadMs: number,
-): Entry<T> | undefined {
+export function buildEntry<T>(value: T | undefined, o: ResolvedEntryOptions, fence: number, now: number, loadMs: number): Entry<T> | undefined {
   const negative = value === undefined
   const ttl = negative ? Math.min(o.negativeTtl, o.ttl) : o.ttl
   if (ttl <= 0) return undefined
@@ -64,12 +45,18 @@ export function buildEntry<T>(
 }
 
 /**
- * What `delete` writes: an entry gone since the epoch (so no clock reading,
- * however coarse, sees it as servable), with a new fence, so an in-flight
- * load with an older lease can't bring the value back.
+ * What `delete` (and `expire` of a key with no entry) writes: an entry gone
+ * since the epoch (so no clock reading, however coarse, sees it as
+ * servable), with a new fence, so an in-flight load with an older lease
+ * can't bring a value back.
  */
 export function tombstone(fence: number, now: number): Entry<never> {
   return { value: undefined, negative: true, fence, createdAt: now, freshUntil: 0, staleUntil: 0, errorUntil: 0, loadMs: 0 }
+}
+
+/** The same entry, stale as of the epoch and carrying `fence`: what `expire` leaves. */
+export function expired<T>(entry: Entry<T>, fence: number): Entry<T> {
+  return { ...entry, fence: Math.max(entry.fence, fence), freshUntil: 0 }
 }
 
 export function toStored(entry: Entry, encoded: string): StoredEntry {

@@ -1,8 +1,12 @@
+import { every, type Timer } from '../time/timers.js'
 import type { Breaker } from './breaker.js'
 
-/** Returned instead of a result when the backend was skipped or failed. */
-export const BYPASS: unique symbol = Symbol('herd.bypass')
-export type Bypass = typeof BYPASS
+export type Backend = 'store' | 'lock'
+
+/** What a guarded backend call came to: its value, or nothing because the backend was skipped or failed. */
+export type Guarded<R> = { readonly ok: true; readonly value: R } | { readonly ok: false }
+
+const FAILED: Guarded<never> = { ok: false }
 
 export class BackendTimeoutError extends Error {
   constructor(source: string, ms: number) {
@@ -15,13 +19,20 @@ interface Pending {
   deadline: number
   source: string
   timeoutMs: number
+  timedOut: boolean
   reject: (error: unknown) => void
+}
+
+export interface GuardOptions<R> {
+  timeoutMs?: number
+  /** A result that arrived after the timeout (a lease granted too late must still be released). */
+  onLate?: (value: R) => void
 }
 
 /**
  * Runs every Store and Lock call through the circuit breaker with a timeout,
  * so a down, slow or flapping backend costs latency, never an error: the
- * caller gets BYPASS and carries on with in-process protection.
+ * caller gets `{ ok: false }` and carries on with in-process protection.
  *
  * Timeouts share one sweeping interval, alive only while calls are in
  * flight, instead of a timer per call: a Store hit is a hot path, and a call
@@ -29,75 +40,74 @@ interface Pending {
  */
 export class BackendGuard {
   private readonly pending = new Set<Pending>()
-  private sweeper: ReturnType<typeof setInterval> | undefined
+  private sweeper: Timer | undefined
 
   constructor(
     private readonly breaker: Breaker | undefined,
     private readonly timeoutMs: number,
-    private readonly onFailure: (source: 'store' | 'lock', key: string, error: unknown) => void,
-    private readonly onBypass: (source: 'store' | 'lock', key: string) => void,
+    private readonly onFailure: (source: Backend, key: string, error: unknown) => void,
+    private readonly onBypass: (source: Backend, key: string) => void,
   ) {}
 
-  async run<R>(source: 'store' | 'lock', key: string, op: () => Promise<R>, timeoutMs = this.timeoutMs): Promise<R | Bypass> {
+  async run<R>(source: Backend, key: string, op: () => Promise<R>, options?: GuardOptions<R>): Promise<Guarded<R>> {
     if (this.breaker !== undefined && !this.breaker.allow()) {
       this.onBypass(source, key)
-      return BYPASS
+      return FAILED
     }
     try {
-      const result = await this.bounded(op, source, timeoutMs)
+      const value = await this.bounded(op, source, options?.timeoutMs ?? this.timeoutMs, options?.onLate)
       this.breaker?.success()
-      return result
+      return { ok: true, value }
     } catch (error) {
       this.breaker?.failure()
       this.onFailure(source, key, error)
-      return BYPASS
+      return FAILED
     }
   }
 
   /** Stops the sweeper (on close, or when nothing is in flight). */
   stop(): void {
-    clearInterval(this.sweeper)
+    this.sweeper?.cancel()
     this.sweeper = undefined
   }
 
-  private bounded<R>(op: () => Promise<R>, source: string, timeoutMs: number): Promise<R> {
+  private bounded<R>(op: () => Promise<R>, source: string, timeoutMs: number, onLate: ((value: R) => void) | undefined): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const entry: Pending = { deadline: Date.now() + timeoutMs, source, timeoutMs, reject }
+      const entry: Pending = { deadline: Date.now() + timeoutMs, source, timeoutMs, timedOut: false, reject }
       this.pending.add(entry)
       this.sweeper ??= this.startSweeper()
-      const settle = () => this.pending.delete(entry)
       let call: Promise<R>
       try {
         call = op()
       } catch (error) {
-        settle()
+        this.pending.delete(entry)
         reject(error)
         return
       }
       call.then(
         (value) => {
-          settle()
-          resolve(value)
+          this.pending.delete(entry)
+          if (entry.timedOut) onLate?.(value)
+          else resolve(value)
         },
         (error: unknown) => {
-          settle()
+          this.pending.delete(entry)
           reject(error)
         },
       )
     })
   }
 
-  private startSweeper(): ReturnType<typeof setInterval> {
-    const sweeper = setInterval(() => {
+  private startSweeper(): Timer {
+    return every(Math.max(1, Math.ceil(this.timeoutMs / 10)), () => {
       const now = Date.now()
       for (const entry of this.pending) {
         if (entry.deadline > now) continue
         this.pending.delete(entry)
+        entry.timedOut = true
         entry.reject(new BackendTimeoutError(entry.source, entry.timeoutMs))
       }
       if (this.pending.size === 0) this.stop()
-    }, Math.max(1, Math.ceil(this.timeoutMs / 10)))
-    sweeper.unref?.()
-    return sweeper
+    })
   }
 }

@@ -1,0 +1,44 @@
+import type { Entry } from '../policies/freshness.js'
+import type { HeldLease } from '../ports/coordinator.js'
+import type { Fence } from '../ports/fence.js'
+import type { TierWrite } from '../ports/shared-tier.js'
+import type { HerdContext } from './context.js'
+import type { WriteKind } from './observer.js'
+
+
+/**
+ * Writes an entry everywhere it belongs, in order: the shared tier (fenced;
+ * under a fused Lock the same round trip also releases the lease, wakes the
+ * waiters and tells the fleet), the local tier, then the Bus. A write that
+ * did not reach the shared tier stays in this process and tells nobody: the
+ * other processes' copies are no older than what the Store still holds.
+ */
+export async function commit(
+  h: HerdContext,
+  key: string,
+  entry: Entry,
+  encoded: string,
+  fence: Fence,
+  held: HeldLease | undefined,
+  kind: Exclude<WriteKind, 'expire'>,
+  now: number,
+  keepUntil: number,
+): Promise<TierWrite> {
+  let result: TierWrite
+  let notified = false
+  if (held !== undefined && h.coordinator.fused !== undefined && fence.kind === 'fleet') {
+    const notify = h.coordinator.notifiesOnFill ? h.bus.message('set', key) : undefined
+    result = await h.coordinator.fill(held, { entry, encoded, keepUntil }, now, notify)
+    notified = notify !== undefined && result !== 'local-only'
+  } else {
+    result = await h.tier.write(key, entry, encoded, fence, keepUntil, now, kind)
+  }
+  if (result !== 'fenced-out') {
+    if (kind === 'load') h.local?.offer(key, entry, now, result === 'local-only')
+    else h.local?.put(key, entry, now, kind === 'delete' ? keepUntil : undefined)
+  }
+  // In-process protection while the fleet is unreachable: this process loads the key at most once per backoff.
+  if (kind === 'load' && result === 'local-only') h.holdOff.hold(key, h.errorBackoffMs, now)
+  if (result === 'written' && !notified && h.bus.bus !== undefined) h.bus.publish(kind === 'delete' ? 'delete' : 'set', key)
+  return result
+}

@@ -1,0 +1,20 @@
+import type { Loader, ResolvedEntryOptions } from '../options.js'
+
+/** One load's job: everything the fill and the loader need, in one object. */
+export interface LoadJob<T = unknown> {
+  readonly key: string
+  readonly loader: Loader<T>
+  readonly options: ResolvedEntryOptions
+  /** What the loader sees as `ctx.stale`: the value held before this load, if any. */
+  readonly stale: T | undefined
+  /** The flight's signal: every caller gone, the hard timeout, or close(). */
+  readonly signal: AbortSignal
+  /** A refresh nobody waits for (stale, early, schedule). */
+  readonly background: boolean
+}
+
+/** A value and when it was produced: this process's load, or the one another process wrote while we waited. */
+export interface Loaded<T = unknown> {
+  readonly value: T | undefined
+  readonly createdAt: number
+}

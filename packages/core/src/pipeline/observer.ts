@@ -1,0 +1,80 @@
+import { Emitter, type ErrorSource, type StaleReason, type Tier } from '../events.js'
+import { type Counters, newCounters } from '../stats.js'
+
+export type WriteKind = 'load' | 'set' | 'delete' | 'expire'
+
+/**
+ * What the herd reports about itself: the counters behind stats() and the
+ * events behind on(). Every count goes through here, so a new sink (a
+ * diagnostics channel, a logger) is one place to add; payloads are only
+ * built when someone listens.
+ */
+export class Observer {
+  readonly counters: Counters = newCounters()
+  readonly emitter = new Emitter((error) => this.error(undefined, 'listener', error))
+
+  hit(key: string, tier: Tier, negative: boolean): void {
+    if (tier === 'local') this.counters.hits.local++
+    else this.counters.hits.store++
+    if (negative) this.counters.negativeHits++
+    if (this.emitter.has('hit')) this.emitter.emit('hit', { key, tier })
+  }
+
+  stale(key: string, tier: Tier, reason: StaleReason): void {
+    this.counters.stale[reason]++
+    if (this.emitter.has('stale')) this.emitter.emit('stale', { key, tier, reason })
+  }
+
+  miss(key: string): void {
+    this.counters.misses++
+    if (this.emitter.has('miss')) this.emitter.emit('miss', { key })
+  }
+
+  coalesced(key: string): void {
+    this.counters.coalesced++
+    if (this.emitter.has('coalesced')) this.emitter.emit('coalesced', { key })
+  }
+
+  load(key: string, durationMs: number, ok: boolean, background: boolean): void {
+    this.counters.loads++
+    this.counters.loadMsTotal += durationMs
+    if (!ok) this.counters.loadErrors++
+    if (this.emitter.has('load')) this.emitter.emit('load', { key, durationMs, ok, background })
+  }
+
+  refresh(key: string, durationMs: number, ok: boolean, reason: 'stale' | 'early' | 'schedule'): void {
+    if (!ok) this.counters.refreshErrors++
+    if (this.emitter.has('refresh')) this.emitter.emit('refresh', { key, durationMs, ok, reason })
+  }
+
+  refreshStarted(reason: 'stale' | 'early' | 'schedule'): void {
+    this.counters.refreshes++
+    if (reason === 'early') this.counters.earlyRefreshes++
+  }
+
+  timeout(): void {
+    this.counters.timeouts++
+  }
+
+  lockWait(key: string, waitedMs: number, woken: boolean): void {
+    this.counters.lockWaits++
+    this.counters.lockWaitMsTotal += waitedMs
+    if (this.emitter.has('lock-wait')) this.emitter.emit('lock-wait', { key, waitedMs, woken })
+  }
+
+  /** A write the Store answered: accepted, or refused for an older fence. */
+  write(key: string, kind: WriteKind, accepted: boolean): void {
+    if (!accepted) this.counters.fencedOut++
+    if (this.emitter.has('write')) this.emitter.emit('write', { key, kind, accepted })
+  }
+
+  fallback(key: string, source: 'store' | 'lock', reason: 'error' | 'breaker-open'): void {
+    this.counters.fallbacks++
+    if (this.emitter.has('fallback')) this.emitter.emit('fallback', { key, source, reason })
+  }
+
+  error(key: string | undefined, source: ErrorSource, error: unknown): void {
+    this.counters.errors++
+    if (this.emitter.has('error')) this.emitter.emit('error', key === undefined ? { source, error } : { key, source, error })
+  }
+}

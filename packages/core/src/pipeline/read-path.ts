@@ -1,0 +1,172 @@
+import { HerdArgumentError, HerdEncodeError } from '../errors.js'
+import type { FetchOptions, FetchResult, Loader, ResolvedEntryOptions } from '../options.js'
+import { type Entry, ERROR_WINDOW, FRESH, STALE, stateOf } from '../policies/freshness.js'
+import { shouldRefreshEarly } from '../policies/xfetch.js'
+import { assertKey, assertLoader, assertSignal } from '../validate.js'
+import type { HerdContext } from './context.js'
+import { type RefreshReason, fill, refresh } from './fill.js'
+import { Flight } from './flight.js'
+import type { LoadJob, Loaded } from './job.js'
+
+/**
+ * The read path, top to bottom:
+ *
+ *     local tier   fresh → answer (maybe refresh early, in the background)
+ *                  stale → answer, refresh in the background
+ *     flight       one per key per process: every concurrent caller joins it
+ *       shared tier  fresh or stale → answer (and refresh as above)
+ *       miss         fill under the lock (see fill.ts); a value past its
+ *                    stale window stands in if the load fails or is slow
+ *
+ * `withStatus` picks fetchEntry's answer over fetch's bare value.
+ */
+export function read(h: HerdContext, key: string, loader: Loader<unknown>, options: FetchOptions | undefined, withStatus: boolean): Promise<unknown> {
+  let o = h.defaults
+  let signal: AbortSignal | undefined
+  try {
+    h.assertOpen(withStatus ? 'fetchEntry' : 'fetch')
+    assertKey(key, 'fetch')
+    assertLoader(loader, 'fetch')
+    if (options !== undefined) {
+      o = h.resolveCallOptions(options, withStatus ? 'fetchEntry()' : 'fetch()')
+      signal = options.signal
+      assertSignal(signal)
+    }
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  // A caller that has already given up gets its own reason, and nothing runs for it.
+  if (signal?.aborted) return Promise.reject(signal.reason)
+  const now = h.clock.coarse()
+  const local = h.local?.get(key, now)
+  let fallback: Entry | undefined
+  if (local !== undefined) {
+    const state = stateOf(local, now)
+    if (state === FRESH) {
+      if (shouldRefreshEarly(local, now, o.beta) && !h.flights.has(key)) startRefresh(h, key, loader, o, local, 'early')
+      h.observer.hit(key, 'local', local.negative)
+      return Promise.resolve(withStatus ? { value: local.value, status: 'hit', createdAt: local.createdAt } : local.value)
+    }
+    if (state === STALE) {
+      if (!h.flights.has(key) && !h.holdOff.active(key, now)) startRefresh(h, key, loader, o, local, 'stale')
+      h.observer.stale(key, 'local', 'revalidate')
+      return Promise.resolve(withStatus ? { value: local.value, status: 'stale', createdAt: local.createdAt } : local.value)
+    }
+    if (state === ERROR_WINDOW) fallback = local
+  }
+  let flight = h.flights.get(key)
+  if (flight !== undefined) {
+    h.observer.coalesced(key)
+  } else {
+    flight = Flight.open(h, key)
+    if (fallback !== undefined) flight.offerFallback(fallback, 'local')
+    void resolveFlight(h, flight, loader, o)
+  }
+  const joined = flight.join(signal)
+  return withStatus ? joined : joined.then(valueOf)
+}
+
+/** The cached value (fresh, or stale inside staleWhileRevalidate), without loading. */
+export async function get(h: HerdContext, key: string): Promise<unknown> {
+  h.assertOpen('get')
+  assertKey(key, 'get')
+  const now = h.clock.now()
+  const local = h.local?.get(key, now)
+  if (local !== undefined && stateOf(local, now) <= STALE) return local.value
+  const read = await h.tier.read(key)
+  if (read.kind === 'miss' || stateOf(read.entry, h.clock.now()) > STALE) return undefined
+  h.local?.offer(key, read.entry, h.clock.now())
+  return read.entry.value
+}
+
+/**
+ * A refresh behind a flight of its own, so it runs once per process: for a
+ * stale or early local hit (answered at once with `current`) and for
+ * keepFresh's schedule. A caller that joins a scheduled refresh with no
+ * value to answer gets what it loads, or, if it stepped back, the usual read.
+ */
+export function startRefresh(
+  h: HerdContext,
+  key: string,
+  loader: Loader<unknown>,
+  o: ResolvedEntryOptions,
+  current: Entry | undefined,
+  reason: RefreshReason,
+  alreadyDone?: (latest: Entry) => boolean,
+): void {
+  const flight = Flight.open(h, key)
+  if (current !== undefined) flight.provide(current.value, reason === 'stale' ? 'stale' : 'hit', current.createdAt)
+  void refreshIn(h, flight, loader, o, current, reason, alreadyDone).then(async (loaded) => {
+    if (flight.settled) return flight.close()
+    if (loaded !== undefined) {
+      flight.provide(loaded.value, 'miss', loaded.createdAt)
+      return flight.close()
+    }
+    await resolveFlight(h, flight, loader, o)
+  })
+}
+
+/** The flight of a key that missed the local tier: the shared tier, then (on a miss) one fill, fleet-wide. */
+async function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unknown>, o: ResolvedEntryOptions): Promise<void> {
+  const key = flight.key
+  try {
+    const read = await h.tier.read(key)
+    if (read.kind === 'entry') {
+      const entry = read.entry
+      const now = h.clock.now()
+      const state = stateOf(entry, now)
+      if (state <= STALE) {
+        h.local?.offer(key, entry, now)
+        if (state === FRESH) h.observer.hit(key, 'store', entry.negative)
+        else h.observer.stale(key, 'store', 'revalidate')
+        flight.provide(entry.value, state === FRESH ? 'hit' : 'stale', entry.createdAt)
+        const reason = state === STALE ? (h.holdOff.active(key, now) ? undefined : 'stale') : shouldRefreshEarly(entry, now, o.beta) ? 'early' : undefined
+        if (reason !== undefined) await refreshIn(h, flight, loader, o, entry, reason)
+        return
+      }
+      if (state === ERROR_WINDOW) flight.offerFallback(entry, 'store')
+    }
+    h.observer.miss(key)
+    await resolveMiss(h, flight, loader, o)
+  } finally {
+    // Synchronously with the last provide(): a caller resuming after it never joins a finished flight.
+    flight.close()
+  }
+}
+
+/** Nothing servable anywhere: serve the fallback while backed off, else fill; a failed fill serves the fallback inside staleIfError. */
+async function resolveMiss(h: HerdContext, flight: Flight, loader: Loader<unknown>, o: ResolvedEntryOptions): Promise<void> {
+  const key = flight.key
+  try {
+    if (flight.hasFallback && h.holdOff.active(key, h.clock.now()) && flight.standIn('backoff')) return
+    flight.armTimeouts(o.hardTimeout, o.softTimeout)
+    const loaded = await fill(h, jobOf(flight, loader, o, flight.staleValue, false))
+    flight.provide(loaded.value, 'miss', loaded.createdAt)
+  } catch (error) {
+    // Bad input fails the call that caused it; it never turns into a stale serve.
+    if (error instanceof HerdEncodeError || error instanceof HerdArgumentError) return flight.fail(error)
+    if (!flight.signal.aborted) h.holdOff.hold(key, h.errorBackoffMs, h.clock.now())
+    if (!flight.standIn('error')) flight.fail(error)
+  }
+}
+
+function refreshIn(
+  h: HerdContext,
+  flight: Flight,
+  loader: Loader<unknown>,
+  o: ResolvedEntryOptions,
+  current: Entry | undefined,
+  reason: RefreshReason,
+  alreadyDone = (latest: Entry) => current !== undefined && latest.fence > current.fence,
+): Promise<Loaded | undefined> {
+  flight.armTimeouts(o.hardTimeout, undefined)
+  return refresh(h, jobOf(flight, loader, o, current?.value, true), reason, alreadyDone)
+}
+
+function jobOf(flight: Flight, loader: Loader<unknown>, options: ResolvedEntryOptions, stale: unknown, background: boolean): LoadJob {
+  return { key: flight.key, loader, options, stale, signal: flight.signal, background }
+}
+
+function valueOf<T>(result: FetchResult<T>): T | undefined {
+  return result.value
+}

@@ -1,0 +1,24 @@
+import QuickLRU from 'quick-lru'
+
+/**
+ * Keys this process must not load or refresh again before a time: after a
+ * loader error (stale-if-error serves meanwhile), after a load made while the
+ * fleet's Lock was unreachable, or while another process refreshes the key.
+ * Bounded, so a flood of failing keys can't grow it.
+ */
+export class HoldOff {
+  private readonly until = new QuickLRU<string, number>({ maxSize: 10_000 })
+
+  active(key: string, now: number): boolean {
+    const until = this.until.get(key)
+    return until !== undefined && now < until
+  }
+
+  hold(key: string, ms: number, now: number): void {
+    if (ms > 0) this.until.set(key, now + ms)
+  }
+
+  clear(): void {
+    this.until.clear()
+  }
+}

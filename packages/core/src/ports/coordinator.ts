@@ -1,0 +1,190 @@
+import type { Bus, BusMessage } from '../contracts/bus.js'
+import type { FusedLock, Lease, Lock } from '../contracts/lock.js'
+import type { Store } from '../contracts/store.js'
+import type { Observer } from '../pipeline/observer.js'
+import { type Entry, toStored } from '../policies/freshness.js'
+import type { HerdClock } from '../time/clock.js'
+import { every } from '../time/timers.js'
+import type { Fence, LocalFences } from './fence.js'
+import type { BackendGuard } from './guard.js'
+import { MISS, type SharedTier, type TierRead, type TierWrite } from './shared-tier.js'
+
+/** A lease this process holds, and whether it has been given back (a fused fill releases as it writes). */
+export interface HeldLease {
+  readonly lease: Lease
+  readonly fence: Fence
+  released: boolean
+}
+
+/**
+ * What an attempt to become the key's one loader came to:
+ * - `lease`: ours. `current` is what the Store holds now, when the Lock read
+ *   it in the same round trip (fused); otherwise the caller reads it.
+ * - `busy`: another process holds it; `current` as above.
+ * - `solo`: no fleet-wide coordination. `degraded` when a Lock is configured
+ *   but unreachable (in-process protection only, and a local fence).
+ */
+export type Acquired =
+  | { readonly kind: 'lease'; readonly held: HeldLease; readonly current: TierRead | undefined }
+  | { readonly kind: 'busy'; readonly current: TierRead | undefined }
+  | { readonly kind: 'solo'; readonly fence: Fence; readonly degraded: boolean }
+
+/**
+ * What waiting for the holder came to: `released` (its fill may come with
+ * the wake-up: `current`), `timeout` (the lease ran out or the wait did: try
+ * to take over), or `solo` (the Lock became unreachable).
+ */
+export type Waited =
+  | { readonly kind: 'released'; readonly current: TierRead | undefined }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'solo'; readonly fence: Fence }
+
+/** An entry to write as the lease is given back. */
+export interface LeaseWrite {
+  readonly entry: Entry
+  readonly encoded: string
+  readonly keepUntil: number
+}
+
+/** Our lease ran out and someone else may hold the key: stop, and wait for their value instead. */
+export class LeaseLostError extends Error {
+  constructor(key: string) {
+    super(`herd: lost the lease on "${key}" while loading`)
+    this.name = 'LeaseLostError'
+  }
+}
+
+/**
+ * The fleet's coordination as the pipeline sees it: the Lock (fused with
+ * the Store when the adapters allow) behind the breaker and typed outcomes.
+ * No lease it grants is ever lost track of: one that arrives after its
+ * caller gave up, or after the call timed out, is released at once.
+ */
+export class Coordinator {
+  /** The fused operations, when the Lock fuses with this herd's own Store (and Bus). */
+  readonly fused: FusedLock | undefined
+
+  constructor(
+    private readonly lock: Lock | undefined,
+    store: Store | undefined,
+    bus: Bus | undefined,
+    private readonly tier: SharedTier,
+    private readonly guard: BackendGuard,
+    private readonly fences: LocalFences,
+    private readonly clock: HerdClock,
+    private readonly observer: Observer,
+    readonly leaseMs: number,
+    private readonly operationTimeoutMs: number,
+  ) {
+    const fused = lock?.fused
+    this.fused = fused !== undefined && store !== undefined && fused.store === store && (fused.bus === undefined || fused.bus === bus) ? fused : undefined
+  }
+
+  /** Whether a fused fill also delivers the Bus message (so the caller must not publish it again). */
+  get notifiesOnFill(): boolean {
+    return this.fused?.bus !== undefined
+  }
+
+  async acquire(key: string, signal: AbortSignal): Promise<Acquired> {
+    signal.throwIfAborted()
+    const lock = this.lock
+    if (lock === undefined) return { kind: 'solo', fence: this.localFence('fleet'), degraded: false }
+    const fused = this.fused
+    if (fused !== undefined) {
+      const result = await this.guard.run('lock', key, () => fused.acquire(key, this.leaseMs), { onLate: (late) => this.releaseLate(late.lease) })
+      if (!result.ok) return { kind: 'solo', fence: this.localFence('local'), degraded: true }
+      const { lease, entry } = result.value
+      const current = entry === undefined ? MISS : this.tier.decode(key, entry)
+      return lease === undefined ? { kind: 'busy', current } : this.granted(lease, signal, current)
+    }
+    const result = await this.guard.run('lock', key, () => lock.acquire(key, this.leaseMs), { onLate: (late) => this.releaseLate(late) })
+    if (!result.ok) return { kind: 'solo', fence: this.localFence('local'), degraded: true }
+    return result.value === undefined ? { kind: 'busy', current: undefined } : this.granted(result.value, signal, undefined)
+  }
+
+  /** Waits for the holder to release (pushed by the Lock, not polled), at most a lease and an operation timeout. */
+  async wait(key: string, signal: AbortSignal): Promise<Waited> {
+    const lock = this.lock!
+    const fused = this.fused
+    const started = performance.now()
+    const options = { timeoutMs: this.leaseMs + this.operationTimeoutMs }
+    let waited: Waited
+    if (fused !== undefined) {
+      const result = await this.guard.run('lock', key, () => fused.wait(key, this.leaseMs, signal), options)
+      waited = !result.ok
+        ? { kind: 'solo', fence: this.localFence('local') }
+        : result.value.woken
+          ? { kind: 'released', current: result.value.entry === undefined ? undefined : this.tier.decode(key, result.value.entry) }
+          : { kind: 'timeout' }
+    } else {
+      const result = await this.guard.run('lock', key, () => lock.wait(key, this.leaseMs, signal), options)
+      waited = !result.ok ? { kind: 'solo', fence: this.localFence('local') } : result.value ? { kind: 'released', current: undefined } : { kind: 'timeout' }
+    }
+    this.observer.lockWait(key, performance.now() - started, waited.kind === 'released')
+    return waited
+  }
+
+  /** A fence for a write made without a lease: the fleet's when the Lock answers, else this process's own. */
+  async fence(key: string): Promise<Fence> {
+    const lock = this.lock
+    if (lock === undefined) return this.localFence('fleet')
+    const result = await this.guard.run('lock', key, () => lock.fence(key))
+    return result.ok ? { kind: 'fleet', value: result.value } : this.localFence('local')
+  }
+
+  /** Renews the lease every third of it while the holder works; `onLost` when the Lock says it is no longer ours. */
+  hold(held: HeldLease, onLost: () => void): { stop(): void } {
+    const lock = this.lock!
+    const { lease } = held
+    const renewal = every(Math.max(1, Math.floor(this.leaseMs / 3)), () => {
+      void this.guard.run('lock', lease.key, () => lock.extend(lease, this.leaseMs)).then((kept) => {
+        if (kept.ok && !kept.value) onLost()
+      })
+    })
+    return { stop: () => renewal.cancel() }
+  }
+
+  /** Gives the lease back (waking the key's waiters), once; a no-op after a fused fill did. */
+  release(held: HeldLease): void {
+    if (held.released) return
+    held.released = true
+    const lock = this.lock!
+    void this.guard.run('lock', held.lease.key, () => lock.release(held.lease))
+  }
+
+  /**
+   * Fused: writes the entry (when there is one), releases the lease, wakes
+   * every waiter with the entry, and delivers `notify`, in one round trip.
+   * An unreachable backend leaves the write in this process; the lease then
+   * runs out on its own.
+   */
+  async fill(held: HeldLease, write: LeaseWrite | undefined, now: number, notify: BusMessage | undefined): Promise<TierWrite> {
+    const fused = this.fused!
+    held.released = true
+    const key = held.lease.key
+    const stored = write === undefined ? undefined : { entry: toStored(write.entry, write.encoded), ttlMs: Math.max(1, write.keepUntil - now) }
+    const result = await this.guard.run('lock', key, () => fused.fill(held.lease, stored, notify))
+    if (!result.ok) return 'local-only'
+    if (write === undefined) return 'written'
+    this.observer.write(key, 'load', result.value.written)
+    return result.value.written ? 'written' : 'fenced-out'
+  }
+
+  private granted(lease: Lease, signal: AbortSignal, current: TierRead | undefined): Acquired {
+    const held: HeldLease = { lease, fence: { kind: 'fleet', value: lease.fence }, released: false }
+    if (signal.aborted) {
+      // Every caller left (or the hard timeout fired) while the Lock was answering: give it back now.
+      this.release(held)
+      throw signal.reason
+    }
+    return { kind: 'lease', held, current }
+  }
+
+  private releaseLate(lease: Lease | undefined): void {
+    if (lease !== undefined) this.release({ lease, fence: { kind: 'fleet', value: lease.fence }, released: false })
+  }
+
+  private localFence(kind: Fence['kind']): Fence {
+    return { kind, value: this.fences.next(this.clock.now()) }
+  }
+}

@@ -1,0 +1,69 @@
+import type { Bus, BusMessage } from '../contracts/bus.js'
+import type { Observer } from '../pipeline/observer.js'
+import { after, type Timer } from '../time/timers.js'
+
+const FIRST_RETRY_MS = 100
+const MAX_RETRY_MS = 30_000
+
+/**
+ * The Bus as the herd uses it: subscribe until it works (a herd created
+ * while Redis stalls must not stay deaf for its whole life), publish without
+ * making a caller wait, and say when messages may have been missed (a first
+ * subscription that came late, a resubscribe after a reconnect) so the local
+ * tier stops trusting what it holds.
+ */
+export class FleetBus {
+  private unsubscribe: (() => Promise<void>) | undefined
+  private retry: Timer | undefined
+  private failures = 0
+  private closed = false
+
+  constructor(
+    readonly bus: Bus | undefined,
+    private readonly origin: string,
+    private readonly onMessage: (message: BusMessage) => void,
+    private readonly onGap: () => void,
+    private readonly observer: Observer,
+  ) {}
+
+  start(): void {
+    if (this.bus !== undefined) this.subscribe(this.bus)
+  }
+
+  message(kind: BusMessage['kind'], key: string): BusMessage {
+    return { kind, key, origin: this.origin }
+  }
+
+  publish(kind: BusMessage['kind'], key: string): void {
+    this.bus?.publish(this.message(kind, key)).catch((error: unknown) => this.observer.error(key, 'bus', error))
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    this.retry?.cancel()
+    await this.unsubscribe?.()
+  }
+
+  private subscribe(bus: Bus): void {
+    const listener = (message: BusMessage): void => {
+      if (message.origin !== this.origin) this.onMessage(message)
+    }
+    bus.subscribe(listener, { onResubscribe: this.onGap }).then(
+      (unsubscribe) => {
+        if (this.closed) {
+          void unsubscribe().catch(() => {})
+          return
+        }
+        this.unsubscribe = unsubscribe
+        // Whatever was cached before the subscription took may have changed unheard.
+        this.onGap()
+      },
+      (error: unknown) => {
+        this.observer.error(undefined, 'bus', error)
+        if (this.closed) return
+        const backoff = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failures++)
+        this.retry = after(backoff * (0.5 + Math.random() / 2), () => this.subscribe(bus))
+      },
+    )
+  }
+}
