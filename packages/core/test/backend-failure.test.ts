@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { type BreakerState, createHerd, type Herd } from '../src/index.js'
+import { advance, settle, useFakeClock } from './support/clock.js'
 import { countingLoader, sleep } from './support/helpers.js'
 import { MapStore } from './support/map-store.js'
 
+useFakeClock()
 let herd: Herd
 afterEach(() => herd?.close())
 
@@ -14,19 +16,19 @@ describe('circuit breaker around the Store', () => {
     herd.on('breaker', ({ from, to }) => transitions.push([from, to]))
     const loader = countingLoader((n: number) => n)
     store.mode = 'fail'
-    for (let i = 0; i < 10; i++) await expect(herd.fetch('k', loader)).resolves.toBeTypeOf('number')
+    for (let i = 0; i < 10; i++) await expect(settle(herd.fetch('k', loader))).resolves.toBeTypeOf('number')
     expect(transitions).toEqual([['closed', 'open']])
     expect(herd.stats().breaker).toEqual({ state: 'open', opens: 1 })
     // while open the Store isn't touched at all
     const callsWhileOpen = store.calls
-    await herd.fetch('k', loader)
+    await settle(herd.fetch('k', loader))
     expect(store.calls).toBe(callsWhileOpen)
     store.mode = 'ok'
-    await sleep(120)
-    await herd.fetch('k', loader)
+    await advance(120)
+    await settle(herd.fetch('k', loader))
     expect(transitions).toEqual([['closed', 'open'], ['open', 'half-open'], ['half-open', 'closed']])
     // recovered: values are cached in the Store again
-    await herd.fetch('k2', loader)
+    await settle(herd.fetch('k2', loader))
     expect(store.entries.has('k2')).toBe(true)
     expect(herd.stats().fallbacks).toBeGreaterThan(0)
   })
@@ -37,9 +39,9 @@ describe('circuit breaker around the Store', () => {
     const states: BreakerState[] = []
     herd.on('breaker', ({ to }) => states.push(to))
     store.mode = 'fail'
-    await herd.fetch('k', countingLoader(1))
-    await sleep(60)
-    await herd.fetch('k', countingLoader(1))
+    await settle(herd.fetch('k', countingLoader(1)))
+    await advance(60)
+    await settle(herd.fetch('k', countingLoader(1)))
     expect(states).toEqual(['open', 'half-open', 'open'])
   })
 
@@ -50,8 +52,8 @@ describe('circuit breaker around the Store', () => {
     herd.on('error', (e) => errors.push(e.source))
     store.mode = 'hang'
     const loader = countingLoader('v')
-    await expect(herd.fetch('k', loader)).resolves.toBe('v')
-    await expect(herd.fetch('k', loader)).resolves.toBe('v')
+    await expect(settle(herd.fetch('k', loader))).resolves.toBe('v')
+    await expect(settle(herd.fetch('k', loader))).resolves.toBe('v')
     expect(errors.filter((s) => s === 'store').length).toBeGreaterThanOrEqual(2)
     expect(herd.stats().breaker.state).toBe('open')
   })
@@ -61,7 +63,7 @@ describe('circuit breaker around the Store', () => {
     store.mode = 'fail'
     herd = createHerd({ store, local: false })
     const loader = countingLoader('v', 30)
-    const results = await Promise.all(Array.from({ length: 100 }, () => herd.fetch('k', loader)))
+    const results = await settle(Promise.all(Array.from({ length: 100 }, () => herd.fetch('k', loader))))
     expect(results.every((v) => v === 'v')).toBe(true)
     expect(loader.calls).toBe(1)
   })

@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createHerd, type Herd } from '../src/index.js'
+import { advance, settle, useFakeClock } from './support/clock.js'
 import { countingLoader, sleep } from './support/helpers.js'
 import { MapStore } from './support/map-store.js'
 
+useFakeClock()
 let herd: Herd
 afterEach(async () => {
   vi.restoreAllMocks()
@@ -13,21 +15,21 @@ describe('XFetch early refresh', () => {
   it('with beta > 0, a slow-to-load entry is refreshed in the background before it expires', async () => {
     herd = createHerd({ ttl: 1_000, jitter: 0, beta: 1 })
     const loader = countingLoader((n: number) => n, 30)
-    await herd.fetch('k', loader)
+    await settle(herd.fetch('k', loader))
     // rand → 0 makes -ln(rand) huge: XFetch volunteers now, while the entry is still fresh
     vi.spyOn(Math, 'random').mockReturnValue(1e-300)
-    await expect(herd.fetch('k', loader)).resolves.toBe(1)
+    await expect(settle(herd.fetch('k', loader))).resolves.toBe(1)
     vi.restoreAllMocks()
-    await sleep(60)
+    await advance(60)
     expect(loader.calls).toBe(2)
     expect(herd.stats().earlyRefreshes).toBe(1)
-    await expect(herd.fetch('k', loader)).resolves.toBe(2)
+    await expect(settle(herd.fetch('k', loader))).resolves.toBe(2)
   })
 
   it('with a typical draw, a fresh entry far from expiry is not refreshed', async () => {
     herd = createHerd({ ttl: 10_000, jitter: 0, beta: 1 })
     const loader = countingLoader(1, 5)
-    await herd.fetch('k', loader)
+    await settle(herd.fetch('k', loader))
     for (let i = 0; i < 100; i++) await herd.fetch('k', loader)
     expect(loader.calls).toBe(1)
   })
@@ -35,18 +37,18 @@ describe('XFetch early refresh', () => {
   it('beta 0 disables it', async () => {
     herd = createHerd({ ttl: 1_000, jitter: 0, beta: 0 })
     const loader = countingLoader(1, 20)
-    await herd.fetch('k', loader)
+    await settle(herd.fetch('k', loader))
     vi.spyOn(Math, 'random').mockReturnValue(1e-300)
     for (let i = 0; i < 10; i++) await herd.fetch('k', loader)
-    await sleep(40)
+    await advance(40)
     expect(loader.calls).toBe(1)
   })
 
   it('stores the measured loader duration in the entry (its delta)', async () => {
     const store = new MapStore()
     herd = createHerd({ store })
-    await herd.fetch('k', countingLoader('v', 40))
-    expect(store.entries.get('k')!.entry.loadMs).toBeGreaterThanOrEqual(35)
+    await settle(herd.fetch('k', countingLoader('v', 40)))
+    expect(store.entries.get('k')!.entry.loadMs).toBe(40)
   })
 })
 
@@ -56,7 +58,7 @@ describe('TTL jitter', () => {
     herd = createHerd({ store, ttl: 10_000, jitter: 0.5 })
     const ttls: number[] = []
     for (let i = 0; i < 200; i++) {
-      await herd.fetch(`k${i}`, countingLoader(i))
+      await settle(herd.fetch(`k${i}`, countingLoader(i)))
       const { entry } = store.entries.get(`k${i}`)!
       ttls.push(entry.freshUntil - entry.createdAt)
     }
@@ -70,7 +72,7 @@ describe('TTL jitter', () => {
   it('jitter 0 per call gives the exact ttl', async () => {
     const store = new MapStore()
     herd = createHerd({ store, ttl: 10_000 })
-    await herd.fetch('k', countingLoader(1), { jitter: 0, ttl: '1m' })
+    await settle(herd.fetch('k', countingLoader(1), { jitter: 0, ttl: '1m' }))
     const { entry } = store.entries.get('k')!
     expect(entry.freshUntil - entry.createdAt).toBe(60_000)
   })
@@ -80,39 +82,39 @@ describe('negative caching', () => {
   it('a loader returning undefined means "not found": cached for negativeTtl, loader not called again', async () => {
     herd = createHerd({ negativeTtl: 50, jitter: 0 })
     const loader = countingLoader(undefined)
-    await expect(herd.fetch('user:404', loader)).resolves.toBeUndefined()
-    await expect(herd.fetch('user:404', loader)).resolves.toBeUndefined()
+    await expect(settle(herd.fetch('user:404', loader))).resolves.toBeUndefined()
+    await expect(settle(herd.fetch('user:404', loader))).resolves.toBeUndefined()
     expect(loader.calls).toBe(1)
     expect(herd.stats().negativeHits).toBe(1)
-    await sleep(70)
-    await herd.fetch('user:404', loader)
+    await advance(70)
+    await settle(herd.fetch('user:404', loader))
     expect(loader.calls).toBe(2)
   })
 
   it('negativeTtl 0 disables it', async () => {
     herd = createHerd({ negativeTtl: 0 })
     const loader = countingLoader(undefined)
-    await herd.fetch('k', loader)
-    await herd.fetch('k', loader)
+    await settle(herd.fetch('k', loader))
+    await settle(herd.fetch('k', loader))
     expect(loader.calls).toBe(2)
   })
 
   it('set() and delete() clear a negative entry', async () => {
     herd = createHerd({ negativeTtl: '1m' })
-    await herd.fetch('k', countingLoader(undefined))
+    await settle(herd.fetch('k', countingLoader(undefined)))
     await herd.set('k', 'found now')
-    await expect(herd.fetch('k', countingLoader('loader'))).resolves.toBe('found now')
+    await expect(settle(herd.fetch('k', countingLoader('loader')))).resolves.toBe('found now')
     await herd.delete('k')
-    await herd.fetch('k', countingLoader(undefined))
+    await settle(herd.fetch('k', countingLoader(undefined)))
     await herd.delete('k')
-    await expect(herd.fetch('k', countingLoader('after delete'))).resolves.toBe('after delete')
+    await expect(settle(herd.fetch('k', countingLoader('after delete')))).resolves.toBe('after delete')
   })
 
   it('null is a value, not "not found"', async () => {
     herd = createHerd({ negativeTtl: 0 })
     const loader = countingLoader(null)
-    await expect(herd.fetch('k', loader)).resolves.toBeNull()
-    await expect(herd.fetch('k', loader)).resolves.toBeNull()
+    await expect(settle(herd.fetch('k', loader))).resolves.toBeNull()
+    await expect(settle(herd.fetch('k', loader))).resolves.toBeNull()
     expect(loader.calls).toBe(1)
   })
 })
@@ -135,22 +137,22 @@ describe('adaptive TTL', () => {
     const loader = async (ctx: { setTtl(t: number): void }) => {
       calls++
       ctx.setTtl(0)
-      await sleep(10)
+      await advance(10)
       return 'uncacheable'
     }
-    const results = await Promise.all(Array.from({ length: 5 }, () => herd.fetch('k', loader)))
+    const results = await settle(Promise.all(Array.from({ length: 5 }, () => herd.fetch('k', loader))))
     expect(results).toEqual(Array(5).fill('uncacheable'))
     expect(calls).toBe(1)
-    await herd.fetch('k', loader)
+    await settle(herd.fetch('k', loader))
     expect(calls).toBe(2)
   })
 
   it('an invalid setTtl() fails the call with a HerdArgumentError', async () => {
     herd = createHerd({ staleIfError: '1h' })
-    await expect(herd.fetch('k', (ctx) => {
+    await expect(settle(herd.fetch('k', (ctx) => {
       ctx.setTtl(-1)
       return 1
-    })).rejects.toThrow(/setTtl/)
+    }))).rejects.toThrow(/setTtl/)
   })
 })
 
@@ -159,22 +161,22 @@ describe('per-call options', () => {
     const store = new MapStore()
     herd = createHerd({ store, local: false, jitter: 0 })
     const frozen = Object.freeze({ ttl: '10s' })
-    await herd.fetch('a', countingLoader(1), frozen)
-    await herd.fetch('b', countingLoader(1), frozen)
+    await settle(herd.fetch('a', countingLoader(1), frozen))
+    await settle(herd.fetch('b', countingLoader(1), frozen))
     const mutable: { ttl: string } = { ttl: '10s' }
-    await herd.fetch('c', countingLoader(1), mutable)
+    await settle(herd.fetch('c', countingLoader(1), mutable))
     mutable.ttl = '20s'
-    await herd.fetch('d', countingLoader(1), mutable)
+    await settle(herd.fetch('d', countingLoader(1), mutable))
     const ttlOf = (k: string) => store.entries.get(k)!.entry.freshUntil - store.entries.get(k)!.entry.createdAt
     expect([ttlOf('a'), ttlOf('b'), ttlOf('c'), ttlOf('d')]).toEqual([10_000, 10_000, 10_000, 20_000])
-    await expect(herd.fetch('e', countingLoader(1), Object.freeze({ ttl: -1 }))).rejects.toThrow(/ttl/)
+    await expect(settle(herd.fetch('e', countingLoader(1), Object.freeze({ ttl: -1 })))).rejects.toThrow(/ttl/)
   })
 
   it('override the herd defaults for that entry only', async () => {
     const store = new MapStore()
     herd = createHerd({ store, ttl: '5m', staleWhileRevalidate: '1m', jitter: 0 })
-    await herd.fetch('a', countingLoader(1))
-    await herd.fetch('b', countingLoader(2), { ttl: '10s', staleWhileRevalidate: 0, staleIfError: '1h' })
+    await settle(herd.fetch('a', countingLoader(1)))
+    await settle(herd.fetch('b', countingLoader(2), { ttl: '10s', staleWhileRevalidate: 0, staleIfError: '1h' }))
     const a = store.entries.get('a')!.entry
     const b = store.entries.get('b')!.entry
     expect(a.freshUntil - a.createdAt).toBe(300_000)

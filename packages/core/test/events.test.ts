@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { HerdArgumentError, createHerd, type Herd, type HerdEventName } from '../src/index.js'
-import { countingLoader, sleep } from './support/helpers.js'
+import { advance, settle, useFakeClock } from './support/clock.js'
+import { countingLoader } from './support/helpers.js'
 import { MapStore } from './support/map-store.js'
 
+useFakeClock()
 let herd: Herd
 afterEach(() => herd?.close())
 
@@ -18,9 +20,9 @@ describe('events and stats', () => {
     herd = createHerd({ store, local: { ttl: 20 } })
     const seen = record(herd, ['miss', 'coalesced', 'load', 'hit', 'write'])
     const loader = countingLoader('v', 10)
-    await Promise.all([herd.fetch('k', loader), herd.fetch('k', loader)])
+    await settle(Promise.all([herd.fetch('k', loader), herd.fetch('k', loader)]))
     await herd.fetch('k', loader)
-    await sleep(30) // the local copy is only borrowed for local.ttl
+    await advance(30) // the local copy is only borrowed for local.ttl
     await herd.fetch('k', loader)
     // the leader counts its miss once its Store read comes back, after the second caller joined
     expect(seen.map(([name]) => name)).toEqual(['coalesced', 'miss', 'load', 'write', 'hit', 'hit'])
@@ -31,7 +33,7 @@ describe('events and stats', () => {
     expect(stats).toMatchObject({ misses: 1, coalesced: 1, loads: 1, hits: { local: 1, store: 1 }, requests: 4 })
     expect(stats.hitRatio).toBe(0.5)
     expect(stats.coalescedRatio).toBe(0.25)
-    expect(stats.loadMsTotal).toBeGreaterThan(5)
+    expect(stats.loadMsTotal).toBe(10)
   })
 
   it('stale serves, refreshes and loader errors are reported', async () => {
@@ -43,10 +45,10 @@ describe('events and stats', () => {
       return 'v'
     }
     await herd.fetch('k', loader)
-    await sleep(20)
+    await advance(20)
     fail = true
     await herd.fetch('k', loader)
-    await sleep(10)
+    await advance(10)
     expect(seen.map(([name]) => name)).toEqual(['load', 'stale', 'load', 'error', 'refresh'])
     expect(seen[4]![1]).toMatchObject({ key: 'k', ok: false, reason: 'stale' })
     expect(herd.stats()).toMatchObject({ refreshes: 1, refreshErrors: 1, loadErrors: 1 })

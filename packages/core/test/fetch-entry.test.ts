@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHerd, type Herd } from '../src/index.js'
+import { advance, settle, useFakeClock } from './support/clock.js'
 import { countingLoader, sleep } from './support/helpers.js'
 import { MapStore } from './support/map-store.js'
 
+useFakeClock()
 let herd: Herd
 afterEach(() => herd?.close())
 
@@ -11,7 +13,7 @@ describe('fetchEntry() says how each caller was answered', () => {
     herd = createHerd({ jitter: 0 })
     const loader = countingLoader('v', 20)
     const before = Date.now()
-    const [a, b] = await Promise.all([herd.fetchEntry('k', loader), herd.fetchEntry('k', loader)])
+    const [a, b] = await settle(Promise.all([herd.fetchEntry('k', loader), herd.fetchEntry('k', loader)]))
     expect(a).toEqual({ value: 'v', status: 'miss', createdAt: expect.any(Number) })
     expect(b!.status).toBe('miss')
     expect(a!.createdAt).toBeGreaterThanOrEqual(before)
@@ -23,21 +25,21 @@ describe('fetchEntry() says how each caller was answered', () => {
   it('stale inside the stale window, from the local tier and from the Store, with the original createdAt', async () => {
     herd = createHerd({ store: new MapStore(), local: false, ttl: 150, jitter: 0, beta: 0, staleWhileRevalidate: '1m' })
     const loader = countingLoader((n: number) => n, 30)
-    const first = await herd.fetchEntry('k', loader)
-    await sleep(160)
-    const stale = await herd.fetchEntry('k', loader)
+    const first = await settle(herd.fetchEntry('k', loader))
+    await advance(160)
+    const stale = await settle(herd.fetchEntry('k', loader))
     expect(stale).toEqual({ value: 1, status: 'stale', createdAt: first.createdAt })
-    await sleep(50)
-    await expect(herd.fetchEntry('k', loader)).resolves.toMatchObject({ value: 2, status: 'hit' })
+    await advance(50)
+    await expect(settle(herd.fetchEntry('k', loader))).resolves.toMatchObject({ value: 2, status: 'hit' })
   })
 
   it('stale when a stale-if-error value stands in for a failed loader', async () => {
     herd = createHerd({ ttl: 10, jitter: 0, beta: 0, staleIfError: '1m' })
-    await herd.fetch('k', async () => 'old')
-    await sleep(20)
-    await expect(herd.fetchEntry('k', async () => {
+    await settle(herd.fetch('k', async () => 'old'))
+    await advance(20)
+    await expect(settle(herd.fetchEntry('k', async () => {
       throw new Error('down')
-    })).resolves.toMatchObject({ value: 'old', status: 'stale' })
+    }))).resolves.toMatchObject({ value: 'old', status: 'stale' })
   })
 })
 
@@ -57,13 +59,13 @@ describe('ctx.setOptions()', () => {
 
   it('rejects bad values with a HerdArgumentError at the call', async () => {
     herd = createHerd()
-    await expect(herd.fetch('k', (ctx) => {
+    await expect(settle(herd.fetch('k', (ctx) => {
       ctx.setOptions({ staleWhileRevalidate: 'soon' })
       return 1
-    })).rejects.toThrow(/staleWhileRevalidate/)
-    await expect(herd.fetch('k2', (ctx) => {
+    }))).rejects.toThrow(/staleWhileRevalidate/)
+    await expect(settle(herd.fetch('k2', (ctx) => {
       ctx.setOptions(null as never)
       return 1
-    })).rejects.toThrow(/setOptions/)
+    }))).rejects.toThrow(/setOptions/)
   })
 })

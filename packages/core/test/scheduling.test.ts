@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { HerdArgumentError, createHerd, type Herd } from '../src/index.js'
+import { advance, settle, useFakeClock } from './support/clock.js'
 import { countingLoader, sleep } from './support/helpers.js'
 
+useFakeClock()
 let herd: Herd
 afterEach(() => herd?.close())
 
@@ -18,7 +20,7 @@ describe('bulkhead', () => {
       return ctx.key
     }
     const keys = Array.from({ length: 10 }, (_, i) => `k${i}`)
-    const results = await Promise.all(keys.map((k) => herd.fetch(k, loader)))
+    const results = await settle(Promise.all(keys.map((k) => herd.fetch(k, loader))))
     expect(results).toEqual(keys)
     expect(peak).toBe(2)
   })
@@ -30,7 +32,7 @@ describe('bulkhead', () => {
     const queued = herd.fetch('b', countingLoader('b'), { signal: leaving.signal })
     leaving.abort(new Error('left'))
     await expect(queued).rejects.toThrow('left')
-    await blocker
+    await settle(blocker)
     await expect(herd.fetch('c', countingLoader('c'))).resolves.toBe('c')
   })
 })
@@ -49,7 +51,7 @@ describe('warm()', () => {
       return key.toUpperCase()
     }
     const keys = ['a', 'b', 'c', 'bad', 'd', 'e', 'f']
-    const result = await herd.warm(keys, loader, { concurrency: 3 })
+    const result = await settle(herd.warm(keys, loader, { concurrency: 3 }))
     expect(result.loaded).toBe(6)
     expect(result.failed).toEqual([{ key: 'bad', error: expect.objectContaining({ message: 'no such row' }) }])
     expect(peak).toBeLessThanOrEqual(3)
@@ -71,18 +73,19 @@ describe('keepFresh()', () => {
     herd = createHerd({ ttl: 100, jitter: 0, beta: 0 })
     const loader = countingLoader((n: number) => n, 5)
     const stop = herd.keepFresh('hot', loader, { every: 40 })
-    await sleep(20)
+    await advance(20)
     const reader = countingLoader(-1)
     // for three ttl periods every read is a hit
     for (let i = 0; i < 30; i++) {
       await expect(herd.fetch('hot', reader)).resolves.toBeGreaterThan(0)
-      await sleep(10)
+      await advance(10)
     }
     expect(reader.calls).toBe(0)
     stop()
     const calls = loader.calls
-    expect(calls).toBeGreaterThanOrEqual(5)
-    await sleep(100)
+    // the first fill, then one run every 40 ms for 320 ms
+    expect(calls).toBe(9)
+    await advance(100)
     expect(loader.calls).toBe(calls)
   })
 
@@ -94,7 +97,7 @@ describe('keepFresh()', () => {
       return new Promise<number>(() => {})
     }
     const stop = herd.keepFresh('hot', hanging, { every: 25 })
-    await sleep(150)
+    await advance(150)
     stop()
     // the initial fill plus scheduled runs, each one aborted rather than piling up behind the first
     expect(signals.length).toBeGreaterThanOrEqual(2)
@@ -105,10 +108,10 @@ describe('keepFresh()', () => {
     herd = createHerd({ ttl: 100 })
     const loader = countingLoader(1)
     herd.keepFresh('hot', loader, { every: 20 })
-    await sleep(5)
+    await advance(5)
     await herd.close()
     const calls = loader.calls
-    await sleep(60)
+    await advance(60)
     expect(loader.calls).toBe(calls)
   })
 })

@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHerd, type Herd } from '../src/index.js'
+import { advance, settle, useFakeClock } from './support/clock.js'
 import { countingLoader, sleep } from './support/helpers.js'
 import { MapStore } from './support/map-store.js'
 
+useFakeClock()
 let herd: Herd
 afterEach(() => herd?.close())
 
@@ -23,11 +25,11 @@ describe.each([
   it('expire() marks the entry stale: the next read serves it and one refresh runs', async () => {
     herd = make()
     const loader = countingLoader((n: number) => `v${n}`, 20)
-    await herd.fetch('k', loader)
+    await settle(herd.fetch('k', loader))
     await herd.expire('k')
     await expect(herd.fetch('k', loader)).resolves.toBe('v1')
     await expect(herd.fetch('k', loader)).resolves.toBe('v1')
-    await sleep(40)
+    await advance(20)
     expect(loader.calls).toBe(2)
     await expect(herd.fetch('k', loader)).resolves.toBe('v2')
   })
@@ -46,7 +48,7 @@ describe.each([
     let release!: () => void
     const slow = () => new Promise<string>((resolve) => (release = () => resolve('old')))
     const inFlight = herd.fetch('k', slow)
-    await sleep(5)
+    await advance(5)
     await herd.delete('k')
     release()
     await expect(inFlight).resolves.toBe('old') // its callers asked before the delete
@@ -59,7 +61,7 @@ describe.each([
     let release!: () => void
     const slow = () => new Promise<string>((resolve) => (release = () => resolve('loaded before the set')))
     const inFlight = herd.fetch('k', slow)
-    await sleep(5)
+    await advance(5)
     await herd.set('k', 'set later')
     release()
     await inFlight
@@ -71,7 +73,7 @@ describe('fences in the Store', () => {
   it('set() writes with a newer fence than the load before it; older writes are refused', async () => {
     const store = new MapStore()
     herd = createHerd({ store })
-    await herd.fetch('k', countingLoader('loaded'))
+    await settle(herd.fetch('k', countingLoader('loaded')))
     const first = store.entries.get('k')!.entry.fence
     await herd.set('k', 'set')
     const second = store.entries.get('k')!.entry.fence
