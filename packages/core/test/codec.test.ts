@@ -19,7 +19,15 @@ describe('default codec', () => {
     ['undefined inside containers', { a: undefined, list: [1, undefined, 3] }],
     ['objects whose keys look like tags', { '~': 'D', '~~': 2, v: 'not a date' }],
   ])('round-trips %s', (_name, value) => {
-    expect(roundTrip(value)).toEqual(value)
+    expect(roundTrip(value)).toStrictEqual(value)
+  })
+
+  it('keeps undefined inside objects and arrays as it was: a present key, not a hole', () => {
+    const back = roundTrip({ a: undefined, b: 1, list: [1, undefined, 3], nested: { deep: [undefined] } }) as Record<string, unknown>
+    expect(Object.keys(back)).toEqual(['a', 'b', 'list', 'nested'])
+    expect(1 in (back.list as unknown[])).toBe(true)
+    expect((back.list as unknown[]).length).toBe(3)
+    expect(0 in ((back.nested as { deep: unknown[] }).deep)).toBe(true)
   })
 
   it('round-trips -0', () => {

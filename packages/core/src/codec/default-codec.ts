@@ -94,40 +94,53 @@ function encode(value: unknown): string {
   return (tagged ? TAGGED : PLAIN) + json.slice(4, -1)
 }
 
-function revive(this: unknown, _key: string, value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+/**
+ * Revives tags in a parsed tree, bottom-up. Not a JSON.parse reviver: a
+ * reviver that returns undefined deletes the property (and leaves a hole in
+ * an array), so `{ a: undefined }` would come back as `{}` and
+ * `[1, undefined]` as `[1, <empty>]`.
+ */
+function revive(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = revive(value[i])
+    return value
+  }
   const obj = value as Record<string, unknown>
-  if ('~' in obj) {
-    const v = obj.v
-    switch (obj['~']) {
-      case 'N':
-        return Number(v)
-      case 'I':
-        return BigInt(v as string)
-      case 'u':
-        return undefined
-      case 'D':
-        return new Date(v === null ? Number.NaN : (v as string))
-      case 'B':
-        return Buffer.from(v as string, 'base64')
-      case 'U':
-        return new Uint8Array(Buffer.from(v as string, 'base64'))
-      case 'M':
-        return new Map(v as Array<[unknown, unknown]>)
-      case 'S':
-        return new Set(v as unknown[])
-      default:
-        throw new HerdDecodeError(`herd: unknown codec tag ${JSON.stringify(obj['~'])}`)
-    }
-  }
+  if ('~' in obj) return reviveTag(obj)
   let unescape = false
-  for (const k in obj) if (TILDES.test(k)) unescape = true
-  if (unescape) {
-    const restored: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(obj)) restored[TILDES.test(k) ? k.slice(1) : k] = v
-    return restored
+  for (const k in obj) {
+    obj[k] = revive(obj[k])
+    if (TILDES.test(k)) unescape = true
   }
-  return obj
+  if (!unescape) return obj
+  const restored: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(obj)) restored[TILDES.test(k) ? k.slice(1) : k] = v
+  return restored
+}
+
+function reviveTag(obj: Record<string, unknown>): unknown {
+  const v = obj.v
+  switch (obj['~']) {
+    case 'N':
+      return Number(v)
+    case 'I':
+      return BigInt(v as string)
+    case 'u':
+      return undefined
+    case 'D':
+      return new Date(v === null ? Number.NaN : (v as string))
+    case 'B':
+      return Buffer.from(v as string, 'base64')
+    case 'U':
+      return new Uint8Array(Buffer.from(v as string, 'base64'))
+    case 'M':
+      return new Map(revive(v) as Array<[unknown, unknown]>)
+    case 'S':
+      return new Set(revive(v) as unknown[])
+    default:
+      throw new HerdDecodeError(`herd: unknown codec tag ${JSON.stringify(obj['~'])}`)
+  }
 }
 
 function decode(data: string): unknown {
@@ -135,7 +148,7 @@ function decode(data: string): unknown {
   const flag = data[0]
   try {
     if (flag === PLAIN) return JSON.parse(data.slice(1))
-    if (flag === TAGGED) return JSON.parse(data.slice(1), revive)
+    if (flag === TAGGED) return revive(JSON.parse(data.slice(1)))
   } catch (error) {
     if (error instanceof HerdDecodeError) throw error
     throw new HerdDecodeError(`herd: stored value is not valid codec output: ${(error as Error).message}`, { cause: error })

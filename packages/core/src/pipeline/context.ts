@@ -126,7 +126,7 @@ export class HerdContext {
   }
 }
 
-const FETCH_OPTION_KEYS: ReadonlySet<string> = new Set([
+export const FETCH_OPTION_KEYS: ReadonlySet<string> = new Set([
   'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'signal',
 ])
 

@@ -2,8 +2,10 @@ import type { KeepFreshOptions } from '../herd.js'
 import { type EntryOptions, type Loader, positiveMs, resolveEntryOptions } from '../options.js'
 import { every } from '../time/timers.js'
 import { assertKey, assertLoader } from '../validate.js'
-import type { HerdContext } from './context.js'
+import { FETCH_OPTION_KEYS, type HerdContext } from './context.js'
 import { startRefresh } from './read-path.js'
+
+const KEEP_FRESH_OPTION_KEYS: ReadonlySet<string> = new Set([...FETCH_OPTION_KEYS].filter((k) => k !== 'signal'))
 
 /** The herd's refresh schedules, so close() can stop every one of them. */
 export class Schedules {
@@ -23,7 +25,7 @@ export class Schedules {
     assertLoader(loader, 'keepFresh')
     const h = this.h
     const { every: period, signal: _signal, ...entryOptions } = options
-    const o = resolveEntryOptions(h.defaults, entryOptions, 'keepFresh()')
+    const o = resolveEntryOptions(h.defaults, entryOptions, 'keepFresh()', KEEP_FRESH_OPTION_KEYS)
     const everyMs = period === undefined ? Math.max(1, Math.floor(o.ttl * 0.8)) : positiveMs(period, 'every')
     const timer = every(everyMs, () => {
       if (h.flights.has(key)) return

@@ -56,6 +56,8 @@ export class HerdPipeline implements Herd {
     this.h.assertOpen('warm')
     assertLoader(loader, 'warm')
     const { concurrency = 4, ...fetchOptions } = options
+    // Checked once here, so a bad option fails the call instead of every key.
+    this.h.resolveCallOptions(fetchOptions, 'warm()')
     return warmKeys(keys, concurrency, (key) => this.fetch(key, loader, fetchOptions))
   }
 

@@ -1,0 +1,137 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { HerdDecodeError, type Store, type StoredEntry, createHerd, type Herd } from '../src/index.js'
+import { advance, flush, settle, useFakeClock } from './support/clock.js'
+import { countingLoader, gate } from './support/helpers.js'
+import { MapLock } from './support/map-lock.js'
+import { MapStore } from './support/map-store.js'
+
+useFakeClock()
+const herds: Herd[] = []
+const track = (herd: Herd): Herd => {
+  herds.push(herd)
+  return herd
+}
+afterEach(async () => {
+  await Promise.all(herds.splice(0).map((h) => h.close()))
+})
+
+describe('what each tier hands back', () => {
+  it('a later hit from the local tier equals what another process reads from the Store', async () => {
+    const store = new MapStore()
+    const one = track(createHerd({ store }))
+    const other = track(createHerd({ store }))
+    class Row {
+      constructor(
+        readonly id: number,
+        readonly at: Date,
+      ) {}
+    }
+    const loaded = { row: new Row(1, new Date(0)), missing: undefined, list: [1, undefined, 3] }
+    // the callers of the load get the loader's own value
+    await expect(settle(one.fetch('k', () => loaded))).resolves.toBe(loaded)
+    const localHit = await one.fetch('k', countingLoader(null))
+    const storeHit = await settle(other.fetch('k', countingLoader(null)))
+    expect(localHit).toStrictEqual(storeHit)
+    expect(localHit).toStrictEqual({ row: { id: 1, at: new Date(0) }, missing: undefined, list: [1, undefined, 3] })
+  })
+
+  it("set() keeps the codec's copy: changing the object afterwards doesn't change the cache", async () => {
+    const herd = track(createHerd())
+    const value = { n: 1 }
+    await herd.set('k', value)
+    value.n = 2
+    await expect(herd.get('k')).resolves.toEqual({ n: 1 })
+  })
+
+  it('a process sees its own set() after the backend lost its data (fences restarted)', async () => {
+    const store = new MapStore()
+    const lock = new MapLock()
+    const herd = track(createHerd({ store, lock }))
+    for (let i = 0; i < 5; i++) await herd.set('k', `before ${i}`)
+    store.entries.clear()
+    lock.loseData()
+    await herd.set('k', 'after')
+    await expect(herd.get('k')).resolves.toBe('after')
+    await expect(herd.fetch('k', countingLoader('loader'))).resolves.toBe('after')
+  })
+})
+
+describe('corrupt entries', () => {
+  it('bytes a Store cannot parse are a miss plus a codec error; they never open the breaker', async () => {
+    const store = new MapStore()
+    const unreadable: Store = {
+      get: async (key) => {
+        if (key.startsWith('bad')) throw new HerdDecodeError('not a herd entry')
+        return store.get(key)
+      },
+      set: (key, entry, ttl) => store.set(key, entry, ttl),
+      delete: (key) => store.delete(key),
+      expire: (key, at, fence) => store.expire(key, at, fence),
+    }
+    const herd = track(createHerd({ store: unreadable, local: false, breaker: { threshold: 2, resetAfter: '1m' } }))
+    const errors: string[] = []
+    herd.on('error', (e) => errors.push(e.source))
+    const loader = countingLoader('v')
+    await settle(Promise.all(Array.from({ length: 6 }, (_, i) => herd.fetch(`bad${i}`, loader))))
+    expect(herd.stats().breaker.state).toBe('closed')
+    expect(errors).toEqual(Array(6).fill('codec'))
+    expect(loader.calls).toBe(6)
+  })
+})
+
+describe('expire() and a load already in flight', () => {
+  it.each([
+    ['local tier only', () => ({})],
+    ['a Store and a Lock', () => ({ store: new MapStore(), lock: new MapLock() })],
+  ])('with %s: the expire wins; the load serves its callers but does not land fresh', async (_name, adapters) => {
+    const a = adapters()
+    const herd = track(createHerd({ ...a, staleWhileRevalidate: '1h', jitter: 0, beta: 0 }))
+    await settle(herd.fetch('k', countingLoader('v1')))
+    await herd.expire('k')
+    const slow = gate<string>()
+    // a refresh starts (stale served), then the key is expired again while it loads
+    await expect(herd.fetch('k', () => slow.promise)).resolves.toBe('v1')
+    await flush()
+    await herd.expire('k')
+    slow.open('loaded before the second expire')
+    await flush()
+    const next = await settle(herd.fetchEntry('k', countingLoader('v3')))
+    expect(next.status).toBe('stale')
+  })
+
+  it('another process expiring the key while this one loads it: the load does not land fresh in the Store', async () => {
+    const store = new MapStore()
+    const lock = new MapLock()
+    const loading = track(createHerd({ store, lock, staleWhileRevalidate: '1h', jitter: 0, beta: 0 }))
+    const expiring = track(createHerd({ store, lock, staleWhileRevalidate: '1h', jitter: 0, beta: 0 }))
+    const slow = gate<string>()
+    const load = loading.fetch('k', () => slow.promise)
+    await flush()
+    await expiring.expire('k')
+    slow.open('loaded before the expire')
+    await expect(settle(load)).resolves.toBe('loaded before the expire')
+    const held = store.entries.get('k')?.entry
+    expect(held === undefined || held.freshUntil <= Date.now()).toBe(true)
+  })
+})
+
+describe('one clock for the fleet', () => {
+  it("with a Store that tells its time, entries are measured on the Store's clock, not this process's", async () => {
+    const store = new MapStore()
+    const clockOf = (skewMs: number): Store =>
+      Object.assign(Object.create(store) as Store, {
+        get: (key: string) => store.get(key),
+        set: (key: string, entry: StoredEntry, ttl: number) => store.set(key, entry, ttl),
+        time: async () => Date.now() + skewMs,
+      })
+    // This process's clock is a minute behind the Store's: without the Store's clock it would see entries fresh a minute too long.
+    const behind = track(createHerd({ store: clockOf(60_000), local: false, ttl: '10s', jitter: 0, beta: 0 }))
+    const onTime = track(createHerd({ store: clockOf(0), local: false, ttl: '10s', jitter: 0, beta: 0 }))
+    await flush()
+    await settle(onTime.fetch('k', countingLoader('v')))
+    const entry = await settle(behind.fetchEntry('k', countingLoader('reloaded')))
+    expect(entry).toMatchObject({ value: 'reloaded', status: 'miss' })
+    // and what it writes is stamped on the Store's clock
+    expect(store.entries.get('k')!.entry.createdAt - Date.now()).toBeCloseTo(60_000, -1)
+  })
+})
