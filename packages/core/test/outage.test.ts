@@ -1,19 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type Bus, type BusListener, type BusMessage, type BusSubscribeOptions, createHerd, type Herd } from '../src/index.js'
 import { advance, flush, settle, useFakeClock } from './support/clock.js'
 import { countingLoader } from './support/helpers.js'
 import { MapLock } from './support/map-lock.js'
+import { trackHerds } from './support/herds.js'
 import { MapStore } from './support/map-store.js'
 
 useFakeClock()
-const herds: Herd[] = []
-const track = (herd: Herd): Herd => {
-  herds.push(herd)
-  return herd
-}
-afterEach(async () => {
-  await Promise.all(herds.splice(0).map((h) => h.close()))
-})
+const track = trackHerds()
 
 /** An in-process Bus with a switch to refuse subscriptions, and a way to say "I reconnected". */
 class TestBus implements Bus {

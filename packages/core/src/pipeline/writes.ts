@@ -1,6 +1,7 @@
 import { HerdArgumentError } from '../errors.js'
 import { type SetOptions, resolveEntryOptions } from '../options.js'
 import { buildEntry, tombstone } from '../policies/freshness.js'
+import type { Fence } from '../ports/fence.js'
 import { assertKey } from '../validate.js'
 import { commit } from './commit.js'
 import type { HerdContext } from './context.js'
@@ -27,11 +28,7 @@ export async function set(h: HerdContext, key: string, value: unknown, options: 
  * there, keeps a tombstone for as long as such a load may run.
  */
 export async function expire(h: HerdContext, key: string): Promise<void> {
-  h.assertOpen('expire')
-  assertKey(key, 'expire')
-  const fence = await h.coordinator.fence(key)
-  const now = h.clock.now()
-  const keepUntil = now + h.tombstoneMs
+  const { fence, now, keepUntil } = await invalidation(h, key, 'expire')
   const marked = await h.tier.markStale(key, now, fence)
   let reached = marked !== 'local-only'
   if (marked === 'absent' && fence.kind === 'fleet') {
@@ -43,11 +40,7 @@ export async function expire(h: HerdContext, key: string): Promise<void> {
 
 /** Removes the entry everywhere, local tiers included; a fenced tombstone keeps a load in flight from bringing it back. */
 export async function remove(h: HerdContext, key: string): Promise<void> {
-  h.assertOpen('delete')
-  assertKey(key, 'delete')
-  const fence = await h.coordinator.fence(key)
-  const now = h.clock.now()
-  const keepUntil = now + h.tombstoneMs
+  const { fence, now, keepUntil } = await invalidation(h, key, 'delete')
   const gone = tombstone(fence.value, now)
   if (fence.kind === 'fleet') {
     await commit(h, key, gone, '', fence, undefined, 'delete', now, keepUntil)
@@ -57,4 +50,13 @@ export async function remove(h: HerdContext, key: string): Promise<void> {
   const removed = await h.tier.remove(key)
   h.local?.put(key, gone, now, keepUntil)
   if (removed === 'written') h.bus.publish('delete', key)
+}
+
+/** What an invalidation needs: a checked key, a fence newer than any load in flight, and how long its tombstone must last. */
+async function invalidation(h: HerdContext, key: string, operation: string): Promise<{ fence: Fence; now: number; keepUntil: number }> {
+  h.assertOpen(operation)
+  assertKey(key, operation)
+  const fence = await h.coordinator.fence(key)
+  const now = h.clock.now()
+  return { fence, now, keepUntil: now + h.tombstoneMs }
 }

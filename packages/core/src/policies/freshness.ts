@@ -3,15 +3,9 @@ import type { ResolvedEntryOptions } from '../options.js'
 import { jittered } from './jitter.js'
 
 /** An entry as the pipeline holds it: the stored metadata plus the decoded value. */
-export interface Entry<T = unknown> {
+export interface Entry<T = unknown> extends Omit<StoredEntry, 'value' | 'negative'> {
   value: T | undefined
   negative: boolean
-  fence: number
-  createdAt: number
-  freshUntil: number
-  staleUntil: number
-  errorUntil: number
-  loadMs: number
 }
 
 /**
