@@ -36,3 +36,4 @@ export type {
   BreakerState,
 } from './events.js'
 export type { HerdStats } from './stats.js'
+export type { FetchContext, LoadContext, LockContext, WriteContext, BreakerMessage, BusEventMessage } from './diagnostics.js'

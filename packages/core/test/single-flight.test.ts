@@ -113,6 +113,7 @@ describe('stale-while-revalidate', () => {
     herd.on('refresh', (e) => refreshed.push(e))
     // Every caller answers while the refresh is still blocked: nobody waited for it.
     const results = await Promise.all(Array.from({ length: 1000 }, () => herd.fetch('hot', loader)))
+    await flush()
     expect(calls).toBe(2)
     expect(refreshed).toHaveLength(0)
     for (const value of results) expect(value).toEqual({ version: 1 })

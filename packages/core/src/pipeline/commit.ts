@@ -13,7 +13,25 @@ import type { WriteKind } from './observer.js'
  * did not reach the shared tier stays in this process and tells nobody: the
  * other processes' copies are no older than what the Store still holds.
  */
-export async function commit(
+export function commit(
+  h: HerdContext,
+  key: string,
+  entry: Entry,
+  encoded: string,
+  fence: Fence,
+  held: HeldLease | undefined,
+  kind: Exclude<WriteKind, 'expire'>,
+  now: number,
+  keepUntil: number,
+): Promise<TierWrite> {
+  return h.observer.traceWrite(key, kind, async (context) => {
+    const result = await writeEverywhere(h, key, entry, encoded, fence, held, kind, now, keepUntil)
+    if (context !== undefined) context.outcome = result
+    return result
+  })
+}
+
+async function writeEverywhere(
   h: HerdContext,
   key: string,
   entry: Entry,
@@ -30,6 +48,7 @@ export async function commit(
     const notify = h.coordinator.notifiesOnFill ? h.bus.message('set', key) : undefined
     result = await h.coordinator.fill(held, { entry, encoded, keepUntil }, now, notify)
     notified = notify !== undefined && result !== 'local-only'
+    if (notified) h.bus.delivered(notify!)
   } else {
     result = await h.tier.write(key, entry, encoded, fence, keepUntil, now, kind)
   }

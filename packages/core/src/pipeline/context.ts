@@ -34,7 +34,7 @@ const HERD_OPTION_KEYS = new Set([
 export class HerdContext {
   readonly id = randomUUID()
   readonly clock = new HerdClock()
-  readonly observer = new Observer()
+  readonly observer = new Observer(this.id)
   readonly defaults: ResolvedEntryOptions
   readonly errorBackoffMs: number
   readonly breaker: Breaker | undefined
@@ -152,6 +152,6 @@ function createBreaker(breaker: HerdOptions['breaker'], store: Store | undefined
   return new Breaker(
     positiveInteger(breaker?.threshold ?? 5, 'breaker.threshold'),
     positiveMs(breaker?.resetAfter ?? 5_000, 'breaker.resetAfter'),
-    (from, to) => observer.emitter.emit('breaker', { from, to }),
+    (from, to) => observer.breaker(from, to),
   )
 }

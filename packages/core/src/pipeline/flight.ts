@@ -24,6 +24,8 @@ function abandoned(): DOMException {
 export class Flight {
   readonly result: Promise<FetchResult<unknown>>
   settled = false
+  /** The tier that answered, for a hit or a stale serve. */
+  tier: Tier | undefined
   private fallback: Entry | undefined
   private fallbackTier: Tier = 'local'
   private controller: AbortController | undefined
@@ -86,9 +88,10 @@ export class Flight {
     }
   }
 
-  provide(value: unknown, status: FetchStatus, createdAt: number): void {
+  provide(value: unknown, status: FetchStatus, createdAt: number, tier?: Tier): void {
     if (this.settled) return
     this.settled = true
+    this.tier = tier
     this.resolve({ value, status, createdAt })
   }
 
@@ -97,7 +100,7 @@ export class Flight {
     const fallback = this.fallback
     if (this.settled || fallback === undefined || this.h.clock.now() >= fallback.errorUntil) return false
     this.h.observer.stale(this.key, this.fallbackTier, reason)
-    this.provide(fallback.value, 'stale', fallback.createdAt)
+    this.provide(fallback.value, 'stale', fallback.createdAt, this.fallbackTier)
     return true
   }
 

@@ -9,8 +9,8 @@ export interface LoadJob<T = unknown> {
   readonly stale: T | undefined
   /** The flight's signal: every caller gone, the hard timeout, or close(). */
   readonly signal: AbortSignal
-  /** A refresh nobody waits for (stale, early, schedule). */
-  readonly background: boolean
+  /** Why it loads: `miss` has callers waiting; the others are background refreshes nobody waits for. */
+  readonly reason: 'miss' | 'stale' | 'early' | 'schedule'
 }
 
 /** A value and when it was produced: this process's load, or the one another process wrote while we waited. */

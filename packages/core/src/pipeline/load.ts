@@ -34,17 +34,23 @@ export async function loadAndWrite<T>(h: HerdContext, job: LoadJob<T>, fence: Fe
   }
 }
 
-async function runCounted<T>(h: HerdContext, job: LoadJob<T>, signal: AbortSignal): Promise<LoadOutcome<T>> {
-  const started = performance.now()
-  try {
-    const outcome = await runLoader(job.loader, job.key, signal, job.stale)
-    h.observer.load(job.key, outcome.loadMs, true, job.background)
-    return outcome
-  } catch (error) {
-    h.observer.load(job.key, performance.now() - started, false, job.background)
-    if (!(error instanceof LeaseLostError) && !signal.aborted) h.observer.error(job.key, 'loader', error)
-    throw error
-  }
+function runCounted<T>(h: HerdContext, job: LoadJob<T>, signal: AbortSignal): Promise<LoadOutcome<T>> {
+  const background = job.reason !== 'miss'
+  return h.observer.traceLoad(job.key, job.reason, async (context) => {
+      const started = performance.now()
+      try {
+        const outcome = await runLoader(job.loader, job.key, signal, job.stale)
+        h.observer.load(job.key, outcome.loadMs, true, background)
+        if (context !== undefined) Object.assign(context, { durationMs: outcome.loadMs, ok: true })
+        return outcome
+      } catch (error) {
+        const durationMs = performance.now() - started
+        h.observer.load(job.key, durationMs, false, background)
+        if (context !== undefined) Object.assign(context, { durationMs, ok: false })
+        if (!(error instanceof LeaseLostError) && !signal.aborted) h.observer.error(job.key, 'loader', error)
+        throw error
+      }
+  })
 }
 
 async function write<T>(h: HerdContext, job: LoadJob<T>, outcome: LoadOutcome<T>, fence: Fence, held: HeldLease | undefined): Promise<Loaded<T>> {

@@ -1,4 +1,17 @@
-import { Emitter, type ErrorSource, type StaleReason, type Tier } from '../events.js'
+import {
+  type FetchContext,
+  type LoadContext,
+  type LockContext,
+  type WriteContext,
+  breakerChannel,
+  busChannel,
+  fetchChannel,
+  loadChannel,
+  lockChannel,
+  writeChannel,
+} from '../diagnostics.js'
+import type { BusMessage } from '../contracts/bus.js'
+import { type BreakerState, Emitter, type ErrorSource, type StaleReason, type Tier } from '../events.js'
 import { type Counters, newCounters } from '../stats.js'
 
 export type WriteKind = 'load' | 'set' | 'delete' | 'expire'
@@ -12,6 +25,35 @@ export type WriteKind = 'load' | 'set' | 'delete' | 'expire'
 export class Observer {
   readonly counters: Counters = newCounters()
   readonly emitter = new Emitter((error) => this.error(undefined, 'listener', error))
+
+  /** `herd` is the herd's id, in every diagnostics context. */
+  constructor(readonly herd: string) {}
+
+  /** Runs a fetch on the `herd:fetch` tracing channel when someone subscribes; `run` fills in how it was answered. */
+  traceFetch<T>(key: string, run: (context: FetchContext | undefined) => Promise<T>): Promise<T> {
+    return trace(fetchChannel, () => ({ herd: this.herd, key }), run)
+  }
+
+  traceLoad<T>(key: string, reason: LoadContext['reason'], run: (context: LoadContext | undefined) => Promise<T>): Promise<T> {
+    return trace(loadChannel, () => ({ herd: this.herd, key, reason, background: reason !== 'miss' }), run)
+  }
+
+  traceLock<T>(key: string, operation: LockContext['operation'], run: (context: LockContext | undefined) => Promise<T>): Promise<T> {
+    return trace(lockChannel, () => ({ herd: this.herd, key, operation }), run)
+  }
+
+  traceWrite<T>(key: string, kind: WriteContext['kind'], run: (context: WriteContext | undefined) => Promise<T>): Promise<T> {
+    return trace(writeChannel, () => ({ herd: this.herd, key, kind }), run)
+  }
+
+  breaker(from: BreakerState, to: BreakerState): void {
+    if (breakerChannel.hasSubscribers) breakerChannel.publish({ herd: this.herd, from, to })
+    this.emitter.emit('breaker', { from, to })
+  }
+
+  bus(direction: 'publish' | 'receive', message: BusMessage): void {
+    if (busChannel.hasSubscribers) busChannel.publish({ herd: this.herd, direction, kind: message.kind, key: message.key, origin: message.origin })
+  }
 
   hit(key: string, tier: Tier, negative: boolean): void {
     if (tier === 'local') this.counters.hits.local++
@@ -77,4 +119,16 @@ export class Observer {
     this.counters.errors++
     if (this.emitter.has('error')) this.emitter.emit('error', key === undefined ? { source, error } : { key, source, error })
   }
+}
+
+interface Traceable<C> {
+  readonly hasSubscribers: boolean
+  tracePromise<T>(fn: () => Promise<T>, context: C): Promise<T>
+}
+
+/** Runs `run` traced when someone subscribes, plainly otherwise: nothing is built on the zero-cost path. */
+function trace<T, C extends object>(channel: Traceable<C>, context: () => C, run: (context: C | undefined) => Promise<T>): Promise<T> {
+  if (!channel.hasSubscribers) return run(undefined)
+  const ctx = context()
+  return channel.tracePromise(() => run(ctx), ctx)
 }

@@ -1,4 +1,6 @@
+import type { FetchContext } from '../diagnostics.js'
 import { HerdArgumentError, HerdEncodeError } from '../errors.js'
+import type { Tier } from '../events.js'
 import type { FetchOptions, FetchResult, Loader, ResolvedEntryOptions } from '../options.js'
 import { type Entry, ERROR_WINDOW, FRESH, STALE, stateOf } from '../policies/freshness.js'
 import { shouldRefreshEarly } from '../policies/xfetch.js'
@@ -21,6 +23,11 @@ import type { LoadJob, Loaded } from './job.js'
  * `withStatus` picks fetchEntry's answer over fetch's bare value.
  */
 export function read(h: HerdContext, key: string, loader: Loader<unknown>, options: FetchOptions | undefined, withStatus: boolean): Promise<unknown> {
+  return h.observer.traceFetch(key, (traced) => readTraced(h, key, loader, options, withStatus, traced))
+}
+
+/** The read path itself; `traced` (when someone subscribes to herd:fetch) learns how the caller was answered. */
+function readTraced(h: HerdContext, key: string, loader: Loader<unknown>, options: FetchOptions | undefined, withStatus: boolean, traced: FetchContext | undefined): Promise<unknown> {
   let o = h.defaults
   let signal: AbortSignal | undefined
   try {
@@ -45,16 +52,19 @@ export function read(h: HerdContext, key: string, loader: Loader<unknown>, optio
     if (state === FRESH) {
       if (shouldRefreshEarly(local, now, o.beta) && !h.flights.has(key)) startRefresh(h, key, loader, o, local, 'early')
       h.observer.hit(key, 'local', local.negative)
+      if (traced !== undefined) answered(traced, 'hit', 'local')
       return Promise.resolve(withStatus ? { value: local.value, status: 'hit', createdAt: local.createdAt } : local.value)
     }
     if (state === STALE) {
       if (!h.flights.has(key) && !h.holdOff.active(key, now)) startRefresh(h, key, loader, o, local, 'stale')
       h.observer.stale(key, 'local', 'revalidate')
+      if (traced !== undefined) answered(traced, 'stale', 'local')
       return Promise.resolve(withStatus ? { value: local.value, status: 'stale', createdAt: local.createdAt } : local.value)
     }
     if (state === ERROR_WINDOW) fallback = local
   }
   let flight = h.flights.get(key)
+  const coalesced = flight !== undefined
   if (flight !== undefined) {
     h.observer.coalesced(key)
   } else {
@@ -62,8 +72,20 @@ export function read(h: HerdContext, key: string, loader: Loader<unknown>, optio
     if (fallback !== undefined) flight.offerFallback(fallback, 'local')
     void resolveFlight(h, flight, loader, o)
   }
-  const joined = flight.join(signal)
+  let joined = flight.join(signal)
+  if (traced !== undefined) {
+    const answeredBy = flight
+    joined = joined.then((result) => {
+      answered(traced, coalesced ? 'coalesced' : result.status, answeredBy.tier)
+      return result
+    })
+  }
   return withStatus ? joined : joined.then(valueOf)
+}
+
+function answered(context: FetchContext, status: FetchContext['status'], tier: Tier | undefined): void {
+  context.status = status
+  if (tier !== undefined) context.tier = tier
 }
 
 /** The cached value (fresh, or stale inside staleWhileRevalidate), without loading. */
@@ -95,7 +117,7 @@ export function startRefresh(
   alreadyDone?: (latest: Entry) => boolean,
 ): void {
   const flight = Flight.open(h, key)
-  if (current !== undefined) flight.provide(current.value, reason === 'stale' ? 'stale' : 'hit', current.createdAt)
+  if (current !== undefined) flight.provide(current.value, reason === 'stale' ? 'stale' : 'hit', current.createdAt, 'local')
   void refreshIn(h, flight, loader, o, current, reason, alreadyDone).then(async (loaded) => {
     if (flight.settled) return flight.close()
     if (loaded !== undefined) {
@@ -119,7 +141,7 @@ async function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unkn
         h.local?.offer(key, entry, now)
         if (state === FRESH) h.observer.hit(key, 'store', entry.negative)
         else h.observer.stale(key, 'store', 'revalidate')
-        flight.provide(entry.value, state === FRESH ? 'hit' : 'stale', entry.createdAt)
+        flight.provide(entry.value, state === FRESH ? 'hit' : 'stale', entry.createdAt, 'store')
         const reason = state === STALE ? (h.holdOff.active(key, now) ? undefined : 'stale') : shouldRefreshEarly(entry, now, o.beta) ? 'early' : undefined
         if (reason !== undefined) await refreshIn(h, flight, loader, o, entry, reason)
         return
@@ -140,7 +162,7 @@ async function resolveMiss(h: HerdContext, flight: Flight, loader: Loader<unknow
   try {
     if (flight.hasFallback && h.holdOff.active(key, h.clock.now()) && flight.standIn('backoff')) return
     flight.armTimeouts(o.hardTimeout, o.softTimeout)
-    const loaded = await fill(h, jobOf(flight, loader, o, flight.staleValue, false))
+    const loaded = await fill(h, jobOf(flight, loader, o, flight.staleValue, 'miss'))
     flight.provide(loaded.value, 'miss', loaded.createdAt)
   } catch (error) {
     // Bad input fails the call that caused it; it never turns into a stale serve.
@@ -160,11 +182,11 @@ function refreshIn(
   alreadyDone = (latest: Entry) => current !== undefined && latest.fence > current.fence,
 ): Promise<Loaded | undefined> {
   flight.armTimeouts(o.hardTimeout, undefined)
-  return refresh(h, jobOf(flight, loader, o, current?.value, true), reason, alreadyDone)
+  return refresh(h, jobOf(flight, loader, o, current?.value, reason), reason, alreadyDone)
 }
 
-function jobOf(flight: Flight, loader: Loader<unknown>, options: ResolvedEntryOptions, stale: unknown, background: boolean): LoadJob {
-  return { key: flight.key, loader, options, stale, signal: flight.signal, background }
+function jobOf(flight: Flight, loader: Loader<unknown>, options: ResolvedEntryOptions, stale: unknown, reason: LoadJob['reason']): LoadJob {
+  return { key: flight.key, loader, options, stale, signal: flight.signal, reason }
 }
 
 function valueOf<T>(result: FetchResult<T>): T | undefined {

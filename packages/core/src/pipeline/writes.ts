@@ -29,13 +29,16 @@ export async function set(h: HerdContext, key: string, value: unknown, options: 
  */
 export async function expire(h: HerdContext, key: string): Promise<void> {
   const { fence, now, keepUntil } = await invalidation(h, key, 'expire')
-  const marked = await h.tier.markStale(key, now, fence)
-  let reached = marked !== 'local-only'
-  if (marked === 'absent' && fence.kind === 'fleet') {
-    reached = (await h.tier.write(key, tombstone(fence.value, now), '', fence, keepUntil, now, 'expire')) !== 'local-only'
-  }
-  h.local?.markStale(key, fence.value, now, keepUntil)
-  if (reached) h.bus.publish('expire', key)
+  await h.observer.traceWrite(key, 'expire', async (context) => {
+    const marked = await h.tier.markStale(key, now, fence)
+    let reached = marked !== 'local-only'
+    if (marked === 'absent' && fence.kind === 'fleet') {
+      reached = (await h.tier.write(key, tombstone(fence.value, now), '', fence, keepUntil, now, 'expire')) !== 'local-only'
+    }
+    h.local?.markStale(key, fence.value, now, keepUntil)
+    if (reached) h.bus.publish('expire', key)
+    if (context !== undefined) context.outcome = reached ? 'written' : 'local-only'
+  })
 }
 
 /** Removes the entry everywhere, local tiers included; a fenced tombstone keeps a load in flight from bringing it back. */
@@ -47,9 +50,12 @@ export async function remove(h: HerdContext, key: string): Promise<void> {
     return
   }
   // No fleet fence to guard a tombstone with (the Lock is unreachable): a plain delete is the best the Store can get.
-  const removed = await h.tier.remove(key)
-  h.local?.put(key, gone, now, keepUntil)
-  if (removed === 'written') h.bus.publish('delete', key)
+  await h.observer.traceWrite(key, 'delete', async (context) => {
+    const removed = await h.tier.remove(key)
+    h.local?.put(key, gone, now, keepUntil)
+    if (removed === 'written') h.bus.publish('delete', key)
+    if (context !== undefined) context.outcome = removed
+  })
 }
 
 /** What an invalidation needs: a checked key, a fence newer than any load in flight, and how long its tombstone must last. */

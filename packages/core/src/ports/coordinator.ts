@@ -85,8 +85,16 @@ export class Coordinator {
     return this.fused?.bus !== undefined
   }
 
-  async acquire(key: string, signal: AbortSignal): Promise<Acquired> {
+  acquire(key: string, signal: AbortSignal): Promise<Acquired> {
     signal.throwIfAborted()
+    return this.observer.traceLock(key, 'acquire', async (context) => {
+      const acquired = await this.tryAcquire(key, signal)
+      if (context !== undefined) context.outcome = acquired.kind
+      return acquired
+    })
+  }
+
+  private async tryAcquire(key: string, signal: AbortSignal): Promise<Acquired> {
     const lock = this.lock
     if (lock === undefined) return { kind: 'solo', fence: this.localFence('fleet'), degraded: false }
     const fused = this.fused
@@ -103,25 +111,30 @@ export class Coordinator {
   }
 
   /** Waits for the holder to release (pushed by the Lock, not polled), at most a lease and an operation timeout. */
-  async wait(key: string, signal: AbortSignal): Promise<Waited> {
+  wait(key: string, signal: AbortSignal): Promise<Waited> {
+    return this.observer.traceLock(key, 'wait', async (context) => {
+      const started = performance.now()
+      const waited = await this.waitFor(key, signal)
+      const waitedMs = performance.now() - started
+      this.observer.lockWait(key, waitedMs, waited.kind === 'released')
+      if (context !== undefined) Object.assign(context, { outcome: waited.kind, waitedMs })
+      return waited
+    })
+  }
+
+  private async waitFor(key: string, signal: AbortSignal): Promise<Waited> {
     const lock = this.lock!
     const fused = this.fused
-    const started = performance.now()
     const options = { timeoutMs: this.leaseMs + this.operationTimeoutMs }
-    let waited: Waited
     if (fused !== undefined) {
       const result = await this.guard.run('lock', key, () => fused.wait(key, this.leaseMs, signal), options)
-      waited = !result.ok
-        ? { kind: 'solo', fence: this.localFence('local') }
-        : result.value.woken
-          ? { kind: 'released', current: result.value.entry === undefined ? undefined : this.tier.decode(key, result.value.entry) }
-          : { kind: 'timeout' }
-    } else {
-      const result = await this.guard.run('lock', key, () => lock.wait(key, this.leaseMs, signal), options)
-      waited = !result.ok ? { kind: 'solo', fence: this.localFence('local') } : result.value ? { kind: 'released', current: undefined } : { kind: 'timeout' }
+      if (!result.ok) return { kind: 'solo', fence: this.localFence('local') }
+      const { woken, entry } = result.value
+      return woken ? { kind: 'released', current: entry === undefined ? undefined : this.tier.decode(key, entry) } : { kind: 'timeout' }
     }
-    this.observer.lockWait(key, performance.now() - started, waited.kind === 'released')
-    return waited
+    const result = await this.guard.run('lock', key, () => lock.wait(key, this.leaseMs, signal), options)
+    if (!result.ok) return { kind: 'solo', fence: this.localFence('local') }
+    return result.value ? { kind: 'released', current: undefined } : { kind: 'timeout' }
   }
 
   /** A fence for a write made without a lease: the fleet's when the Lock answers, else this process's own. */

@@ -35,7 +35,15 @@ export class FleetBus {
   }
 
   publish(kind: BusMessage['kind'], key: string): void {
-    this.bus?.publish(this.message(kind, key)).catch((error: unknown) => this.observer.error(key, 'bus', error))
+    if (this.bus === undefined) return
+    const message = this.message(kind, key)
+    this.observer.bus('publish', message)
+    this.bus.publish(message).catch((error: unknown) => this.observer.error(key, 'bus', error))
+  }
+
+  /** A fused fill delivered `message` with its write: reported like a publish. */
+  delivered(message: BusMessage): void {
+    this.observer.bus('publish', message)
   }
 
   async close(): Promise<void> {
@@ -46,7 +54,9 @@ export class FleetBus {
 
   private subscribe(bus: Bus): void {
     const listener = (message: BusMessage): void => {
-      if (message.origin !== this.origin) this.onMessage(message)
+      if (message.origin === this.origin) return
+      this.observer.bus('receive', message)
+      this.onMessage(message)
     }
     bus.subscribe(listener, { onResubscribe: this.onGap }).then(
       (unsubscribe) => {
