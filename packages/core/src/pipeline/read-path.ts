@@ -1,4 +1,4 @@
-import type { FetchContext } from '../diagnostics.js'
+import { type FetchContext, fetchChannel } from '../diagnostics.js'
 import { HerdArgumentError, HerdEncodeError } from '../errors.js'
 import type { Tier } from '../events.js'
 import type { FetchOptions, FetchResult, Loader, ResolvedEntryOptions } from '../options.js'
@@ -23,6 +23,8 @@ import type { LoadJob, Loaded } from './job.js'
  * `withStatus` picks fetchEntry's answer over fetch's bare value.
  */
 export function read(h: HerdContext, key: string, loader: Loader<unknown>, options: FetchOptions | undefined, withStatus: boolean): Promise<unknown> {
+  // Checked here, not in the Observer: the local hit is the hot path, and a closure per call is not free.
+  if (!fetchChannel.hasSubscribers) return readTraced(h, key, loader, options, withStatus, undefined)
   return h.observer.traceFetch(key, (traced) => readTraced(h, key, loader, options, withStatus, traced))
 }
 
