@@ -25,6 +25,8 @@ export interface HerdStats {
   fencedOut: number
   errors: number
   breaker: { state: BreakerState; opens: number }
+  /** What this process's local tier holds right now. */
+  local: { size: number }
   /** (local + store hits + stale serves) / requests. */
   hitRatio: number
   /** coalesced / requests. */
@@ -32,7 +34,7 @@ export interface HerdStats {
   requests: number
 }
 
-export type Counters = Omit<HerdStats, 'breaker' | 'hitRatio' | 'coalescedRatio' | 'requests'>
+export type Counters = Omit<HerdStats, 'breaker' | 'local' | 'hitRatio' | 'coalescedRatio' | 'requests'>
 
 export function newCounters(): Counters {
   return {
@@ -56,12 +58,13 @@ export function newCounters(): Counters {
   }
 }
 
-export function snapshot(c: Counters, breaker: HerdStats['breaker']): HerdStats {
+export function snapshot(c: Counters, breaker: HerdStats['breaker'], local: HerdStats['local']): HerdStats {
   const served = c.hits.local + c.hits.store + c.stale.revalidate + c.stale.error + c.stale.timeout + c.stale.backoff
   const requests = served + c.misses + c.coalesced
   return {
     ...structuredClone(c),
     breaker,
+    local,
     requests,
     hitRatio: requests === 0 ? 0 : served / requests,
     coalescedRatio: requests === 0 ? 0 : c.coalesced / requests,

@@ -77,7 +77,7 @@ export class HerdPipeline implements Herd {
 
   stats(): HerdStats {
     const breaker = this.h.breaker
-    return snapshot(this.h.observer.counters, { state: breaker?.state ?? 'closed', opens: breaker?.opens ?? 0 })
+    return snapshot(this.h.observer.counters, { state: breaker?.state ?? 'closed', opens: breaker?.opens ?? 0 }, { size: this.h.local?.size ?? 0 })
   }
 
   close(): Promise<void> {
