@@ -2,6 +2,7 @@ import type { Duration } from './duration.js'
 import type { HerdEventName, HerdListener } from './events.js'
 import type { FetchOptions, FetchResult, HerdOptions, Loader, SetOptions } from './options.js'
 import type { HerdStats } from './stats.js'
+import type { Inspection } from './pipeline/inspect.js'
 import { HerdPipeline } from './pipeline/pipeline.js'
 
 export interface WarmOptions extends FetchOptions {
@@ -36,6 +37,8 @@ export interface Herd {
   warm<T>(keys: readonly string[], loader: Loader<T>, options?: WarmOptions): Promise<WarmResult>
   /** Refreshes `key` on a schedule so it never expires under load; one refresher per period across the fleet with a Lock. Returns stop(). */
   keepFresh<T>(key: string, loader: Loader<T>, options?: KeepFreshOptions): () => void
+  /** What the fleet and this process hold for `key`: each tier's entry and its state, the lease, work under way. */
+  inspect(key: string): Promise<Inspection>
   on<E extends HerdEventName>(event: E, listener: HerdListener<E>): () => void
   stats(): HerdStats
   /** Clears every timer and listener, aborts loads, closes adapters. Later calls reject with HerdClosedError. */

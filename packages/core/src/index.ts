@@ -36,4 +36,6 @@ export type {
   BreakerState,
 } from './events.js'
 export type { HerdStats } from './stats.js'
+export type { HerdLogger } from './logger.js'
+export type { Inspection, InspectedEntry, EntryStateName } from './pipeline/inspect.js'
 export type { FetchContext, LoadContext, LockContext, WriteContext, BreakerMessage, BusEventMessage } from './diagnostics.js'

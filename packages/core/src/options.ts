@@ -4,6 +4,7 @@ import type { Lock } from './contracts/lock.js'
 import type { Store } from './contracts/store.js'
 import { type Duration, toMs, describe } from './duration.js'
 import { HerdArgumentError } from './errors.js'
+import type { HerdLogger } from './logger.js'
 
 /** What a loader gets: a signal to honour, the last value, and a way to set the entry's TTL from what it loaded. */
 export interface LoaderContext<T> {
@@ -99,6 +100,12 @@ export interface HerdOptions extends EntryOptions {
   breaker?: false | { threshold?: number; resetAfter?: Duration }
   /** At most this many loader runs at once in this process (bulkhead). Default: unbounded. */
   maxConcurrentLoads?: number
+  /**
+   * Where herd writes what it can't tell a caller: backend failures (one line
+   * per source per 30 s), breaker changes, misconfiguration. pino's logger,
+   * or anything with `error(fields, message)` and `warn(fields, message)`.
+   */
+  logger?: HerdLogger
 }
 
 /** Entry options with every duration in ms, ready for the hot path. */

@@ -128,6 +128,12 @@ export function memoryLock(): MemoryLock {
       return nextFence()
     },
 
+    async inspect(key) {
+      assertKey(key, 'inspect')
+      const held = live(key)
+      return held === undefined ? { held: false } : { held: true, expiresInMs: Math.max(0, Math.round(held.expiresAt - performance.now())) }
+    },
+
     async wait(key, timeoutMs, signal) {
       assertKey(key, 'wait')
       assertMs(timeoutMs, 'timeoutMs')

@@ -119,3 +119,18 @@ describe('memoryLock', () => {
     })
   })
 })
+
+describe('memoryLock inspect', () => {
+  it('says whether a lease is held and for how much longer', async () => {
+    const lock = memoryLock()
+    expect(await lock.inspect!('k')).toEqual({ held: false })
+    const lease = await lock.acquire('k', 10_000)
+    const seen = await lock.inspect!('k')
+    expect(seen.held).toBe(true)
+    expect(seen.expiresInMs).toBeGreaterThan(0)
+    expect(seen.expiresInMs).toBeLessThanOrEqual(10_000)
+    await lock.release(lease!)
+    expect(await lock.inspect!('k')).toEqual({ held: false })
+    await lock.close()
+  })
+})

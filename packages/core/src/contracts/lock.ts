@@ -35,6 +35,8 @@ export interface Lock {
    * `signal` aborts. Never rejects for those; must not poll in a tight loop.
    */
   wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>
+  /** Optional, for `herd.inspect()`: whether the key's lease is held right now, and for how much longer. */
+  inspect?(key: string): Promise<{ held: boolean; expiresInMs?: number }>
   /**
    * Optional capability of a Lock that shares one backend with a Store (and
    * possibly a Bus): the miss path in fewer round trips. The herd uses it

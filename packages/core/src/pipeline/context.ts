@@ -22,7 +22,7 @@ import { Observer } from './observer.js'
 
 const HERD_OPTION_KEYS = new Set([
   'store', 'lock', 'bus', 'codec', 'local', 'lease', 'errorBackoff', 'operationTimeout', 'breaker', 'maxConcurrentLoads',
-  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout',
+  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'logger',
 ])
 
 /**
@@ -34,7 +34,7 @@ const HERD_OPTION_KEYS = new Set([
 export class HerdContext {
   readonly id = randomUUID()
   readonly clock = new HerdClock()
-  readonly observer = new Observer(this.id)
+  readonly observer: Observer
   readonly defaults: ResolvedEntryOptions
   readonly errorBackoffMs: number
   readonly breaker: Breaker | undefined
@@ -64,6 +64,8 @@ export class HerdContext {
     assertAdapter(options.lock, 'lock', ['acquire', 'release', 'extend', 'fence', 'wait'])
     assertAdapter(options.bus, 'bus', ['publish', 'subscribe'])
     assertAdapter(options.codec, 'codec', ['encode', 'decode'])
+    assertAdapter(options.logger, 'logger', ['error', 'warn'])
+    this.observer = new Observer(this.id, options.logger)
     const { store, lock, bus } = options
     this.lock = lock
     this.defaults = resolveEntryOptions(ENTRY_DEFAULTS, options, 'createHerd()')
@@ -84,6 +86,9 @@ export class HerdContext {
     )
     this.tier = new SharedTier(store, options.codec ?? defaultCodec, this.guard, this.observer)
     this.coordinator = new Coordinator(lock, store, bus, this.tier, this.guard, this.fences, this.clock, this.observer, leaseMs, operationTimeoutMs)
+    if (lock?.fused !== undefined && this.coordinator.fused === undefined) {
+      this.observer.misuse('herd: the Lock can fuse with a Store and Bus, but not with the ones this herd was given: each miss costs the plain round trips. Build store, lock and bus from one backend (e.g. redisBackend(client)).')
+    }
     this.bus = new FleetBus(bus, this.id, (message) => this.onBusMessage(message), () => this.local?.clear(), this.observer)
   }
 

@@ -61,6 +61,12 @@ export class LocalTier {
     else this.keep(key, tombstone(fence, now), now, keepUntil, false)
   }
 
+  /** The held copy and until when it is trusted, without touching the LRU order. */
+  inspect(key: string, now: number): { entry: Entry; until: number } | undefined {
+    const slot = this.lru.peek(key)
+    return slot === undefined || now >= slot.until ? undefined : { entry: slot.entry, until: slot.until }
+  }
+
   delete(key: string): void {
     this.lru.delete(key)
   }

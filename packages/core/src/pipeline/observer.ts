@@ -11,6 +11,7 @@ import {
   writeChannel,
 } from '../diagnostics.js'
 import type { BusMessage } from '../contracts/bus.js'
+import { HerdLog, type HerdLogger } from '../logger.js'
 import { type BreakerState, Emitter, type ErrorSource, type StaleReason, type Tier } from '../events.js'
 import { type Counters, newCounters } from '../stats.js'
 
@@ -26,8 +27,15 @@ export class Observer {
   readonly counters: Counters = newCounters()
   readonly emitter = new Emitter((error) => this.error(undefined, 'listener', error))
 
-  /** `herd` is the herd's id, in every diagnostics context. */
-  constructor(readonly herd: string) {}
+  private readonly log: HerdLog
+
+  /** `herd` is the herd's id, in every diagnostics context and log line. */
+  constructor(
+    readonly herd: string,
+    logger?: HerdLogger,
+  ) {
+    this.log = new HerdLog(logger, herd)
+  }
 
   /** Runs a fetch on the `herd:fetch` tracing channel when someone subscribes; `run` fills in how it was answered. */
   traceFetch<T>(key: string, run: (context: FetchContext | undefined) => Promise<T>): Promise<T> {
@@ -48,7 +56,15 @@ export class Observer {
 
   breaker(from: BreakerState, to: BreakerState): void {
     if (breakerChannel.hasSubscribers) breakerChannel.publish({ herd: this.herd, from, to })
+    if (to === 'open') this.log.write('warn', { from, to }, 'herd: the Store or Lock keeps failing; the breaker opened: serving with in-process protection only until it recovers')
+    else if (to === 'closed') this.log.write('info', { from, to }, 'herd: the Store and Lock answer again; the breaker closed')
+    else this.log.write('debug', { from, to }, 'herd: the breaker lets one call through to probe the Store or Lock')
     this.emitter.emit('breaker', { from, to })
+  }
+
+  /** Something the user should fix in how the herd is set up (an adapter misused, an option that has no effect). */
+  misuse(message: string, fields: object = {}): void {
+    this.log.write('warn', fields, message)
   }
 
   bus(direction: 'publish' | 'receive', message: BusMessage): void {
@@ -117,11 +133,22 @@ export class Observer {
 
   error(key: string | undefined, source: ErrorSource, error: unknown): void {
     this.counters.errors++
+    if (this.log.enabled) this.logError(key, source, error)
     if (this.emitter.has('error')) this.emitter.emit('error', key === undefined ? { source, error } : { key, source, error })
+  }
+
+  /** Backend failures are warnings, once per source per 30 s; loader errors reach the caller and are only debug lines. */
+  private logError(key: string | undefined, source: ErrorSource, error: unknown): void {
+    const fields = key === undefined ? { source, err: error } : { key, source, err: error }
+    const trouble = BACKEND_TROUBLE[source]
+    if (trouble !== undefined) this.log.throttled(source, 'warn', fields, trouble)
+    else if (source === 'loader') this.log.write('debug', fields, 'herd: a loader failed')
+    else if (source === 'codec') this.log.throttled('codec', 'error', fields, 'herd: an entry in the Store could not be decoded; it was treated as a miss')
+    else this.log.throttled(source, 'error', fields, 'herd: an event listener threw; the other listeners and the fetch went on')
   }
 }
 
-interface Traceable<C> {
+export interface Traceable<C> {
   readonly hasSubscribers: boolean
   tracePromise<T>(fn: () => Promise<T>, context: C): Promise<T>
 }
@@ -131,4 +158,10 @@ function trace<T, C extends object>(channel: Traceable<C>, context: () => C, run
   if (!channel.hasSubscribers) return run(undefined)
   const ctx = context()
   return channel.tracePromise(() => run(ctx), ctx)
+}
+
+const BACKEND_TROUBLE: Partial<Record<ErrorSource, string>> = {
+  store: 'herd: a Store call failed; this read or write fell back to in-process protection',
+  lock: 'herd: a Lock call failed; this key fell back to in-process protection',
+  bus: 'herd: the Bus failed; other processes may serve their local copies until it recovers',
 }

@@ -5,6 +5,7 @@ import type { FetchOptions, FetchResult, HerdOptions, Loader, SetOptions } from 
 import { type HerdStats, snapshot } from '../stats.js'
 import { assertLoader } from '../validate.js'
 import { HerdContext } from './context.js'
+import { type Inspection, inspect } from './inspect.js'
 import { Schedules } from './keep-fresh.js'
 import { get, read } from './read-path.js'
 import { warmKeys } from './warm.js'
@@ -66,6 +67,10 @@ export class HerdPipeline implements Herd {
     return this.schedules.start(key, loader as Loader<unknown>, options, (entryOptions) => {
       void this.fetch(key, loader, entryOptions).catch(() => {})
     })
+  }
+
+  inspect(key: string): Promise<Inspection> {
+    return inspect(this.h, key)
   }
 
   on<E extends HerdEventName>(event: E, listener: HerdListener<E>): () => void {

@@ -7,18 +7,24 @@ import QuickLRU from 'quick-lru'
  * Bounded, so a flood of failing keys can't grow it.
  */
 export class HoldOff {
-  private readonly until = new QuickLRU<string, number>({ maxSize: 10_000 })
+  private readonly holds = new QuickLRU<string, number>({ maxSize: 10_000 })
 
   active(key: string, now: number): boolean {
-    const until = this.until.get(key)
+    const until = this.holds.get(key)
     return until !== undefined && now < until
   }
 
+  /** When the hold on `key` ends, if it is still on. */
+  until(key: string, now: number): number | undefined {
+    const until = this.holds.peek(key)
+    return until !== undefined && now < until ? until : undefined
+  }
+
   hold(key: string, ms: number, now: number): void {
-    if (ms > 0) this.until.set(key, now + ms)
+    if (ms > 0) this.holds.set(key, now + ms)
   }
 
   clear(): void {
-    this.until.clear()
+    this.holds.clear()
   }
 }

@@ -47,6 +47,17 @@ export class SharedTier {
     )
   }
 
+  /** For inspect(): the entry as stored, whatever its state; `unreachable` when the Store could not be asked. */
+  async peek(key: string): Promise<Entry | 'unreachable' | undefined> {
+    const store = this.store
+    if (store === undefined) return undefined
+    const result = await this.guard.run('store', key, () => store.get(key).catch((error: unknown) => this.unreadable(key, error)))
+    if (!result.ok) return 'unreachable'
+    if (result.value == null) return undefined
+    const read = this.decode(key, result.value)
+    return read.kind === 'entry' ? read.entry : undefined
+  }
+
   /** A stored entry as the pipeline holds it; bytes the codec can't read are a miss plus a `codec` error. */
   decode(key: string, stored: StoredEntry): TierRead {
     if (stored.negative === true) return { kind: 'entry', entry: fromStored(stored, undefined) }
