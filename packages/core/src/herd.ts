@@ -33,6 +33,16 @@ export interface Herd {
   expire(key: string): Promise<void>
   /** Removes the entry everywhere, local tiers included; an in-flight load can't bring it back. */
   delete(key: string): Promise<void>
+  /**
+   * Every entry with one of `tags` turns stale as of now, in every process:
+   * inside staleWhileRevalidate it is served once more and refreshed once,
+   * fleet-wide. One write per tag, whatever the number of entries.
+   */
+  expireTags(tags: readonly string[]): Promise<void>
+  /** Every entry with one of `tags` is gone, in every process: the next read waits for one load. One write per tag. */
+  deleteTags(tags: readonly string[]): Promise<void>
+  /** Every entry of this herd's namespace is gone, in every process. One write, whatever the number of entries. */
+  clear(): Promise<void>
   /** Fills `keys` before traffic arrives, `concurrency` at a time; the loader reads the key from its context. */
   warm<T>(keys: readonly string[], loader: Loader<T>, options?: WarmOptions): Promise<WarmResult>
   /** Refreshes `key` on a schedule so it never expires under load; one refresher per period across the fleet with a Lock. Returns stop(). */

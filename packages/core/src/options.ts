@@ -17,6 +17,8 @@ export interface LoaderContext<T> {
   setTtl(ttl: Duration): void
   /** Overrides `ttl`, `staleWhileRevalidate` and `staleIfError` for the entry this load writes. */
   setOptions(options: LoadedEntryOptions): void
+  /** Adds tags to the entry this load writes, from what it loaded (the call's `tags` stay). */
+  setTags(tags: readonly string[]): void
 }
 
 /** How a fetch was answered: from a fresh entry, a stale one, or by waiting for a load. */
@@ -70,6 +72,8 @@ export interface EntryOptions {
 export interface FetchOptions extends EntryOptions {
   /** Stops this caller waiting. Other callers of the same key and the shared load go on. */
   signal?: AbortSignal
+  /** Tags for the entry this call's load writes: expireTags / deleteTags invalidate every entry with one of them. At most 64. */
+  tags?: readonly string[]
 }
 
 export interface SetOptions {
@@ -77,6 +81,7 @@ export interface SetOptions {
   staleWhileRevalidate?: Duration
   staleIfError?: Duration
   jitter?: number
+  tags?: readonly string[]
 }
 
 export interface HerdOptions extends EntryOptions {
@@ -96,6 +101,11 @@ export interface HerdOptions extends EntryOptions {
   errorBackoff?: Duration
   /** Per-call timeout on Store and Lock operations; a hung backend counts as a failure. Default '1s'. */
   operationTimeout?: Duration
+  /**
+   * Keys, tags and clear() are scoped to it: two herds with different
+   * namespaces on one Store never see each other's entries. Default '' (none).
+   */
+  namespace?: string
   /** Circuit breaker around Store and Lock. */
   breaker?: false | { threshold?: number; resetAfter?: Duration }
   /** At most this many loader runs at once in this process (bulkhead). Default: unbounded. */
@@ -118,6 +128,7 @@ export interface ResolvedEntryOptions {
   negativeTtl: number
   softTimeout: number | undefined
   hardTimeout: number
+  tags: readonly string[] | undefined
 }
 
 export const ENTRY_DEFAULTS: ResolvedEntryOptions = {
@@ -129,6 +140,7 @@ export const ENTRY_DEFAULTS: ResolvedEntryOptions = {
   negativeTtl: 30_000,
   softTimeout: undefined,
   hardTimeout: 10_000,
+  tags: undefined,
 }
 
 /**
@@ -136,7 +148,7 @@ export const ENTRY_DEFAULTS: ResolvedEntryOptions = {
  * it touches. With `known`, any other key is rejected, so a typo such as
  * `{ swr: '1m' }` fails at the call instead of being silently ignored.
  */
-export function resolveEntryOptions(base: ResolvedEntryOptions, options: EntryOptions, where: string, known?: ReadonlySet<string>): ResolvedEntryOptions {
+export function resolveEntryOptions(base: ResolvedEntryOptions, options: EntryOptions & { tags?: readonly string[] }, where: string, known?: ReadonlySet<string>): ResolvedEntryOptions {
   if (options === null || typeof options !== 'object') {
     throw new HerdArgumentError(`herd: ${where} options must be an object; got ${describe(options)}`)
   }
@@ -154,7 +166,21 @@ export function resolveEntryOptions(base: ResolvedEntryOptions, options: EntryOp
   if (options.hardTimeout !== undefined) out.hardTimeout = positiveMs(options.hardTimeout, 'hardTimeout')
   if (options.jitter !== undefined) out.jitter = fraction(options.jitter, 'jitter', 1)
   if (options.beta !== undefined) out.beta = fraction(options.beta, 'beta', Number.MAX_SAFE_INTEGER)
+  if (options.tags !== undefined) out.tags = tagList(options.tags, `${where} tags`, MAX_TAGS_PER_ENTRY)
   return out
+}
+
+/** Most tags one entry may carry: each is a map lookup on every hit of the entry. */
+export const MAX_TAGS_PER_ENTRY = 64
+
+/** A validated, frozen copy of a list of tags (non-empty strings); undefined for an empty list. */
+export function tagList(tags: unknown, where: string, max: number): readonly string[] | undefined {
+  if (!Array.isArray(tags)) throw new HerdArgumentError(`herd: ${where} must be an array of strings; got ${describe(tags)}`)
+  if (tags.length > max) throw new HerdArgumentError(`herd: ${where} takes at most ${max} tags; got ${tags.length}`)
+  for (const tag of tags) {
+    if (typeof tag !== 'string' || tag.length === 0) throw new HerdArgumentError(`herd: ${where} must hold non-empty strings; got ${describe(tag)}`)
+  }
+  return tags.length === 0 ? undefined : Object.freeze([...new Set(tags as string[])])
 }
 
 export function positiveMs(value: Duration, name: string): number {

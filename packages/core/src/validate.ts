@@ -5,6 +5,10 @@ export function assertKey(key: unknown, operation: string): asserts key is strin
   if (typeof key !== 'string' || key.length === 0) {
     throw new HerdArgumentError(`herd: ${operation}() needs a non-empty string key; got ${describe(key)}`)
   }
+  // U+0000 at the start marks the keys herd makes up itself (namespaces, tag records: see keyspace.ts).
+  if (key.charCodeAt(0) === 0) {
+    throw new HerdArgumentError(`herd: ${operation}() keys can't start with U+0000 (reserved for herd's own keys); got ${JSON.stringify(key)}`)
+  }
 }
 
 export function assertLoader(loader: unknown, operation: string): void {

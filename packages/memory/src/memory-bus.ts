@@ -14,7 +14,7 @@ export interface MemoryBus extends Bus {
   close(): Promise<void>
 }
 
-const KINDS: ReadonlySet<string> = new Set<BusMessage['kind']>(['set', 'expire', 'delete'])
+const KINDS: ReadonlySet<string> = new Set<BusMessage['kind']>(['set', 'expire', 'delete', 'invalidate'])
 
 /**
  * Invalidations between herds in one process: give every herd the same
@@ -30,7 +30,7 @@ export function memoryBus({ onListenerError = warn }: MemoryBusOptions = {}): Me
     async publish(message) {
       assertMessage(message)
       if (subscriptions.size === 0) return
-      const { kind, key, origin } = message
+      const { kind, key, origin, at } = message
       // Who was subscribed when it was published, as a network bus would see it.
       const targets = [...subscriptions]
       queueMicrotask(() => {
@@ -38,7 +38,7 @@ export function memoryBus({ onListenerError = warn }: MemoryBusOptions = {}): Me
           // Unsubscribed since: no delivery after unsubscribe() resolved.
           if (!subscriptions.has(subscription)) continue
           // Each listener gets its own copy, so one can't change what the next sees.
-          const copy: BusMessage = { kind, key, origin }
+          const copy: BusMessage = at === undefined ? { kind, key, origin } : { kind, key, origin, at }
           try {
             subscription.listener(copy)
           } catch (error) {
@@ -70,11 +70,14 @@ function assertMessage(message: BusMessage): void {
   const raw: unknown = message
   assertObject(raw, 'message')
   if (typeof raw.kind !== 'string' || !KINDS.has(raw.kind)) {
-    throw new HerdArgumentError(`herd: message.kind must be 'set', 'expire' or 'delete'; got ${describe(raw.kind)}`)
+    throw new HerdArgumentError(`herd: message.kind must be 'set', 'expire', 'delete' or 'invalidate'; got ${describe(raw.kind)}`)
   }
   assertKey(raw.key, 'publish')
   if (typeof raw.origin !== 'string') {
     throw new HerdArgumentError(`herd: message.origin must be a string; got ${describe(raw.origin)}`)
+  }
+  if (raw.at !== undefined && (typeof raw.at !== 'number' || !Number.isFinite(raw.at))) {
+    throw new HerdArgumentError(`herd: message.at must be a finite number when given; got ${describe(raw.at)}`)
   }
 }
 

@@ -32,7 +32,10 @@ export function memoryStore({ maxSize = 10_000 }: MemoryStoreOptions = {}): Memo
   // changes what it got can't change what the next caller reads.
   function read(key: string): StoredEntry | undefined {
     const held = lru.get(key)
-    return held === undefined ? undefined : { ...held }
+    if (held === undefined) return undefined
+    const copy = { ...held }
+    if (held.tags !== undefined) copy.tags = [...held.tags]
+    return copy
   }
 
   return {
@@ -115,5 +118,11 @@ function copyEntry(entry: StoredEntry): StoredEntry {
     loadMs: entry.loadMs,
   }
   if (entry.negative) copy.negative = true
+  if (raw.tags !== undefined) {
+    if (!Array.isArray(raw.tags) || raw.tags.some((tag) => typeof tag !== 'string')) {
+      throw new HerdArgumentError(`herd: entry.tags must be an array of strings when given; got ${describe(raw.tags)}`)
+    }
+    copy.tags = [...(raw.tags as string[])]
+  }
   return copy
 }

@@ -3,12 +3,13 @@ import { bounded, type RedisClient } from './commands.js'
 import { type RedisBusOptions, ignore, resolve } from './options.js'
 import { Subscriber } from './subscriber.js'
 
-const KINDS = new Set<unknown>(['set', 'expire', 'delete'])
+const KINDS = new Set<unknown>(['set', 'expire', 'delete', 'invalidate'])
 
 function parse(raw: string): BusMessage | undefined {
   try {
     const m = JSON.parse(raw) as Partial<BusMessage>
     if (KINDS.has(m.kind) && typeof m.key === 'string' && typeof m.origin === 'string') {
+      if (typeof m.at === 'number') return { kind: m.kind!, key: m.key, origin: m.origin, at: m.at }
       return { kind: m.kind!, key: m.key, origin: m.origin }
     }
   } catch {
@@ -50,7 +51,7 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Bu
 
   return {
     async publish(message) {
-      const payload = JSON.stringify({ kind: message.kind, key: message.key, origin: message.origin })
+      const payload = JSON.stringify({ kind: message.kind, key: message.key, origin: message.origin, at: message.at })
       // Routed by the channel name, so on a Cluster every publish leaves from one node, in order.
       await commands.send(keys.bus, false, ['PUBLISH', keys.bus, payload])
     },

@@ -45,9 +45,10 @@ export function redisStore(client: RedisClient, options: RedisOptions = {}): Sto
       await commands.send(name, false, ['DEL', name])
     },
 
-    async expire(key, at) {
+    async expire(key, at, fence) {
       if (!Number.isFinite(at)) throw new HerdArgumentError(`@herd/redis: expire() needs an epoch ms; got ${String(at)}`)
-      return Number(await commands.run(MARK_STALE, [keys.value(key)], [String(Math.floor(at))])) === 1
+      if (fence !== undefined && (!Number.isSafeInteger(fence) || fence < 0)) throw new HerdArgumentError(`@herd/redis: expire() fence must be a whole number >= 0; got ${String(fence)}`)
+      return Number(await commands.run(MARK_STALE, [keys.value(key)], [String(Math.floor(at)), fence === undefined ? '' : String(fence)])) === 1
     },
   }
 }

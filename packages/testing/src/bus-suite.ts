@@ -24,7 +24,8 @@ class Inbox {
   readonly listener = (message: BusMessage): void => {
     if (!message.key.startsWith(this.prefix)) return
     // The contract's fields only: an adapter may carry more.
-    this.messages.push({ kind: message.kind, key: message.key, origin: message.origin })
+    const { kind, key, origin, at } = message
+    this.messages.push(at === undefined ? { kind, key, origin } : { kind, key, origin, at })
     this.notify?.()
   }
 
@@ -75,9 +76,9 @@ export function busSuite(name: string, factory: BusFactory, options?: BusSuiteOp
     it('delivers every kind of message', async () => {
       const [publisher, receiver] = [await create(), await create()]
       const inbox = await listen(receiver)
-      const sent = [message('set', 'a'), message('expire', 'b'), message('delete', 'c')]
+      const sent = [message('set', 'a'), message('expire', 'b'), message('delete', 'c'), { ...message('invalidate', 'd'), at: 1_795_910_400_123.5 }]
       for (const m of sent) await publisher.publish(m)
-      expect(await inbox.until(3)).toStrictEqual(sent)
+      expect(await inbox.until(4)).toStrictEqual(sent)
     })
 
     it('several listeners, on one participant or several, each receive every message once', async () => {

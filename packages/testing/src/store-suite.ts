@@ -39,11 +39,12 @@ function sampleEntry(overrides: Partial<StoredEntry> = {}): StoredEntry {
   }
 }
 
-/** Every field of the contract, compared exactly; `negative` absent and `false` mean the same. */
+/** Every field of the contract, compared exactly; `negative` absent and `false` mean the same, and so do no `tags` and `[]`. */
 function expectEntry(actual: StoredEntry | undefined, expected: StoredEntry): void {
   expect(actual, 'expected an entry, got undefined').toBeDefined()
-  const { negative = false, ...fields } = actual!
-  const { negative: expectedNegative = false, ...expectedFields } = expected
+  const { negative = false, tags = [], ...fields } = actual!
+  const { negative: expectedNegative = false, tags: expectedTags = [], ...expectedFields } = expected
+  expect([...tags]).toStrictEqual([...expectedTags])
   expect({
     value: fields.value,
     fence: fields.fence,
@@ -92,6 +93,15 @@ export function storeSuite(name: string, factory: StoreFactory, options?: StoreS
         const entry = sampleEntry({ value: '', negative: true, loadMs: 3 })
         expect(await store.set(key('k'), entry, LONG_TTL)).toBe(true)
         expectEntry(await store.get(key('k')), entry)
+      })
+
+      it('keeps the tags as given, in order, whatever characters they hold', async () => {
+        const entry = sampleEntry({ tags: ['products', 'product:42', 'with, comma', 'quote " and {braces}', 'ünïcødé 🐘', ''.padEnd(300, 't')] })
+        expect(await store.set(key('k'), entry, LONG_TTL)).toBe(true)
+        expectEntry(await store.get(key('k')), entry)
+        const negative = sampleEntry({ value: '', negative: true, tags: ['t'] })
+        expect(await store.set(key('n'), negative, LONG_TTL)).toBe(true)
+        expectEntry(await store.get(key('n')), negative)
       })
 
       it('an entry written without `negative` reads back as not negative', async () => {
@@ -217,7 +227,19 @@ export function storeSuite(name: string, factory: StoreFactory, options?: StoreS
         expect((await store.get(key('k')))?.fence).toBe(10)
       })
 
+      it('with a fence, raises the entry’s fence to it (never lowers it): an older writer is refused afterwards', async () => {
+        const entry = sampleEntry({ fence: 10, tags: ['t'] })
+        await store.set(key('k'), entry, LONG_TTL)
+        expect(await store.expire(key('k'), entry.createdAt + 5, 20)).toBe(true)
+        expectEntry(await store.get(key('k')), { ...entry, fence: 20, freshUntil: entry.createdAt + 5 })
+        expect(await store.set(key('k'), sampleEntry({ fence: 15 }), LONG_TTL)).toBe(false)
+        expect(await store.expire(key('k'), entry.createdAt + 5, 12)).toBe(true)
+        expect((await store.get(key('k')))?.fence).toBe(20)
+        expect(await store.set(key('k'), sampleEntry({ fence: 20, value: 'same lease' }), LONG_TTL)).toBe(true)
+      })
+
       it('of a missing key resolves false and creates nothing', async () => {
+        expect(await store.expire(key('missing'), Date.now(), 5)).toBe(false)
         expect(await store.expire(key('missing'), Date.now())).toBe(false)
         expect(await store.get(key('missing'))).toBeUndefined()
       })

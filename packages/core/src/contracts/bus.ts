@@ -1,9 +1,15 @@
-/** What changed, so other processes drop their local copy of `key`. */
+/**
+ * What changed, so other processes drop their local copy of `key` (`set`,
+ * `expire`, `delete`), or raise a tag record (`invalidate`: `key` is the
+ * record's key, `at` when it was raised; expireTags, deleteTags, clear).
+ */
 export interface BusMessage {
-  kind: 'set' | 'expire' | 'delete'
+  kind: 'set' | 'expire' | 'delete' | 'invalidate'
   key: string
   /** Id of the herd that published it; a herd ignores its own messages. */
   origin: string
+  /** For `invalidate`: epoch ms. A Bus carries it as given. */
+  at?: number
 }
 
 export type BusListener = (message: BusMessage) => void

@@ -21,6 +21,12 @@ export interface StoredEntry {
   errorUntil: number
   /** How long the loader took, in ms: XFetch's delta. */
   loadMs: number
+  /**
+   * Tags the entry was written with (`fetch(k, l, { tags })`). The Store keeps
+   * and returns them as given; herd invalidates tagged entries lazily, by
+   * comparing them with tag records it keeps as entries of their own.
+   */
+  tags?: readonly string[]
 }
 
 /**

@@ -42,6 +42,8 @@ async function writeEverywhere(
   now: number,
   keepUntil: number,
 ): Promise<TierWrite> {
+  // Tag records must outlive every entry that may carry their tag.
+  if (keepUntil - now > h.longestLifetimeMs) h.longestLifetimeMs = keepUntil - now
   let result: TierWrite
   let notified = false
   if (held !== undefined && h.coordinator.fused !== undefined && fence.kind === 'fleet') {

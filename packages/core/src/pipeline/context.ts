@@ -14,15 +14,19 @@ import { FleetBus } from '../ports/fleet-bus.js'
 import { BackendGuard } from '../ports/guard.js'
 import { SharedTier } from '../ports/shared-tier.js'
 import { HerdClock } from '../time/clock.js'
+import { Keyspace } from '../keyspace.js'
 import { assertAdapter } from '../validate.js'
 import { Bulkhead } from './bulkhead.js'
 import type { Flight } from './flight.js'
 import { LocalTier } from './local-tier.js'
 import { Observer } from './observer.js'
+import { NAMESPACE_TAG, TagStates } from './tag-states.js'
+
+const DAY_MS = 86_400_000
 
 const HERD_OPTION_KEYS = new Set([
   'store', 'lock', 'bus', 'codec', 'local', 'lease', 'errorBackoff', 'operationTimeout', 'breaker', 'maxConcurrentLoads',
-  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'logger',
+  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'logger', 'namespace',
 ])
 
 /**
@@ -51,6 +55,11 @@ export class HerdContext {
   /** Keys not to load or refresh again before a time. */
   readonly holdOff = new HoldOff()
   readonly fences = new LocalFences()
+  readonly keys: Keyspace
+  /** What this process knows of tag invalidations (expireTags, deleteTags, clear). */
+  readonly tags: TagStates
+  /** The longest lifetime (ms, stale windows included) of an entry this herd wrote: how long its tag records must last. */
+  longestLifetimeMs: number
   closed = false
 
   constructor(options: HerdOptions) {
@@ -74,6 +83,14 @@ export class HerdContext {
     this.errorBackoffMs = toMs(options.errorBackoff ?? 1_000, 'errorBackoff')
     this.bulkhead = new Bulkhead(positiveInteger(options.maxConcurrentLoads ?? Infinity, 'maxConcurrentLoads', true))
     this.local = createLocalTier(options.local, store)
+    this.keys = Keyspace.of(options.namespace)
+    const d = this.defaults
+    this.longestLifetimeMs = Math.max(DAY_MS, d.ttl + Math.max(d.staleWhileRevalidate, d.staleIfError))
+    this.tags = new TagStates(
+      store === undefined ? Number.POSITIVE_INFINITY : this.localTtlMs,
+      store === undefined ? undefined : (tags) => this.tier.readRecords(tags),
+      () => this.longestLifetimeMs,
+    )
     this.breaker = createBreaker(options.breaker, store, lock, this.observer)
     this.guard = new BackendGuard(
       this.breaker,
@@ -84,12 +101,12 @@ export class HerdContext {
       },
       (source, key) => this.observer.fallback(key, source, 'breaker-open'),
     )
-    this.tier = new SharedTier(store, options.codec ?? defaultCodec, this.guard, this.observer)
-    this.coordinator = new Coordinator(lock, store, bus, this.tier, this.guard, this.fences, this.clock, this.observer, leaseMs, operationTimeoutMs)
+    this.tier = new SharedTier(store, options.codec ?? defaultCodec, this.guard, this.observer, this.keys, this.tags, this.clock)
+    this.coordinator = new Coordinator(lock, store, bus, this.tier, this.guard, this.fences, this.clock, this.observer, leaseMs, operationTimeoutMs, this.keys)
     if (lock?.fused !== undefined && this.coordinator.fused === undefined) {
       this.observer.misuse('herd: the Lock can fuse with a Store and Bus, but not with the ones this herd was given: each miss costs the plain round trips. Build store, lock and bus from one backend (e.g. redisBackend(client)).')
     }
-    this.bus = new FleetBus(bus, this.id, (message) => this.onBusMessage(message), () => this.local?.clear(), this.observer)
+    this.bus = new FleetBus(bus, this.keys, this.id, (message) => this.onBusMessage(message), () => this.onBusGap(), this.observer)
   }
 
   /** Subscribes to the Bus and syncs the Store's clock: the herd's own background work, stopped by close(). */
@@ -125,14 +142,33 @@ export class HerdContext {
     return this.coordinator.leaseMs + this.defaults.hardTimeout
   }
 
+  /** How long this process trusts what it holds without asking the Store (the local tier's ttl). */
+  private get localTtlMs(): number {
+    return this.local?.ttl ?? 5_000
+  }
+
+  /** Messages may have been missed: nothing held here is trusted until read again. */
+  private onBusGap(): void {
+    this.local?.clear()
+    this.tags.recheck()
+  }
+
   private onBusMessage(message: BusMessage): void {
+    if (message.kind === 'invalidate') {
+      const record = this.keys.fromRecord(message.key)
+      if (record === undefined || typeof message.at !== 'number') return
+      this.tags.raise(record.tag, record.kind, message.at)
+      if (record.tag === NAMESPACE_TAG && record.kind === 'deleted') this.local?.clear()
+      return
+    }
     // Another process changed the key: our copy may be older than the Store's.
-    this.local?.delete(message.key)
+    const key = this.keys.fromEntry(message.key)
+    if (key !== undefined) this.local?.delete(key)
   }
 }
 
 export const FETCH_OPTION_KEYS: ReadonlySet<string> = new Set([
-  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'signal',
+  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'signal', 'tags',
 ])
 
 function createLocalTier(local: HerdOptions['local'], store: Store | undefined): LocalTier | undefined {

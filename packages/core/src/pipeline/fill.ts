@@ -1,4 +1,4 @@
-import { type Entry, FRESH, stateOf } from '../policies/freshness.js'
+import { type Entry, FRESH } from '../policies/freshness.js'
 import { type Acquired, LeaseLostError } from '../ports/coordinator.js'
 import type { TierRead } from '../ports/shared-tier.js'
 import type { HerdContext } from './context.js'
@@ -22,7 +22,7 @@ export async function fill<T>(h: HerdContext, job: LoadJob<T>): Promise<Loaded<T
     const acquired = await h.coordinator.acquire(key, signal)
     if (acquired.kind === 'solo') return loadAndWrite(h, job, acquired.fence)
     if (acquired.kind === 'lease') {
-      const done = await underLease(h, job, acquired, (entry) => stateOf(entry, h.clock.now()) === FRESH)
+      const done = await underLease(h, job, acquired, (entry) => h.tags.stateOf(entry, h.clock.now()) === FRESH)
       if (done !== undefined) return done
       continue // lost the lease mid-load: whoever holds it now is loading; wait for them
     }
@@ -87,7 +87,7 @@ async function underLease<T>(h: HerdContext, job: LoadJob<T>, acquired: Acquired
 
 /** A fresh entry someone else filled, kept locally and handed over. */
 function freshIn<T>(h: HerdContext, key: string, read: TierRead | undefined): Loaded<T> | undefined {
-  if (read?.kind !== 'entry' || stateOf(read.entry, h.clock.now()) !== FRESH) return undefined
+  if (read?.kind !== 'entry' || h.tags.stateOf(read.entry, h.clock.now()) !== FRESH) return undefined
   return adopt(h, key, read.entry)
 }
 

@@ -1,4 +1,4 @@
-import { type Entry, ERROR_WINDOW, FRESH, STALE, stateOf } from '../policies/freshness.js'
+import { type Entry, ERROR_WINDOW, FRESH, STALE } from '../policies/freshness.js'
 import { assertKey } from '../validate.js'
 import type { HerdContext } from './context.js'
 
@@ -16,6 +16,8 @@ export interface InspectedEntry {
   errorUntil: number
   /** How long the loader took (XFetch's delta). */
   loadMs: number
+  /** The entry's tags; its state takes their invalidations into account. */
+  tags?: readonly string[]
 }
 
 /** What the fleet and this process hold for a key: for operators, dashboards and tests. */
@@ -47,7 +49,7 @@ export async function inspect(h: HerdContext, key: string): Promise<Inspection> 
     key,
     at,
     shared,
-    local: local === undefined ? undefined : { ...describe(local.entry, at), until: local.until },
+    local: local === undefined ? undefined : { ...describe(h, local.entry, at), until: local.until },
     lease,
     inFlight: h.flights.has(key),
     heldOffUntil: h.holdOff.until(key, at),
@@ -58,7 +60,7 @@ async function sharedEntry(h: HerdContext, key: string, at: number): Promise<Ins
   if (h.tier.store === undefined) return undefined
   const read = await h.tier.peek(key)
   if (read === 'unreachable' || read === undefined) return read
-  return describe(read, at)
+  return describe(h, read, at)
 }
 
 async function leaseOf(h: HerdContext, key: string): Promise<Inspection['lease']> {
@@ -69,7 +71,9 @@ async function leaseOf(h: HerdContext, key: string): Promise<Inspection['lease']
   return result.ok ? result.value : 'unknown'
 }
 
-function describe(entry: Entry, at: number): InspectedEntry {
-  const { negative, fence, createdAt, freshUntil, staleUntil, errorUntil, loadMs } = entry
-  return { state: STATE_NAMES[stateOf(entry, at)] ?? 'gone', negative, fence, createdAt, freshUntil, staleUntil, errorUntil, loadMs }
+function describe(h: HerdContext, entry: Entry, at: number): InspectedEntry {
+  const { negative, fence, createdAt, freshUntil, staleUntil, errorUntil, loadMs, tags } = entry
+  const described: InspectedEntry = { state: STATE_NAMES[h.tags.stateOf(entry, at)] ?? 'gone', negative, fence, createdAt, freshUntil, staleUntil, errorUntil, loadMs }
+  if (tags !== undefined) described.tags = tags
+  return described
 }

@@ -1,6 +1,7 @@
 import { buildEntry } from '../policies/freshness.js'
 import { type HeldLease, LeaseLostError } from '../ports/coordinator.js'
 import type { Fence } from '../ports/fence.js'
+import { MAX_TAGS_PER_ENTRY, type ResolvedEntryOptions, tagList } from '../options.js'
 import { commit } from './commit.js'
 import type { HerdContext } from './context.js'
 import type { LoadJob, Loaded } from './job.js'
@@ -55,11 +56,18 @@ function runCounted<T>(h: HerdContext, job: LoadJob<T>, signal: AbortSignal): Pr
 
 async function write<T>(h: HerdContext, job: LoadJob<T>, outcome: LoadOutcome<T>, fence: Fence, held: HeldLease | undefined): Promise<Loaded<T>> {
   const encoded = h.tier.encode(outcome.value)
-  const options = outcome.overrides === undefined ? job.options : { ...job.options, ...outcome.overrides }
+  const options = outcome.overrides === undefined ? job.options : withOverrides(job.options, outcome.overrides)
   const now = h.clock.now()
   // The callers of this load get the loader's own value; every later read, from either tier, gets the codec's round trip.
   const entry = buildEntry(h.tier.roundTrip(encoded), options, fence.value, now, outcome.loadMs)
   // ttl 0 ("return it, don't cache it"): nothing to write; the lease is given back by the fill.
   if (entry !== undefined) await commit(h, job.key, entry, encoded, fence, held, 'load', now, entry.errorUntil)
   return { value: outcome.value, createdAt: now }
+}
+
+/** The call's options with what the loader set; tags it added join the call's own. */
+function withOverrides(options: ResolvedEntryOptions, overrides: Partial<ResolvedEntryOptions>): ResolvedEntryOptions {
+  const merged = { ...options, ...overrides }
+  if (overrides.tags !== undefined) merged.tags = tagList([...(options.tags ?? []), ...overrides.tags], 'setTags()', MAX_TAGS_PER_ENTRY)
+  return merged
 }

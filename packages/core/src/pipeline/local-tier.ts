@@ -20,7 +20,7 @@ export class LocalTier {
 
   constructor(
     maxSize: number,
-    private readonly ttl: number,
+    readonly ttl: number,
   ) {
     this.lru = new QuickLRU({ maxSize })
   }

@@ -9,7 +9,7 @@ import { type Inspection, inspect } from './inspect.js'
 import { Schedules } from './keep-fresh.js'
 import { get, read } from './read-path.js'
 import { warmKeys } from './warm.js'
-import { expire, remove, set } from './writes.js'
+import { clear, expire, invalidateTags, remove, set } from './writes.js'
 
 const EVENT_NAMES = new Set<string>(['hit', 'stale', 'miss', 'coalesced', 'load', 'refresh', 'error', 'fallback', 'breaker', 'lock-wait', 'write'])
 
@@ -51,6 +51,18 @@ export class HerdPipeline implements Herd {
 
   delete(key: string): Promise<void> {
     return remove(this.h, key)
+  }
+
+  expireTags(tags: readonly string[]): Promise<void> {
+    return invalidateTags(this.h, tags, 'expired', 'expireTags')
+  }
+
+  deleteTags(tags: readonly string[]): Promise<void> {
+    return invalidateTags(this.h, tags, 'deleted', 'deleteTags')
+  }
+
+  clear(): Promise<void> {
+    return clear(this.h)
   }
 
   async warm<T>(keys: readonly string[], loader: Loader<T>, options: WarmOptions = {}): Promise<WarmResult> {

@@ -2,7 +2,7 @@ import { type FetchContext, fetchChannel } from '../diagnostics.js'
 import { HerdArgumentError, HerdEncodeError } from '../errors.js'
 import type { Tier } from '../events.js'
 import type { FetchOptions, FetchResult, Loader, ResolvedEntryOptions } from '../options.js'
-import { type Entry, ERROR_WINDOW, FRESH, STALE, stateOf } from '../policies/freshness.js'
+import { type Entry, ERROR_WINDOW, FRESH, STALE } from '../policies/freshness.js'
 import { shouldRefreshEarly } from '../policies/xfetch.js'
 import { assertKey, assertLoader, assertSignal } from '../validate.js'
 import type { HerdContext } from './context.js'
@@ -50,7 +50,7 @@ function readTraced(h: HerdContext, key: string, loader: Loader<unknown>, option
   const local = h.local?.get(key, now)
   let fallback: Entry | undefined
   if (local !== undefined) {
-    const state = stateOf(local, now)
+    const state = h.tags.stateOf(local, now)
     if (state === FRESH) {
       if (shouldRefreshEarly(local, now, o.beta) && !h.flights.has(key)) startRefresh(h, key, loader, o, local, 'early')
       h.observer.hit(key, 'local', local.negative)
@@ -96,9 +96,9 @@ export async function get(h: HerdContext, key: string): Promise<unknown> {
   assertKey(key, 'get')
   const now = h.clock.now()
   const local = h.local?.get(key, now)
-  if (local !== undefined && stateOf(local, now) <= STALE) return local.value
+  if (local !== undefined && h.tags.stateOf(local, now) <= STALE) return local.value
   const read = await h.tier.read(key)
-  if (read.kind === 'miss' || stateOf(read.entry, h.clock.now()) > STALE) return undefined
+  if (read.kind === 'miss' || h.tags.stateOf(read.entry, h.clock.now()) > STALE) return undefined
   h.local?.offer(key, read.entry, h.clock.now())
   return read.entry.value
 }
@@ -138,7 +138,7 @@ async function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unkn
     if (read.kind === 'entry') {
       const entry = read.entry
       const now = h.clock.now()
-      const state = stateOf(entry, now)
+      const state = h.tags.stateOf(entry, now)
       if (state <= STALE) {
         h.local?.offer(key, entry, now)
         if (state === FRESH) h.observer.hit(key, 'store', entry.negative)

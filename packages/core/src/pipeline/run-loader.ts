@@ -1,11 +1,11 @@
 import { describe, toMs } from '../duration.js'
 import { HerdArgumentError } from '../errors.js'
-import type { Loader, LoaderContext, ResolvedEntryOptions } from '../options.js'
+import { type Loader, type LoaderContext, MAX_TAGS_PER_ENTRY, type ResolvedEntryOptions, tagList } from '../options.js'
 
 export interface LoadOutcome<T> {
   value: T | undefined
   loadMs: number
-  /** What the loader set through ctx.setTtl / ctx.setOptions (adaptive TTL). */
+  /** What the loader set through ctx.setTtl / ctx.setOptions (adaptive TTL); `tags` are the ones ctx.setTags added. */
   overrides: Partial<ResolvedEntryOptions> | undefined
 }
 
@@ -33,6 +33,10 @@ export function runLoader<T>(loader: Loader<T>, key: string, signal: AbortSignal
       if (options.staleWhileRevalidate !== undefined) next.staleWhileRevalidate = toMs(options.staleWhileRevalidate, 'setOptions() staleWhileRevalidate')
       if (options.staleIfError !== undefined) next.staleIfError = toMs(options.staleIfError, 'setOptions() staleIfError')
       overrides = next
+    },
+    setTags(tags) {
+      const added = tagList(tags, 'setTags()', MAX_TAGS_PER_ENTRY)
+      if (added !== undefined) overrides = { ...overrides, tags: [...(overrides?.tags ?? []), ...added] }
     },
   }
   const started = performance.now()

@@ -1,12 +1,14 @@
 import { HerdArgumentError } from '../errors.js'
-import { type SetOptions, resolveEntryOptions } from '../options.js'
+import type { RecordKind } from '../keyspace.js'
+import { type SetOptions, resolveEntryOptions, tagList } from '../options.js'
 import { buildEntry, tombstone } from '../policies/freshness.js'
 import type { Fence } from '../ports/fence.js'
 import { assertKey } from '../validate.js'
 import { commit } from './commit.js'
 import type { HerdContext } from './context.js'
+import { NAMESPACE_TAG } from './tag-states.js'
 
-const SET_OPTION_KEYS: ReadonlySet<string> = new Set(['ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter'])
+const SET_OPTION_KEYS: ReadonlySet<string> = new Set(['ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'tags'])
 
 /** Write-through with a new fence: a load already in flight (older lease) can't overwrite it. */
 export async function set(h: HerdContext, key: string, value: unknown, options: SetOptions | undefined): Promise<void> {
@@ -65,4 +67,41 @@ async function invalidation(h: HerdContext, key: string, operation: string): Pro
   const fence = await h.coordinator.fence(key)
   const now = h.clock.now()
   return { fence, now, keepUntil: now + h.tombstoneMs }
+}
+
+/** Most tags one expireTags / deleteTags call takes: each is a write and a message. */
+const MAX_TAGS_PER_CALL = 1_000
+
+/**
+ * expireTags / deleteTags: raises each tag's record to now, here at once
+ * (this process's reads see it immediately), in the shared tier (one write
+ * per tag, whatever the number of entries), and over the Bus. Entries are
+ * checked against it on read (see TagStates), so a load in flight that began
+ * before now can't land fresh after it.
+ */
+export async function invalidateTags(h: HerdContext, tags: readonly string[], kind: RecordKind, operation: string): Promise<void> {
+  h.assertOpen(operation)
+  const list = tagList(tags, `${operation}()`, MAX_TAGS_PER_CALL) ?? []
+  await raise(h, list, kind, operation)
+}
+
+/** Every entry of this herd's namespace gone, in every process: the namespace's own record, deleted. */
+export async function clear(h: HerdContext): Promise<void> {
+  h.assertOpen('clear')
+  h.local?.clear()
+  await raise(h, [NAMESPACE_TAG], 'deleted', 'clear')
+}
+
+async function raise(h: HerdContext, tags: readonly string[], kind: RecordKind, operation: string): Promise<void> {
+  const at = h.clock.now()
+  for (const tag of tags) h.tags.raise(tag, kind, at, at)
+  await Promise.all(
+    tags.map((tag) =>
+      h.observer.traceWrite(tag, operation === 'clear' ? 'delete' : kind === 'expired' ? 'expire' : 'delete', async (context) => {
+        const written = await h.tier.raiseRecord(kind, tag, at, h.longestLifetimeMs)
+        if (written === 'written') h.bus.invalidate(kind, tag, at)
+        if (context !== undefined) context.outcome = written
+      }),
+    ),
+  )
 }

@@ -35,7 +35,9 @@ export function buildEntry<T>(value: T | undefined, o: ResolvedEntryOptions, fen
   const freshUntil = now + jittered(ttl, o.jitter)
   const staleUntil = negative ? freshUntil : freshUntil + o.staleWhileRevalidate
   const errorUntil = negative ? freshUntil : Math.max(staleUntil, freshUntil + o.staleIfError)
-  return { value, negative, fence, createdAt: now, freshUntil, staleUntil, errorUntil, loadMs }
+  const entry: Entry<T> = { value, negative, fence, createdAt: now, freshUntil, staleUntil, errorUntil, loadMs }
+  if (o.tags !== undefined) entry.tags = o.tags
+  return entry
 }
 
 /**
@@ -64,11 +66,12 @@ export function toStored(entry: Entry, encoded: string): StoredEntry {
     loadMs: entry.loadMs,
   }
   if (entry.negative) stored.negative = true
+  if (entry.tags !== undefined) stored.tags = entry.tags
   return stored
 }
 
 export function fromStored<T>(stored: StoredEntry, value: T | undefined): Entry<T> {
-  return {
+  const entry: Entry<T> = {
     value,
     negative: stored.negative === true,
     fence: stored.fence,
@@ -78,4 +81,6 @@ export function fromStored<T>(stored: StoredEntry, value: T | undefined): Entry<
     errorUntil: stored.errorUntil,
     loadMs: stored.loadMs,
   }
+  if (stored.tags !== undefined && stored.tags.length > 0) entry.tags = stored.tags
+  return entry
 }

@@ -1,6 +1,7 @@
 import type { Bus, BusMessage } from '../contracts/bus.js'
 import type { FusedLock, Lease, Lock } from '../contracts/lock.js'
 import type { Store } from '../contracts/store.js'
+import type { Keyspace } from '../keyspace.js'
 import type { Observer } from '../pipeline/observer.js'
 import { type Entry, toStored } from '../policies/freshness.js'
 import type { HerdClock } from '../time/clock.js'
@@ -11,6 +12,8 @@ import { MISS, type SharedTier, type TierRead, type TierWrite } from './shared-t
 
 /** A lease this process holds, and whether it has been given back (a fused fill releases as it writes). */
 export interface HeldLease {
+  /** The user's key (the lease's own key is the backend's name for it). */
+  readonly key: string
   readonly lease: Lease
   readonly fence: Fence
   released: boolean
@@ -75,6 +78,7 @@ export class Coordinator {
     private readonly observer: Observer,
     readonly leaseMs: number,
     private readonly operationTimeoutMs: number,
+    private readonly keys: Keyspace,
   ) {
     const fused = lock?.fused
     this.fused = fused !== undefined && store !== undefined && fused.store === store && (fused.bus === undefined || fused.bus === bus) ? fused : undefined
@@ -99,15 +103,16 @@ export class Coordinator {
     if (lock === undefined) return { kind: 'solo', fence: this.localFence('fleet'), degraded: false }
     const fused = this.fused
     if (fused !== undefined) {
-      const result = await this.guard.run('lock', key, () => fused.acquire(key, this.leaseMs), { onLate: (late) => this.releaseLate(late.lease) })
+      const name = this.keys.entry(key)
+      const result = await this.guard.run('lock', key, () => fused.acquire(name, this.leaseMs), { onLate: (late) => this.releaseLate(key, late.lease) })
       if (!result.ok) return { kind: 'solo', fence: this.localFence('local'), degraded: true }
       const { lease, entry } = result.value
-      const current = entry === undefined ? MISS : this.tier.decode(key, entry)
-      return lease === undefined ? { kind: 'busy', current } : this.granted(lease, signal, current)
+      const current = entry === undefined ? MISS : await this.tier.checked(key, entry)
+      return lease === undefined ? { kind: 'busy', current } : this.granted(key, lease, signal, current)
     }
-    const result = await this.guard.run('lock', key, () => lock.acquire(key, this.leaseMs), { onLate: (late) => this.releaseLate(late) })
+    const result = await this.guard.run('lock', key, () => lock.acquire(this.keys.entry(key), this.leaseMs), { onLate: (late) => this.releaseLate(key, late) })
     if (!result.ok) return { kind: 'solo', fence: this.localFence('local'), degraded: true }
-    return result.value === undefined ? { kind: 'busy', current: undefined } : this.granted(result.value, signal, undefined)
+    return result.value === undefined ? { kind: 'busy', current: undefined } : this.granted(key, result.value, signal, undefined)
   }
 
   /** Waits for the holder to release (pushed by the Lock, not polled), at most a lease and an operation timeout. */
@@ -127,12 +132,12 @@ export class Coordinator {
     const fused = this.fused
     const options = { timeoutMs: this.leaseMs + this.operationTimeoutMs }
     if (fused !== undefined) {
-      const result = await this.guard.run('lock', key, () => fused.wait(key, this.leaseMs, signal), options)
+      const result = await this.guard.run('lock', key, () => fused.wait(this.keys.entry(key), this.leaseMs, signal), options)
       if (!result.ok) return { kind: 'solo', fence: this.localFence('local') }
       const { woken, entry } = result.value
-      return woken ? { kind: 'released', current: entry === undefined ? undefined : this.tier.decode(key, entry) } : { kind: 'timeout' }
+      return woken ? { kind: 'released', current: entry === undefined ? undefined : await this.tier.checked(key, entry) } : { kind: 'timeout' }
     }
-    const result = await this.guard.run('lock', key, () => lock.wait(key, this.leaseMs, signal), options)
+    const result = await this.guard.run('lock', key, () => lock.wait(this.keys.entry(key), this.leaseMs, signal), options)
     if (!result.ok) return { kind: 'solo', fence: this.localFence('local') }
     return result.value ? { kind: 'released', current: undefined } : { kind: 'timeout' }
   }
@@ -141,7 +146,7 @@ export class Coordinator {
   async fence(key: string): Promise<Fence> {
     const lock = this.lock
     if (lock === undefined) return this.localFence('fleet')
-    const result = await this.guard.run('lock', key, () => lock.fence(key))
+    const result = await this.guard.run('lock', key, () => lock.fence(this.keys.entry(key)))
     return result.ok ? { kind: 'fleet', value: result.value } : this.localFence('local')
   }
 
@@ -150,7 +155,7 @@ export class Coordinator {
     const lock = this.lock!
     const { lease } = held
     const renewal = every(Math.max(1, Math.floor(this.leaseMs / 3)), () => {
-      void this.guard.run('lock', lease.key, () => lock.extend(lease, this.leaseMs)).then((kept) => {
+      void this.guard.run('lock', held.key, () => lock.extend(lease, this.leaseMs)).then((kept) => {
         if (kept.ok && !kept.value) onLost()
       })
     })
@@ -162,7 +167,7 @@ export class Coordinator {
     if (held.released) return
     held.released = true
     const lock = this.lock!
-    void this.guard.run('lock', held.lease.key, () => lock.release(held.lease))
+    void this.guard.run('lock', held.key, () => lock.release(held.lease))
   }
 
   /**
@@ -174,7 +179,7 @@ export class Coordinator {
   async fill(held: HeldLease, write: LeaseWrite | undefined, now: number, notify: BusMessage | undefined): Promise<TierWrite> {
     const fused = this.fused!
     held.released = true
-    const key = held.lease.key
+    const key = held.key
     const stored = write === undefined ? undefined : { entry: toStored(write.entry, write.encoded), ttlMs: Math.max(1, write.keepUntil - now) }
     const result = await this.guard.run('lock', key, () => fused.fill(held.lease, stored, notify))
     if (!result.ok) return 'local-only'
@@ -183,8 +188,8 @@ export class Coordinator {
     return result.value.written ? 'written' : 'fenced-out'
   }
 
-  private granted(lease: Lease, signal: AbortSignal, current: TierRead | undefined): Acquired {
-    const held: HeldLease = { lease, fence: { kind: 'fleet', value: lease.fence }, released: false }
+  private granted(key: string, lease: Lease, signal: AbortSignal, current: TierRead | undefined): Acquired {
+    const held: HeldLease = { key, lease, fence: { kind: 'fleet', value: lease.fence }, released: false }
     if (signal.aborted) {
       // Every caller left (or the hard timeout fired) while the Lock was answering: give it back now.
       this.release(held)
@@ -193,8 +198,8 @@ export class Coordinator {
     return { kind: 'lease', held, current }
   }
 
-  private releaseLate(lease: Lease | undefined): void {
-    if (lease !== undefined) this.release({ lease, fence: { kind: 'fleet', value: lease.fence }, released: false })
+  private releaseLate(key: string, lease: Lease | undefined): void {
+    if (lease !== undefined) this.release({ key, lease, fence: { kind: 'fleet', value: lease.fence }, released: false })
   }
 
   private localFence(kind: Fence['kind']): Fence {

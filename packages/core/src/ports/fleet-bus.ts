@@ -1,4 +1,5 @@
 import type { Bus, BusMessage } from '../contracts/bus.js'
+import type { Keyspace, RecordKind } from '../keyspace.js'
 import type { Observer } from '../pipeline/observer.js'
 import { after, type Timer } from '../time/timers.js'
 
@@ -20,6 +21,7 @@ export class FleetBus {
 
   constructor(
     readonly bus: Bus | undefined,
+    private readonly keys: Keyspace,
     private readonly origin: string,
     private readonly onMessage: (message: BusMessage) => void,
     private readonly onGap: () => void,
@@ -30,15 +32,23 @@ export class FleetBus {
     if (this.bus !== undefined) this.subscribe(this.bus)
   }
 
-  message(kind: BusMessage['kind'], key: string): BusMessage {
-    return { kind, key, origin: this.origin }
+  /** The message telling other processes that this herd changed `key` (the user's key; the message carries the backend's name). */
+  message(kind: 'set' | 'expire' | 'delete', key: string): BusMessage {
+    return { kind, key: this.keys.entry(key), origin: this.origin }
   }
 
-  publish(kind: BusMessage['kind'], key: string): void {
-    if (this.bus === undefined) return
-    const message = this.message(kind, key)
+  publish(kind: 'set' | 'expire' | 'delete', key: string): void {
+    if (this.bus !== undefined) this.send(this.message(kind, key), key)
+  }
+
+  /** Tells other processes that a tag record was raised at `at`. */
+  invalidate(kind: RecordKind, tag: string, at: number): void {
+    if (this.bus !== undefined) this.send({ kind: 'invalidate', key: this.keys.record(kind, tag), origin: this.origin, at }, tag)
+  }
+
+  private send(message: BusMessage, subject: string): void {
     this.observer.bus('publish', message)
-    this.bus.publish(message).catch((error: unknown) => this.observer.error(key, 'bus', error))
+    this.bus!.publish(message).catch((error: unknown) => this.observer.error(subject, 'bus', error))
   }
 
   /** A fused fill delivered `message` with its write: reported like a publish. */

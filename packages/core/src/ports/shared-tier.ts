@@ -3,6 +3,8 @@ import type { Store, StoredEntry } from '../contracts/store.js'
 import { HerdDecodeError, HerdEncodeError } from '../errors.js'
 import type { Observer, WriteKind } from '../pipeline/observer.js'
 import { type Entry, fromStored, toStored } from '../policies/freshness.js'
+import type { Keyspace, RecordKind } from '../keyspace.js'
+import type { TagStates } from '../pipeline/tag-states.js'
 import type { HerdClock } from '../time/clock.js'
 import { every, type Timer } from '../time/timers.js'
 import type { Fence } from './fence.js'
@@ -37,24 +39,35 @@ export class SharedTier {
     private readonly codec: Codec,
     private readonly guard: BackendGuard,
     private readonly observer: Observer,
+    private readonly keys: Keyspace,
+    private readonly tags: TagStates,
+    private readonly clock: HerdClock,
   ) {}
 
-  read(key: string): Promise<TierRead> {
+  /** One Store read, decoded, with what this process knows of the entry's tags brought up to date. */
+  async read(key: string): Promise<TierRead> {
     const store = this.store
-    if (store === undefined) return Promise.resolve(MISS)
-    return this.guard.run('store', key, () => store.get(key).catch((error: unknown) => this.unreadable(key, error))).then((read) =>
-      read.ok && read.value != null ? this.decode(key, read.value) : MISS,
-    )
+    if (store === undefined) return MISS
+    const stored = this.keys.entry(key)
+    const read = await this.guard.run('store', key, () => store.get(stored).catch((error: unknown) => this.unreadable(key, error)))
+    return read.ok && read.value != null ? this.checked(key, read.value) : MISS
+  }
+
+  /** A stored entry handed over by the Lock (fused): decoded, its tags brought up to date. */
+  async checked(key: string, stored: StoredEntry): Promise<TierRead> {
+    const read = this.decode(key, stored)
+    if (read.kind === 'entry') await this.tags.prepare(read.entry, this.clock.now())
+    return read
   }
 
   /** For inspect(): the entry as stored, whatever its state; `unreachable` when the Store could not be asked. */
   async peek(key: string): Promise<Entry | 'unreachable' | undefined> {
     const store = this.store
     if (store === undefined) return undefined
-    const result = await this.guard.run('store', key, () => store.get(key).catch((error: unknown) => this.unreadable(key, error)))
+    const result = await this.guard.run('store', key, () => store.get(this.keys.entry(key)).catch((error: unknown) => this.unreadable(key, error)))
     if (!result.ok) return 'unreachable'
     if (result.value == null) return undefined
-    const read = this.decode(key, result.value)
+    const read = await this.checked(key, result.value)
     return read.kind === 'entry' ? read.entry : undefined
   }
 
@@ -100,7 +113,7 @@ export class SharedTier {
     if (store === undefined) return 'written'
     if (fence.kind === 'local') return 'local-only'
     const ttlMs = Math.max(1, keepUntil - now)
-    const result = await this.guard.run('store', key, () => store.set(key, toStored(entry, encoded), ttlMs))
+    const result = await this.guard.run('store', key, () => store.set(this.keys.entry(key), toStored(entry, encoded), ttlMs))
     if (!result.ok) return 'local-only'
     this.observer.write(key, kind, result.value)
     return result.value ? 'written' : 'fenced-out'
@@ -110,9 +123,8 @@ export class SharedTier {
   async markStale(key: string, at: number, fence: Fence): Promise<'marked' | 'absent' | 'local-only'> {
     const store = this.store
     if (store === undefined) return 'marked'
-    const result = await this.guard.run('store', key, () =>
-      fence.kind === 'fleet' ? store.expire(key, at, fence.value) : store.expire(key, at),
-    )
+    const stored = this.keys.entry(key)
+    const result = await this.guard.run('store', key, () => (fence.kind === 'fleet' ? store.expire(stored, at, fence.value) : store.expire(stored, at)))
     if (!result.ok) return 'local-only'
     return result.value ? 'marked' : 'absent'
   }
@@ -121,8 +133,32 @@ export class SharedTier {
   async remove(key: string): Promise<TierWrite> {
     const store = this.store
     if (store === undefined) return 'written'
-    const result = await this.guard.run('store', key, () => store.delete(key))
+    const result = await this.guard.run('store', key, () => store.delete(this.keys.entry(key)))
     return result.ok ? 'written' : 'local-only'
+  }
+
+  /**
+   * Raises a tag record to `at`: an entry of its own whose fence is `at` in
+   * µs, so the Store's fenced write keeps the latest raise whichever arrives
+   * last. Kept for `ttlMs`, as long as any entry that may carry the tag.
+   */
+  async raiseRecord(kind: RecordKind, tag: string, at: number, ttlMs: number): Promise<TierWrite> {
+    const store = this.store
+    if (store === undefined) return 'written'
+    const record: StoredEntry = { value: '', negative: true, fence: Math.floor(at * 1000), createdAt: at, freshUntil: at, staleUntil: at, errorUntil: at, loadMs: 0 }
+    const result = await this.guard.run('store', tag, () => store.set(this.keys.record(kind, tag), record, Math.max(1, ttlMs)))
+    return result.ok ? 'written' : 'local-only'
+  }
+
+  /** The raise times of each tag's records, in one batch (getMany where the Store has it); undefined when the Store can't be asked. */
+  async readRecords(tags: readonly string[]): Promise<Map<string, { expiredAt: number; deletedAt: number }> | undefined> {
+    const store = this.store
+    if (store === undefined) return undefined
+    const names = tags.flatMap((tag) => [this.keys.record('expired', tag), this.keys.record('deleted', tag)])
+    const read = await this.guard.run('store', tags[0]!, () => (store.getMany !== undefined ? store.getMany(names) : Promise.all(names.map((name) => store.get(name)))))
+    if (!read.ok) return undefined
+    const raised = (record: StoredEntry | undefined): number => record?.createdAt ?? Number.NEGATIVE_INFINITY
+    return new Map(tags.map((tag, i) => [tag, { expiredAt: raised(read.value[2 * i]), deletedAt: raised(read.value[2 * i + 1]) }]))
   }
 
   /** Reads the Store's clock now and every minute, when it has one (see HerdClock). */

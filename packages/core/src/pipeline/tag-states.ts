@@ -1,0 +1,144 @@
+import type { RecordKind } from '../keyspace.js'
+import { type Entry, ERROR_WINDOW, type EntryState, FRESH, GONE, STALE } from '../policies/freshness.js'
+
+/** When each of a tag's two records was last raised (epoch ms; -Infinity: never), and when this process last read them. */
+interface TagState {
+  expiredAt: number
+  deletedAt: number
+  checkedAt: number
+}
+
+/** Reads tags' records from the shared tier: each tag's raise times, or undefined when the Store could not be asked. */
+export type RecordReader = (tags: readonly string[]) => Promise<Map<string, { expiredAt: number; deletedAt: number }> | undefined>
+
+/** Past this many tags held, the ones no entry can need any more are dropped. */
+const PRUNE_ABOVE = 10_000
+
+/** The empty tag: every entry of the namespace has it; deleting it is clear(). */
+export const NAMESPACE_TAG = ''
+
+/**
+ * What this process knows of tag invalidations: the time each tag was last
+ * expired or deleted. An entry is checked against its tags lazily, on read:
+ * one that began loading at or before a tag's deletion is gone; at or before
+ * its expiry, it is stale as of then (and served inside staleWhileRevalidate
+ * while one caller refreshes it). Nothing is scanned or indexed, so
+ * invalidating a tag costs the same whatever the number of entries, and a
+ * load in flight when a tag is invalidated can't land fresh after it.
+ *
+ * States come from this process's own invalidations, from the Bus, and,
+ * with a Store, from the tag records themselves, read again once they are
+ * older than `refreshMs` (the local tier's ttl), so a lost Bus message
+ * costs at most that long.
+ */
+export class TagStates {
+  private readonly states = new Map<string, TagState>()
+  private readonly pending = new Map<string, Promise<void>>()
+  /** The namespace's deletion (clear()), kept apart for the hit path: one compare for every entry. */
+  private clearedAt = Number.NEGATIVE_INFINITY
+
+  constructor(
+    private readonly refreshMs: number,
+    private readonly read: RecordReader | undefined,
+    /** The longest an entry written here lives: a state older than that can't matter to any entry any more. */
+    private readonly longestLifetimeMs: () => number,
+  ) {}
+
+  /** The entry's state once its tags (and the namespace) are taken into account. */
+  stateOf(entry: Entry, now: number): EntryState {
+    const started = entry.createdAt - entry.loadMs
+    if (started <= this.clearedAt) return GONE
+    let freshUntil = entry.freshUntil
+    const tags = entry.tags
+    if (tags !== undefined) {
+      for (let i = 0; i < tags.length; i++) {
+        const state = this.states.get(tags[i]!)
+        if (state === undefined) continue
+        if (started <= state.deletedAt) return GONE
+        if (started <= state.expiredAt && state.expiredAt < freshUntil) freshUntil = state.expiredAt
+      }
+    }
+    if (now < freshUntil) return FRESH
+    if (now < entry.staleUntil) return STALE
+    if (now < entry.errorUntil) return ERROR_WINDOW
+    return GONE
+  }
+
+  /** A record was raised: by this process (`checked`: it knows the record as written), or by another over the Bus. */
+  raise(tag: string, kind: RecordKind, at: number, checkedAt = Number.NEGATIVE_INFINITY): void {
+    let state = this.states.get(tag)
+    if (state === undefined) {
+      state = { expiredAt: Number.NEGATIVE_INFINITY, deletedAt: Number.NEGATIVE_INFINITY, checkedAt }
+      this.states.set(tag, state)
+    }
+    if (kind === 'expired') state.expiredAt = Math.max(state.expiredAt, at)
+    else state.deletedAt = Math.max(state.deletedAt, at)
+    if (tag === NAMESPACE_TAG) this.clearedAt = state.deletedAt
+    if (this.states.size > PRUNE_ABOVE) this.prune(at)
+  }
+
+  /**
+   * Makes sure what this process knows of the entry's tags (and the
+   * namespace) is no older than `refreshMs`, reading the records it lacks:
+   * one batch for all of them, shared with concurrent reads of the same tags.
+   */
+  async prepare(entry: Entry, now: number): Promise<void> {
+    if (this.read === undefined) return
+    const due: string[] = []
+    const waits: Array<Promise<void>> = []
+    const consider = (tag: string): void => {
+      const pending = this.pending.get(tag)
+      if (pending !== undefined) waits.push(pending)
+      else if (!this.isCurrent(tag, now)) due.push(tag)
+    }
+    consider(NAMESPACE_TAG)
+    if (entry.tags !== undefined) for (const tag of entry.tags) consider(tag)
+    if (due.length > 0) waits.push(this.fetch(due, now))
+    if (waits.length > 0) await Promise.all(waits)
+  }
+
+  /**
+   * Forgets states no entry can still need: raised longer ago than the
+   * longest entry lifetime, or (with a Store to read them from again) not
+   * read for a while. Keeps memory bounded however many tags go by.
+   */
+  private prune(now: number): void {
+    const longest = this.longestLifetimeMs()
+    for (const [tag, state] of this.states) {
+      if (tag === NAMESPACE_TAG) continue
+      const forgettable = Math.max(state.expiredAt, state.deletedAt) + longest < now || (this.read !== undefined && now - state.checkedAt >= this.refreshMs)
+      if (forgettable) this.states.delete(tag)
+    }
+  }
+
+  /** Messages may have been lost (the Bus reconnected): read every record again before trusting it. */
+  recheck(): void {
+    for (const state of this.states.values()) state.checkedAt = Number.NEGATIVE_INFINITY
+  }
+
+  get size(): number {
+    return this.states.size
+  }
+
+  private isCurrent(tag: string, now: number): boolean {
+    const state = this.states.get(tag)
+    return state !== undefined && now - state.checkedAt < this.refreshMs
+  }
+
+  private fetch(tags: string[], now: number): Promise<void> {
+    const done = this.read!(tags).then((records) => {
+      if (records === undefined) return // the Store is unreachable: keep what is known
+      for (const tag of tags) {
+        const record = records.get(tag)
+        this.raise(tag, 'expired', record?.expiredAt ?? Number.NEGATIVE_INFINITY)
+        this.raise(tag, 'deleted', record?.deletedAt ?? Number.NEGATIVE_INFINITY)
+        this.states.get(tag)!.checkedAt = now
+      }
+    })
+    const settled = done.finally(() => {
+      for (const tag of tags) if (this.pending.get(tag) === settled) this.pending.delete(tag)
+    })
+    for (const tag of tags) this.pending.set(tag, settled)
+    return settled
+  }
+}
