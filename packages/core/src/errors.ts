@@ -5,6 +5,7 @@ export type HerdErrorCode =
   | 'HERD_DECODE'
   | 'HERD_TIMEOUT'
   | 'HERD_CLOSED'
+  | 'HERD_UNAVAILABLE'
 
 export class HerdError extends Error {
   readonly code: HerdErrorCode
@@ -58,5 +59,22 @@ export class HerdClosedError extends HerdError {
   constructor(operation: string, pending = false) {
     super('HERD_CLOSED', pending ? `herd: closed while ${operation}() was pending` : `herd: ${operation}() called after close()`)
     this.name = 'HerdClosedError'
+  }
+}
+
+/**
+ * A `{ strict: true }` write or invalidation did not reach the shared tier
+ * (the Store, or its breaker, was down). Without `strict` the same call
+ * resolves, takes effect in this process at once and is replayed to the
+ * fleet when the Store is back.
+ */
+export class HerdUnavailableError extends HerdError {
+  readonly operation: string
+  readonly key: string | undefined
+  constructor(operation: string, key?: string, options?: { cause?: unknown }) {
+    super('HERD_UNAVAILABLE', `herd: ${operation}(${key === undefined ? '' : JSON.stringify(key)}) did not reach the shared tier (strict)`, options)
+    this.name = 'HerdUnavailableError'
+    this.operation = operation
+    this.key = key
   }
 }

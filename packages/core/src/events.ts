@@ -5,6 +5,9 @@ export type StaleReason = 'revalidate' | 'error' | 'timeout' | 'backoff'
 /** What failed. */
 export type ErrorSource = 'loader' | 'store' | 'lock' | 'bus' | 'codec' | 'listener'
 export type BreakerState = 'closed' | 'open' | 'half-open'
+export type RecoveryAction = 'queued' | 'replayed' | 'superseded' | 'dropped'
+/** What was queued: a key's write, a tag's or the namespace's invalidation, or a Bus message. */
+export type RecoveryOperation = 'set' | 'delete' | 'expire' | 'expireTags' | 'deleteTags' | 'clear' | 'publish'
 
 /** Payload of each event `herd.on()` can listen to. */
 export interface HerdEvents {
@@ -28,6 +31,12 @@ export interface HerdEvents {
   breaker: { from: BreakerState; to: BreakerState }
   /** This process waited for another holder of the key's lock. */
   'lock-wait': { key: string; waitedMs: number; woken: boolean }
+  /**
+   * A write or invalidation that could not reach the shared tier (or the
+   * Bus) was queued, later replayed, found superseded by a newer write, or
+   * dropped (the queue is bounded, or the herd closed).
+   */
+  recovery: { action: RecoveryAction; operation: RecoveryOperation; key: string }
   /** A write reached the Store (or was refused for an older fence). */
   write: { key: string; kind: 'load' | 'set' | 'delete' | 'expire'; accepted: boolean }
 }

@@ -1,6 +1,6 @@
 import type { Duration } from './duration.js'
 import type { HerdEventName, HerdListener } from './events.js'
-import type { FetchOptions, FetchResult, HerdOptions, Loader, SetOptions } from './options.js'
+import type { FetchOptions, FetchResult, HerdOptions, InvalidateOptions, Loader, SetOptions } from './options.js'
 import type { HerdStats } from './stats.js'
 import type { Inspection } from './pipeline/inspect.js'
 import { HerdPipeline } from './pipeline/pipeline.js'
@@ -27,22 +27,26 @@ export interface Herd {
   fetchEntry<T>(key: string, loader: Loader<T>, options?: FetchOptions): Promise<FetchResult<T>>
   /** The cached value (fresh, or stale inside staleWhileRevalidate), without loading. */
   get<T>(key: string): Promise<T | undefined>
-  /** Write-through with a new fence; every process drops its local copy. */
+  /**
+   * Write-through with a new fence; every process drops its local copy. When
+   * the Store can't take it, it holds in this process and is replayed when
+   * the Store is back (`{ strict: true }`: rejects with HerdUnavailableError).
+   */
   set<T>(key: string, value: T, options?: SetOptions): Promise<void>
   /** Marks the entry stale everywhere: the next read serves it and refreshes. */
-  expire(key: string): Promise<void>
+  expire(key: string, options?: InvalidateOptions): Promise<void>
   /** Removes the entry everywhere, local tiers included; an in-flight load can't bring it back. */
-  delete(key: string): Promise<void>
+  delete(key: string, options?: InvalidateOptions): Promise<void>
   /**
    * Every entry with one of `tags` turns stale as of now, in every process:
    * inside staleWhileRevalidate it is served once more and refreshed once,
    * fleet-wide. One write per tag, whatever the number of entries.
    */
-  expireTags(tags: readonly string[]): Promise<void>
+  expireTags(tags: readonly string[], options?: InvalidateOptions): Promise<void>
   /** Every entry with one of `tags` is gone, in every process: the next read waits for one load. One write per tag. */
-  deleteTags(tags: readonly string[]): Promise<void>
+  deleteTags(tags: readonly string[], options?: InvalidateOptions): Promise<void>
   /** Every entry of this herd's namespace is gone, in every process. One write, whatever the number of entries. */
-  clear(): Promise<void>
+  clear(options?: InvalidateOptions): Promise<void>
   /** Fills `keys` before traffic arrives, `concurrency` at a time; the loader reads the key from its context. */
   warm<T>(keys: readonly string[], loader: Loader<T>, options?: WarmOptions): Promise<WarmResult>
   /** Refreshes `key` on a schedule so it never expires under load; one refresher per period across the fleet with a Lock. Returns stop(). */

@@ -8,6 +8,7 @@ export type {
   FetchStatus,
   LoadedEntryOptions,
   SetOptions,
+  InvalidateOptions,
   Loader,
   LoaderContext,
 } from './options.js'
@@ -24,6 +25,7 @@ export {
   HerdDecodeError,
   HerdTimeoutError,
   HerdClosedError,
+  HerdUnavailableError,
   type HerdErrorCode,
 } from './errors.js'
 export type {
@@ -34,6 +36,8 @@ export type {
   StaleReason,
   ErrorSource,
   BreakerState,
+  RecoveryAction,
+  RecoveryOperation,
 } from './events.js'
 export type { HerdStats } from './stats.js'
 export type { HerdLogger } from './logger.js'

@@ -76,12 +76,22 @@ export interface FetchOptions extends EntryOptions {
   tags?: readonly string[]
 }
 
-export interface SetOptions {
+export interface SetOptions extends InvalidateOptions {
   ttl?: Duration
   staleWhileRevalidate?: Duration
   staleIfError?: Duration
   jitter?: number
   tags?: readonly string[]
+}
+
+/** For set, delete, expire, expireTags, deleteTags and clear. */
+export interface InvalidateOptions {
+  /**
+   * Reject with HerdUnavailableError when the shared tier could not take it,
+   * instead of resolving, holding it in this process and replaying it later.
+   * A strict set then changes nothing; a strict invalidation still holds here.
+   */
+  strict?: boolean
 }
 
 export interface HerdOptions extends EntryOptions {
@@ -106,6 +116,13 @@ export interface HerdOptions extends EntryOptions {
    * namespaces on one Store never see each other's entries. Default '' (none).
    */
   namespace?: string
+  /**
+   * Writes and invalidations that can't reach the Store (or Bus) take effect
+   * in this process at once and are replayed when it is back: at most
+   * `maxOperations` (default 10,000) and `maxBytes` (default 16 MiB), the
+   * oldest dropped first. `false` turns it off.
+   */
+  recovery?: false | { maxOperations?: number; maxBytes?: number }
   /** Circuit breaker around Store and Lock. */
   breaker?: false | { threshold?: number; resetAfter?: Duration }
   /** At most this many loader runs at once in this process (bulkhead). Default: unbounded. */

@@ -24,6 +24,8 @@ export interface HerdStats {
   /** Writes refused by the Store because a newer fence had written. */
   fencedOut: number
   errors: number
+  /** Writes and invalidations that could not reach the shared tier or the Bus: waiting now, and what became of the others. */
+  recovery: { pending: number; queued: number; replayed: number; superseded: number; dropped: number }
   breaker: { state: BreakerState; opens: number }
   /** What this process's local tier holds right now. */
   local: { size: number }
@@ -55,6 +57,7 @@ export function newCounters(): Counters {
     lockWaitMsTotal: 0,
     fencedOut: 0,
     errors: 0,
+    recovery: { pending: 0, queued: 0, replayed: 0, superseded: 0, dropped: 0 },
   }
 }
 

@@ -23,9 +23,10 @@ export function commit(
   kind: Exclude<WriteKind, 'expire'>,
   now: number,
   keepUntil: number,
+  strict = false,
 ): Promise<TierWrite> {
   return h.observer.traceWrite(key, kind, async (context) => {
-    const result = await writeEverywhere(h, key, entry, encoded, fence, held, kind, now, keepUntil)
+    const result = await writeEverywhere(h, key, entry, encoded, fence, held, kind, now, keepUntil, strict)
     if (context !== undefined) context.outcome = result
     return result
   })
@@ -41,6 +42,7 @@ async function writeEverywhere(
   kind: Exclude<WriteKind, 'expire'>,
   now: number,
   keepUntil: number,
+  strict: boolean,
 ): Promise<TierWrite> {
   // Tag records must outlive every entry that may carry their tag.
   if (keepUntil - now > h.longestLifetimeMs) h.longestLifetimeMs = keepUntil - now
@@ -54,7 +56,8 @@ async function writeEverywhere(
   } else {
     result = await h.tier.write(key, entry, encoded, fence, keepUntil, now, kind)
   }
-  if (result !== 'fenced-out') {
+  // A strict set that did not reach the shared tier changes nothing, here included.
+  if (result !== 'fenced-out' && !(strict && result === 'local-only' && kind === 'set')) {
     if (kind === 'load') h.local?.offer(key, entry, now, result === 'local-only')
     else h.local?.put(key, entry, now, kind === 'delete' ? keepUntil : undefined)
   }

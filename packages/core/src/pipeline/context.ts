@@ -20,13 +20,14 @@ import { Bulkhead } from './bulkhead.js'
 import type { Flight } from './flight.js'
 import { LocalTier } from './local-tier.js'
 import { Observer } from './observer.js'
+import { Recovery, type RecoveryLimits } from './recovery.js'
 import { NAMESPACE_TAG, TagStates } from './tag-states.js'
 
 const DAY_MS = 86_400_000
 
 const HERD_OPTION_KEYS = new Set([
   'store', 'lock', 'bus', 'codec', 'local', 'lease', 'errorBackoff', 'operationTimeout', 'breaker', 'maxConcurrentLoads',
-  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'logger', 'namespace',
+  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'logger', 'namespace', 'recovery',
 ])
 
 /**
@@ -48,6 +49,8 @@ export class HerdContext {
   /** The Lock adapter itself, for close(); the pipeline reaches it through the coordinator. */
   readonly lock: Lock | undefined
   readonly bus: FleetBus
+  /** What could not reach the shared tier or the Bus, held here and replayed when they are back. */
+  readonly recovery: Recovery
   readonly local: LocalTier | undefined
   readonly bulkhead: Bulkhead
   /** One flight per key in this process. */
@@ -91,7 +94,7 @@ export class HerdContext {
       store === undefined ? undefined : (tags) => this.tier.readRecords(tags),
       () => this.longestLifetimeMs,
     )
-    this.breaker = createBreaker(options.breaker, store, lock, this.observer)
+    this.breaker = createBreaker(options.breaker, store, lock, this.observer, () => this.recovery.kick())
     this.guard = new BackendGuard(
       this.breaker,
       operationTimeoutMs,
@@ -101,12 +104,15 @@ export class HerdContext {
       },
       (source, key) => this.observer.fallback(key, source, 'breaker-open'),
     )
-    this.tier = new SharedTier(store, options.codec ?? defaultCodec, this.guard, this.observer, this.keys, this.tags, this.clock)
+    this.tier = new SharedTier(store, options.codec ?? defaultCodec, this.guard, this.observer, this.keys, this.tags, this.clock, (key, read) => this.recovery.overlay(key, read))
     this.coordinator = new Coordinator(lock, store, bus, this.tier, this.guard, this.fences, this.clock, this.observer, leaseMs, operationTimeoutMs, this.keys)
     if (lock?.fused !== undefined && this.coordinator.fused === undefined) {
       this.observer.misuse('herd: the Lock can fuse with a Store and Bus, but not with the ones this herd was given: each miss costs the plain round trips. Build store, lock and bus from one backend (e.g. redisBackend(client)).')
     }
-    this.bus = new FleetBus(bus, this.keys, this.id, (message) => this.onBusMessage(message), () => this.onBusGap(), this.observer)
+    this.bus = new FleetBus(bus, this.keys, this.id, (message) => this.onBusMessage(message), () => this.onBusGap(), this.observer, (message) => {
+      this.recovery.keep({ kind: 'publish', message, at: this.clock.now() })
+    })
+    this.recovery = new Recovery(this, resolveRecovery(options.recovery, store, bus))
   }
 
   /** Subscribes to the Bus and syncs the Store's clock: the herd's own background work, stopped by close(). */
@@ -171,6 +177,18 @@ export const FETCH_OPTION_KEYS: ReadonlySet<string> = new Set([
   'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'signal', 'tags',
 ])
 
+/** Recovery is on wherever there is something to recover to: a Store or a Bus. */
+function resolveRecovery(recovery: HerdOptions['recovery'], store: Store | undefined, bus: Bus | undefined): RecoveryLimits | undefined {
+  if (recovery === false || (store === undefined && bus === undefined)) return undefined
+  if (recovery !== undefined && (recovery === null || typeof recovery !== 'object')) {
+    throw new HerdArgumentError('herd: recovery must be false or { maxOperations, maxBytes }')
+  }
+  return {
+    maxOperations: positiveInteger(recovery?.maxOperations ?? 10_000, 'recovery.maxOperations'),
+    maxBytes: positiveInteger(recovery?.maxBytes ?? 16 * 1024 * 1024, 'recovery.maxBytes'),
+  }
+}
+
 function createLocalTier(local: HerdOptions['local'], store: Store | undefined): LocalTier | undefined {
   if (local === false) {
     if (store === undefined) throw new HerdArgumentError('herd: local: false needs a store; without one the local tier is the only tier')
@@ -185,7 +203,7 @@ function createLocalTier(local: HerdOptions['local'], store: Store | undefined):
   return new LocalTier(maxSize, ttl)
 }
 
-function createBreaker(breaker: HerdOptions['breaker'], store: Store | undefined, lock: Lock | undefined, observer: Observer): Breaker | undefined {
+function createBreaker(breaker: HerdOptions['breaker'], store: Store | undefined, lock: Lock | undefined, observer: Observer, onClosed: () => void): Breaker | undefined {
   if (breaker === false || (store === undefined && lock === undefined)) return undefined
   if (breaker !== undefined && (breaker === null || typeof breaker !== 'object')) {
     throw new HerdArgumentError('herd: breaker must be false or { threshold, resetAfter }')
@@ -193,6 +211,9 @@ function createBreaker(breaker: HerdOptions['breaker'], store: Store | undefined
   return new Breaker(
     positiveInteger(breaker?.threshold ?? 5, 'breaker.threshold'),
     positiveMs(breaker?.resetAfter ?? 5_000, 'breaker.resetAfter'),
-    (from, to) => observer.breaker(from, to),
+    (from, to) => {
+      observer.breaker(from, to)
+      if (to === 'closed') onClosed()
+    },
   )
 }

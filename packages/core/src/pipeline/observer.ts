@@ -12,7 +12,7 @@ import {
 } from '../diagnostics.js'
 import type { BusMessage } from '../contracts/bus.js'
 import { HerdLog, type HerdLogger } from '../logger.js'
-import { type BreakerState, Emitter, type ErrorSource, type StaleReason, type Tier } from '../events.js'
+import { type BreakerState, Emitter, type ErrorSource, type RecoveryAction, type RecoveryOperation, type StaleReason, type Tier } from '../events.js'
 import { type Counters, newCounters } from '../stats.js'
 
 export type WriteKind = 'load' | 'set' | 'delete' | 'expire'
@@ -60,6 +60,17 @@ export class Observer {
     else if (to === 'closed') this.log.write('info', { from, to }, 'herd: the Store and Lock answer again; the breaker closed')
     else this.log.write('debug', { from, to }, 'herd: the breaker lets one call through to probe the Store or Lock')
     this.emitter.emit('breaker', { from, to })
+  }
+
+  /** A write or invalidation the shared tier (or Bus) did not take: queued, replayed, superseded or dropped. */
+  recovery(action: RecoveryAction, operation: RecoveryOperation, key: string, pending: number): void {
+    const counts = this.counters.recovery
+    counts[action]++
+    counts.pending = pending
+    if (action === 'dropped') this.log.throttled('recovery-dropped', 'warn', { operation, key, pending }, 'herd: a write or invalidation made during an outage was dropped before it could be replayed (the recovery queue is bounded, or the herd closed)')
+    else if (action === 'queued') this.log.throttled('recovery-queued', 'warn', { operation, key, pending }, 'herd: a write or invalidation could not reach the Store or Bus; it holds in this process and will be replayed when they are back')
+    else this.log.write('debug', { action, operation, key, pending }, `herd: a queued ${operation} was ${action}`)
+    if (this.emitter.has('recovery')) this.emitter.emit('recovery', { action, operation, key })
   }
 
   /** Something the user should fix in how the herd is set up (an adapter misused, an option that has no effect). */

@@ -1,7 +1,7 @@
 import { HerdArgumentError, HerdClosedError } from '../errors.js'
 import type { HerdEventName, HerdListener } from '../events.js'
 import type { Herd, KeepFreshOptions, WarmOptions, WarmResult } from '../herd.js'
-import type { FetchOptions, FetchResult, HerdOptions, Loader, SetOptions } from '../options.js'
+import type { FetchOptions, FetchResult, HerdOptions, InvalidateOptions, Loader, SetOptions } from '../options.js'
 import { type HerdStats, snapshot } from '../stats.js'
 import { assertLoader } from '../validate.js'
 import { HerdContext } from './context.js'
@@ -11,7 +11,7 @@ import { get, read } from './read-path.js'
 import { warmKeys } from './warm.js'
 import { clear, expire, invalidateTags, remove, set } from './writes.js'
 
-const EVENT_NAMES = new Set<string>(['hit', 'stale', 'miss', 'coalesced', 'load', 'refresh', 'error', 'fallback', 'breaker', 'lock-wait', 'write'])
+const EVENT_NAMES = new Set<string>(['hit', 'stale', 'miss', 'coalesced', 'load', 'refresh', 'error', 'fallback', 'breaker', 'lock-wait', 'write', 'recovery'])
 
 /** The Herd users hold: each method is one path of the pipeline (read-path.ts, writes.ts, keep-fresh.ts). */
 export class HerdPipeline implements Herd {
@@ -45,24 +45,24 @@ export class HerdPipeline implements Herd {
     return set(this.h, key, value, options)
   }
 
-  expire(key: string): Promise<void> {
-    return expire(this.h, key)
+  expire(key: string, options?: InvalidateOptions): Promise<void> {
+    return expire(this.h, key, options)
   }
 
-  delete(key: string): Promise<void> {
-    return remove(this.h, key)
+  delete(key: string, options?: InvalidateOptions): Promise<void> {
+    return remove(this.h, key, options)
   }
 
-  expireTags(tags: readonly string[]): Promise<void> {
-    return invalidateTags(this.h, tags, 'expired', 'expireTags')
+  expireTags(tags: readonly string[], options?: InvalidateOptions): Promise<void> {
+    return invalidateTags(this.h, tags, 'expired', 'expireTags', options)
   }
 
-  deleteTags(tags: readonly string[]): Promise<void> {
-    return invalidateTags(this.h, tags, 'deleted', 'deleteTags')
+  deleteTags(tags: readonly string[], options?: InvalidateOptions): Promise<void> {
+    return invalidateTags(this.h, tags, 'deleted', 'deleteTags', options)
   }
 
-  clear(): Promise<void> {
-    return clear(this.h)
+  clear(options?: InvalidateOptions): Promise<void> {
+    return clear(this.h, options)
   }
 
   async warm<T>(keys: readonly string[], loader: Loader<T>, options: WarmOptions = {}): Promise<WarmResult> {
@@ -106,6 +106,8 @@ export class HerdPipeline implements Herd {
     const h = this.h
     h.closed = true
     this.schedules.stopAll()
+    // What could not reach the fleet is dropped now, each reported (a 'recovery' event, one log line).
+    h.recovery.close()
     for (const flight of [...h.flights.values()]) flight.abort(new HerdClosedError('fetch', true))
     const closers = [h.bus.close(), h.tier.store?.close?.(), h.lock?.close?.(), h.bus.bus?.close?.()]
     for (const outcome of await Promise.allSettled(closers)) {

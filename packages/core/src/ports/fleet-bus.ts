@@ -26,6 +26,8 @@ export class FleetBus {
     private readonly onMessage: (message: BusMessage) => void,
     private readonly onGap: () => void,
     private readonly observer: Observer,
+    /** A message that could not be published, to keep for later. */
+    private readonly onUnsent: (message: BusMessage) => void,
   ) {}
 
   start(): void {
@@ -46,9 +48,25 @@ export class FleetBus {
     if (this.bus !== undefined) this.send({ kind: 'invalidate', key: this.keys.record(kind, tag), origin: this.origin, at }, tag)
   }
 
+  /** Publishes a kept message again; resolves whether it went out. */
+  async resend(message: BusMessage): Promise<boolean> {
+    if (this.bus === undefined) return true
+    try {
+      await this.bus.publish(message)
+      this.observer.bus('publish', message)
+      return true
+    } catch (error) {
+      this.observer.error(message.key, 'bus', error)
+      return false
+    }
+  }
+
   private send(message: BusMessage, subject: string): void {
     this.observer.bus('publish', message)
-    this.bus!.publish(message).catch((error: unknown) => this.observer.error(subject, 'bus', error))
+    this.bus!.publish(message).catch((error: unknown) => {
+      this.observer.error(subject, 'bus', error)
+      this.onUnsent(message)
+    })
   }
 
   /** A fused fill delivered `message` with its write: reported like a publish. */

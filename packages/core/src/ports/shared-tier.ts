@@ -42,6 +42,8 @@ export class SharedTier {
     private readonly keys: Keyspace,
     private readonly tags: TagStates,
     private readonly clock: HerdClock,
+    /** This process's writes still waiting to reach the Store, laid over what it reads (see Recovery). */
+    private readonly overlay: (key: string, read: TierRead) => TierRead,
   ) {}
 
   /** One Store read, decoded, with what this process knows of the entry's tags brought up to date. */
@@ -50,14 +52,14 @@ export class SharedTier {
     if (store === undefined) return MISS
     const stored = this.keys.entry(key)
     const read = await this.guard.run('store', key, () => store.get(stored).catch((error: unknown) => this.unreadable(key, error)))
-    return read.ok && read.value != null ? this.checked(key, read.value) : MISS
+    return read.ok && read.value != null ? this.checked(key, read.value) : this.overlay(key, MISS)
   }
 
   /** A stored entry handed over by the Lock (fused): decoded, its tags brought up to date. */
   async checked(key: string, stored: StoredEntry): Promise<TierRead> {
     const read = this.decode(key, stored)
     if (read.kind === 'entry') await this.tags.prepare(read.entry, this.clock.now())
-    return read
+    return this.overlay(key, read)
   }
 
   /** For inspect(): the entry as stored, whatever its state; `unreachable` when the Store could not be asked. */
@@ -67,8 +69,10 @@ export class SharedTier {
     const result = await this.guard.run('store', key, () => store.get(this.keys.entry(key)).catch((error: unknown) => this.unreadable(key, error)))
     if (!result.ok) return 'unreachable'
     if (result.value == null) return undefined
-    const read = await this.checked(key, result.value)
-    return read.kind === 'entry' ? read.entry : undefined
+    const read = this.decode(key, result.value)
+    if (read.kind === 'miss') return undefined
+    await this.tags.prepare(read.entry, this.clock.now())
+    return read.entry
   }
 
   /** A stored entry as the pipeline holds it; bytes the codec can't read are a miss plus a `codec` error. */
