@@ -6,20 +6,44 @@ import { type Duration, toMs, describe } from './duration.js'
 import { HerdArgumentError } from './errors.js'
 import type { HerdLogger } from './logger.js'
 
-/** What a loader gets: a signal to honour, the last value, and a way to set the entry's TTL from what it loaded. */
-export interface LoaderContext<T> {
+/** What every loader context has: ways to set the entry's TTL, stale windows and tags from what was loaded. */
+export interface EntrySetters {
+  /** Adaptive TTL: overrides `ttl` for the entry (entries) this load writes. `0` means: return it, but don't cache it. */
+  setTtl(ttl: Duration): void
+  /** Overrides `ttl`, `staleWhileRevalidate` and `staleIfError` for the entry (entries) this load writes. */
+  setOptions(options: LoadedEntryOptions): void
+  /** Adds tags to the entry (entries) this load writes, from what it loaded (the call's `tags` stay). */
+  setTags(tags: readonly string[]): void
+}
+
+/** What a loader gets: a signal to honour, the last value, and ways to set the entry's TTL and tags from what it loaded. */
+export interface LoaderContext<T> extends EntrySetters {
   key: string
   /** Aborts when every caller has gone, the hard timeout fires, the lease is lost or the herd closes. */
   signal: AbortSignal
   /** The previous value, when one is still held (stale or about to be). */
   stale: T | undefined
-  /** Adaptive TTL: overrides `ttl` for the entry this load writes. `0` means: return it, but don't cache it. */
-  setTtl(ttl: Duration): void
-  /** Overrides `ttl`, `staleWhileRevalidate` and `staleIfError` for the entry this load writes. */
-  setOptions(options: LoadedEntryOptions): void
-  /** Adds tags to the entry this load writes, from what it loaded (the call's `tags` stay). */
-  setTags(tags: readonly string[]): void
 }
+
+/** What a batch loader (fetchMany) gets: the keys to load, a signal, and the values still held for some of them. */
+export interface BatchLoaderContext<T> extends EntrySetters {
+  keys: readonly string[]
+  /** Aborts when every caller of every key has gone, the hard timeout fires, or the herd closes. */
+  signal: AbortSignal
+  /** The previous values, for the keys that still have one (stale or about to be). */
+  stale: ReadonlyMap<string, T>
+}
+
+/**
+ * Loads many keys in one call: returns a Map from key to value, or an array
+ * aligned with `keys`. A key missing from the Map (or `undefined` in the
+ * array) means "not found" (cached for `negativeTtl`); keys it was not asked
+ * for are ignored; an array of another length fails the batch.
+ */
+export type BatchLoader<T> = (
+  keys: readonly string[],
+  context: BatchLoaderContext<T>,
+) => ReadonlyMap<string, T> | ReadonlyArray<T> | Promise<ReadonlyMap<string, T> | ReadonlyArray<T>>
 
 /** How a fetch was answered: from a fresh entry, a stale one, or by waiting for a load. */
 export type FetchStatus = 'hit' | 'stale' | 'miss'
@@ -74,6 +98,12 @@ export interface FetchOptions extends EntryOptions {
   signal?: AbortSignal
   /** Tags for the entry this call's load writes: expireTags / deleteTags invalidate every entry with one of them. At most 64. */
   tags?: readonly string[]
+  /** `false`: neither read nor fill this process's local tier for this call. Default true. */
+  local?: boolean
+  /** `false`: no fleet-wide lock for this call's load (in-process single flight only; the write is ordered by the clock). Default true. */
+  lock?: boolean
+  /** `false`: this call's write does not tell other processes to drop their copies. Default true. */
+  bus?: boolean
 }
 
 export interface SetOptions extends InvalidateOptions {
@@ -146,6 +176,10 @@ export interface ResolvedEntryOptions {
   softTimeout: number | undefined
   hardTimeout: number
   tags: readonly string[] | undefined
+  /** Per call: use the local tier, the Lock, the Bus. */
+  local: boolean
+  lock: boolean
+  bus: boolean
 }
 
 export const ENTRY_DEFAULTS: ResolvedEntryOptions = {
@@ -158,6 +192,9 @@ export const ENTRY_DEFAULTS: ResolvedEntryOptions = {
   softTimeout: undefined,
   hardTimeout: 10_000,
   tags: undefined,
+  local: true,
+  lock: true,
+  bus: true,
 }
 
 /**
@@ -165,7 +202,7 @@ export const ENTRY_DEFAULTS: ResolvedEntryOptions = {
  * it touches. With `known`, any other key is rejected, so a typo such as
  * `{ swr: '1m' }` fails at the call instead of being silently ignored.
  */
-export function resolveEntryOptions(base: ResolvedEntryOptions, options: EntryOptions & { tags?: readonly string[] }, where: string, known?: ReadonlySet<string>): ResolvedEntryOptions {
+export function resolveEntryOptions(base: ResolvedEntryOptions, options: EntryOptions & Pick<FetchOptions, 'tags' | 'local' | 'lock' | 'bus'>, where: string, known?: ReadonlySet<string>): ResolvedEntryOptions {
   if (options === null || typeof options !== 'object') {
     throw new HerdArgumentError(`herd: ${where} options must be an object; got ${describe(options)}`)
   }
@@ -184,7 +221,15 @@ export function resolveEntryOptions(base: ResolvedEntryOptions, options: EntryOp
   if (options.jitter !== undefined) out.jitter = fraction(options.jitter, 'jitter', 1)
   if (options.beta !== undefined) out.beta = fraction(options.beta, 'beta', Number.MAX_SAFE_INTEGER)
   if (options.tags !== undefined) out.tags = tagList(options.tags, `${where} tags`, MAX_TAGS_PER_ENTRY)
+  if (options.local !== undefined) out.local = flag(options.local, `${where} local`)
+  if (options.lock !== undefined) out.lock = flag(options.lock, `${where} lock`)
+  if (options.bus !== undefined) out.bus = flag(options.bus, `${where} bus`)
   return out
+}
+
+function flag(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw new HerdArgumentError(`herd: ${name} must be true or false; got ${describe(value)}`)
+  return value
 }
 
 /** Most tags one entry may carry: each is a map lookup on every hit of the entry. */

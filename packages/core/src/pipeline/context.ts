@@ -80,7 +80,8 @@ export class HerdContext {
     this.observer = new Observer(this.id, options.logger)
     const { store, lock, bus } = options
     this.lock = lock
-    this.defaults = resolveEntryOptions(ENTRY_DEFAULTS, options, 'createHerd()')
+    const { ttl, staleWhileRevalidate, staleIfError, jitter, beta, negativeTtl, softTimeout, hardTimeout } = options
+    this.defaults = resolveEntryOptions(ENTRY_DEFAULTS, { ttl, staleWhileRevalidate, staleIfError, jitter, beta, negativeTtl, softTimeout, hardTimeout }, 'createHerd()')
     const leaseMs = positiveMs(options.lease ?? 5_000, 'lease')
     const operationTimeoutMs = positiveMs(options.operationTimeout ?? 1_000, 'operationTimeout')
     this.errorBackoffMs = toMs(options.errorBackoff ?? 1_000, 'errorBackoff')
@@ -174,7 +175,7 @@ export class HerdContext {
 }
 
 export const FETCH_OPTION_KEYS: ReadonlySet<string> = new Set([
-  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'signal', 'tags',
+  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'signal', 'tags', 'local', 'lock', 'bus',
 ])
 
 /** Recovery is on wherever there is something to recover to: a Store or a Bus. */

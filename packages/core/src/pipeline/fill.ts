@@ -19,19 +19,19 @@ import { loadAndWrite } from './load.js'
 export async function fill<T>(h: HerdContext, job: LoadJob<T>): Promise<Loaded<T>> {
   const { key, signal } = job
   for (;;) {
-    const acquired = await h.coordinator.acquire(key, signal)
+    const acquired = await h.coordinator.acquire(key, signal, job.options.lock)
     if (acquired.kind === 'solo') return loadAndWrite(h, job, acquired.fence)
     if (acquired.kind === 'lease') {
       const done = await underLease(h, job, acquired, (entry) => h.tags.stateOf(entry, h.clock.now()) === FRESH)
       if (done !== undefined) return done
       continue // lost the lease mid-load: whoever holds it now is loading; wait for them
     }
-    const landed = freshIn<T>(h, key, acquired.current)
+    const landed = freshIn<T>(h, job, acquired.current)
     if (landed !== undefined) return landed
     const waited = await h.coordinator.wait(key, signal)
     signal.throwIfAborted()
     if (waited.kind === 'solo') return loadAndWrite(h, job, waited.fence)
-    const filled = freshIn<T>(h, key, (waited.kind === 'released' ? waited.current : undefined) ?? (await h.tier.read(key)))
+    const filled = freshIn<T>(h, job, (waited.kind === 'released' ? waited.current : undefined) ?? (await h.tier.read(key)))
     if (filled !== undefined) return filled
   }
 }
@@ -50,7 +50,7 @@ export async function refresh<T>(h: HerdContext, job: LoadJob<T>, reason: Refres
   let started = 0
   let loaded: Loaded<T> | undefined
   try {
-    const acquired = await h.coordinator.acquire(key, job.signal)
+    const acquired = await h.coordinator.acquire(key, job.signal, job.options.lock)
     if (acquired.kind === 'busy') {
       h.holdOff.hold(key, Math.min(h.coordinator.leaseMs, 1_000), h.clock.now())
       return undefined
@@ -75,7 +75,7 @@ async function underLease<T>(h: HerdContext, job: LoadJob<T>, acquired: Acquired
   const { held } = acquired
   try {
     const current = acquired.current ?? (await h.tier.read(job.key))
-    if (current.kind === 'entry' && alreadyDone(current.entry)) return adopt(h, job.key, current.entry)
+    if (current.kind === 'entry' && alreadyDone(current.entry)) return adopt(h, job, current.entry)
     return await loadAndWrite(h, job, held.fence, held)
   } catch (error) {
     if (error instanceof LeaseLostError && !job.signal.aborted) return undefined
@@ -86,12 +86,12 @@ async function underLease<T>(h: HerdContext, job: LoadJob<T>, acquired: Acquired
 }
 
 /** A fresh entry someone else filled, kept locally and handed over. */
-function freshIn<T>(h: HerdContext, key: string, read: TierRead | undefined): Loaded<T> | undefined {
+function freshIn<T>(h: HerdContext, job: LoadJob<T>, read: TierRead | undefined): Loaded<T> | undefined {
   if (read?.kind !== 'entry' || h.tags.stateOf(read.entry, h.clock.now()) !== FRESH) return undefined
-  return adopt(h, key, read.entry)
+  return adopt(h, job, read.entry)
 }
 
-function adopt<T>(h: HerdContext, key: string, entry: Entry): Loaded<T> {
-  h.local?.offer(key, entry, h.clock.now())
+function adopt<T>(h: HerdContext, job: LoadJob<T>, entry: Entry): Loaded<T> {
+  if (job.options.local) h.local?.offer(job.key, entry, h.clock.now())
   return { value: entry.value as T | undefined, createdAt: entry.createdAt }
 }

@@ -47,7 +47,7 @@ function readTraced(h: HerdContext, key: string, loader: Loader<unknown>, option
   // A caller that has already given up gets its own reason, and nothing runs for it.
   if (signal?.aborted) return Promise.reject(signal.reason)
   const now = h.clock.coarse()
-  const local = h.local?.get(key, now)
+  const local = o.local ? h.local?.get(key, now) : undefined
   let fallback: Entry | undefined
   if (local !== undefined) {
     const state = h.tags.stateOf(local, now)
@@ -140,7 +140,7 @@ async function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unkn
       const now = h.clock.now()
       const state = h.tags.stateOf(entry, now)
       if (state <= STALE) {
-        h.local?.offer(key, entry, now)
+        if (o.local) h.local?.offer(key, entry, now)
         if (state === FRESH) h.observer.hit(key, 'store', entry.negative)
         else h.observer.stale(key, 'store', 'revalidate')
         flight.provide(entry.value, state === FRESH ? 'hit' : 'stale', entry.createdAt, 'store')

@@ -89,8 +89,10 @@ export class Coordinator {
     return this.fused?.bus !== undefined
   }
 
-  acquire(key: string, signal: AbortSignal): Promise<Acquired> {
+  /** `useLock: false` (a call's `lock: false`): in-process protection only, the write ordered by the clock. */
+  acquire(key: string, signal: AbortSignal, useLock = true): Promise<Acquired> {
     signal.throwIfAborted()
+    if (!useLock) return Promise.resolve({ kind: 'solo', fence: this.localFence('fleet'), degraded: false })
     return this.observer.traceLock(key, 'acquire', async (context) => {
       const acquired = await this.tryAcquire(key, signal)
       if (context !== undefined) context.outcome = acquired.kind
