@@ -25,10 +25,12 @@ export interface FetchContext {
   error?: unknown
 }
 
-/** `herd:load`: one loader run. */
+/** `herd:load`: one loader run (of a batch loader too: `keys`, and `key` is the first of them). */
 export interface LoadContext {
   herd: string
   key: string
+  /** For a batch loader (fetchMany): every key it loads. */
+  keys?: readonly string[]
   /** `miss`: callers wait for it; the others are background refreshes. */
   reason: 'miss' | 'stale' | 'early' | 'schedule'
   background: boolean

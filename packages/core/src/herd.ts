@@ -1,6 +1,6 @@
 import type { Duration } from './duration.js'
 import type { HerdEventName, HerdListener } from './events.js'
-import type { FetchOptions, FetchResult, HerdOptions, InvalidateOptions, Loader, SetOptions } from './options.js'
+import type { BatchLoader, FetchManyOptions, FetchOptions, FetchResult, HerdOptions, InvalidateOptions, Loader, SetOptions } from './options.js'
 import type { HerdStats } from './stats.js'
 import type { Inspection } from './pipeline/inspect.js'
 import { HerdPipeline } from './pipeline/pipeline.js'
@@ -20,6 +20,17 @@ export interface KeepFreshOptions extends FetchOptions {
   every?: Duration
 }
 
+export interface BatchOptions extends Omit<FetchManyOptions, 'signal'> {
+  /** How long single fetches are gathered before one loader call. Default '0ms': those of the same tick. */
+  batchWindow?: Duration
+}
+
+/** What herd.batch() returns: fetch and fetchMany through one batch loader. */
+export interface Batch<T> {
+  fetch(key: string, options?: { signal?: AbortSignal }): Promise<T>
+  fetchMany(keys: readonly string[], options?: { signal?: AbortSignal }): Promise<T[]>
+}
+
 export interface Herd {
   /** The value for `key`: from a tier, or from one loader call shared by every concurrent caller (fleet-wide with a Lock). */
   fetch<T>(key: string, loader: Loader<T>, options?: FetchOptions): Promise<T>
@@ -27,6 +38,21 @@ export interface Herd {
   fetchEntry<T>(key: string, loader: Loader<T>, options?: FetchOptions): Promise<FetchResult<T>>
   /** The cached value (fresh, or stale inside staleWhileRevalidate), without loading. */
   get<T>(key: string): Promise<T | undefined>
+  /**
+   * Many keys at once, with one batch loader call for the ones missing
+   * everywhere (in chunks of `maxBatch`): per key, the guarantees of fetch
+   * (one load across the fleet, stale-while-revalidate, stale-if-error,
+   * fenced writes). Resolves an array aligned with `keys`.
+   */
+  fetchMany<T>(keys: readonly string[], loader: BatchLoader<T>, options?: FetchManyOptions): Promise<T[]>
+  /** The cached values of `keys`, aligned with them, without loading: one batch read for those not held here. */
+  getMany<T>(keys: readonly string[]): Promise<Array<T | undefined>>
+  /**
+   * A batch loader that gathers concurrent single fetches: `batch.fetch(key)`
+   * calls made within `batchWindow` become one fetchMany (in the spirit of
+   * DataLoader). `batch.fetchMany(keys)` goes straight through.
+   */
+  batch<T>(loader: BatchLoader<T>, options?: BatchOptions): Batch<T>
   /**
    * Write-through with a new fence; every process drops its local copy. When
    * the Store can't take it, it holds in this process and is replayed when

@@ -1,5 +1,5 @@
 export { createHerd } from './herd.js'
-export type { Herd, WarmOptions, WarmResult, KeepFreshOptions } from './herd.js'
+export type { Herd, WarmOptions, WarmResult, KeepFreshOptions, Batch, BatchOptions } from './herd.js'
 export type {
   HerdOptions,
   EntryOptions,
@@ -11,6 +11,10 @@ export type {
   InvalidateOptions,
   Loader,
   LoaderContext,
+  BatchLoader,
+  BatchLoaderContext,
+  FetchManyOptions,
+  EntrySetters,
 } from './options.js'
 export type { Store, StoredEntry } from './contracts/store.js'
 export type { Lock, Lease, FusedLock, FusedAcquire, FusedWait, FusedWrite } from './contracts/lock.js'

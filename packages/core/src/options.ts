@@ -106,6 +106,11 @@ export interface FetchOptions extends EntryOptions {
   bus?: boolean
 }
 
+export interface FetchManyOptions extends FetchOptions {
+  /** Most keys one loader call gets; more are loaded in several calls at once. Default: all of them in one call. */
+  maxBatch?: number
+}
+
 export interface SetOptions extends InvalidateOptions {
   ttl?: Duration
   staleWhileRevalidate?: Duration
@@ -266,3 +271,10 @@ export function positiveInteger(value: unknown, name: string, allowInfinity = fa
   return value
 }
 
+
+/** The call's options with what the loader set (ctx.setTtl, setOptions, setTags); tags it added join the call's own. */
+export function withOverrides(options: ResolvedEntryOptions, overrides: Partial<ResolvedEntryOptions>): ResolvedEntryOptions {
+  const merged = { ...options, ...overrides }
+  if (overrides.tags !== undefined) merged.tags = tagList([...(options.tags ?? []), ...overrides.tags], 'setTags()', MAX_TAGS_PER_ENTRY)
+  return merged
+}

@@ -1,7 +1,7 @@
 import { buildEntry } from '../policies/freshness.js'
 import { type HeldLease, LeaseLostError } from '../ports/coordinator.js'
 import type { Fence } from '../ports/fence.js'
-import { MAX_TAGS_PER_ENTRY, type ResolvedEntryOptions, tagList } from '../options.js'
+import { withOverrides } from '../options.js'
 import { commit } from './commit.js'
 import type { HerdContext } from './context.js'
 import type { LoadJob, Loaded } from './job.js'
@@ -65,9 +65,3 @@ async function write<T>(h: HerdContext, job: LoadJob<T>, outcome: LoadOutcome<T>
   return { value: outcome.value, createdAt: now }
 }
 
-/** The call's options with what the loader set; tags it added join the call's own. */
-function withOverrides(options: ResolvedEntryOptions, overrides: Partial<ResolvedEntryOptions>): ResolvedEntryOptions {
-  const merged = { ...options, ...overrides }
-  if (overrides.tags !== undefined) merged.tags = tagList([...(options.tags ?? []), ...overrides.tags], 'setTags()', MAX_TAGS_PER_ENTRY)
-  return merged
-}

@@ -42,8 +42,8 @@ export class Observer {
     return trace(fetchChannel, () => ({ herd: this.herd, key }), run)
   }
 
-  traceLoad<T>(key: string, reason: LoadContext['reason'], run: (context: LoadContext | undefined) => Promise<T>): Promise<T> {
-    return trace(loadChannel, () => ({ herd: this.herd, key, reason, background: reason !== 'miss' }), run)
+  traceLoad<T>(key: string, reason: LoadContext['reason'], run: (context: LoadContext | undefined) => Promise<T>, keys?: readonly string[]): Promise<T> {
+    return trace(loadChannel, () => (keys === undefined ? { herd: this.herd, key, reason, background: reason !== 'miss' } : { herd: this.herd, key, keys, reason, background: reason !== 'miss' }), run)
   }
 
   traceLock<T>(key: string, operation: LockContext['operation'], run: (context: LockContext | undefined) => Promise<T>): Promise<T> {
@@ -104,11 +104,14 @@ export class Observer {
     if (this.emitter.has('coalesced')) this.emitter.emit('coalesced', { key })
   }
 
-  load(key: string, durationMs: number, ok: boolean, background: boolean): void {
+  /** One loader run: for a batch loader, of every key in `keys` (one run counted, one `load` event per key). */
+  load(key: string | readonly string[], durationMs: number, ok: boolean, background: boolean): void {
     this.counters.loads++
     this.counters.loadMsTotal += durationMs
     if (!ok) this.counters.loadErrors++
-    if (this.emitter.has('load')) this.emitter.emit('load', { key, durationMs, ok, background })
+    if (!this.emitter.has('load')) return
+    if (typeof key === 'string') this.emitter.emit('load', { key, durationMs, ok, background })
+    else for (const each of key) this.emitter.emit('load', { key: each, durationMs, ok, background })
   }
 
   refresh(key: string, durationMs: number, ok: boolean, reason: 'stale' | 'early' | 'schedule'): void {

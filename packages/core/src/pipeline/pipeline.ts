@@ -1,7 +1,10 @@
 import { HerdArgumentError, HerdClosedError } from '../errors.js'
 import type { HerdEventName, HerdListener } from '../events.js'
-import type { Herd, KeepFreshOptions, WarmOptions, WarmResult } from '../herd.js'
-import type { FetchOptions, FetchResult, HerdOptions, InvalidateOptions, Loader, SetOptions } from '../options.js'
+import type { Batch, BatchOptions, Herd, KeepFreshOptions, WarmOptions, WarmResult } from '../herd.js'
+import type { BatchLoader, FetchManyOptions, FetchOptions, FetchResult, HerdOptions, InvalidateOptions, Loader, SetOptions } from '../options.js'
+import { FRESH } from '../policies/freshness.js'
+import { createBatch } from './batch.js'
+import { getMany, readMany } from './read-many.js'
 import { type HerdStats, snapshot } from '../stats.js'
 import { assertLoader } from '../validate.js'
 import { HerdContext } from './context.js'
@@ -39,6 +42,25 @@ export class HerdPipeline implements Herd {
 
   get<T>(key: string): Promise<T | undefined> {
     return get(this.h, key) as Promise<T | undefined>
+  }
+
+  fetchMany<T>(keys: readonly string[], loader: BatchLoader<T>, options?: FetchManyOptions): Promise<T[]> {
+    return readMany(this.h, keys, loader, options)
+  }
+
+  getMany<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    return getMany(this.h, keys) as Promise<Array<T | undefined>>
+  }
+
+  batch<T>(loader: BatchLoader<T>, options?: BatchOptions): Batch<T> {
+    this.h.assertOpen('batch')
+    const h = this.h
+    const fresh = (key: string) => {
+      const now = h.clock.coarse()
+      const local = h.local?.get(key, now)
+      return local !== undefined && h.tags.stateOf(local, now) === FRESH ? { value: local.value } : undefined
+    }
+    return createBatch((keys, batchLoader, manyOptions) => this.fetchMany(keys, batchLoader, manyOptions), loader, options, fresh)
   }
 
   set<T>(key: string, value: T, options?: SetOptions): Promise<void> {

@@ -55,6 +55,24 @@ export class SharedTier {
     return read.ok && read.value != null ? this.checked(key, read.value) : this.overlay(key, MISS)
   }
 
+  /** Many Store reads in one batch (getMany where the Store has it: MGET, or one pipelined round trip per node). */
+  async readMany(keys: readonly string[]): Promise<TierRead[]> {
+    const store = this.store
+    if (store === undefined || keys.length === 0) return keys.map(() => MISS)
+    const names = keys.map((key) => this.keys.entry(key))
+    const oneByOne = () => Promise.all(names.map((name, i) => store.get(name).catch((error: unknown) => this.unreadable(keys[i]!, error))))
+    const read = await this.guard.run('store', keys[0]!, () => {
+      if (store.getMany === undefined) return oneByOne()
+      // One corrupt entry fails a whole batch read: read that batch key by key, so only it is a miss.
+      return store.getMany(names).catch((error: unknown) => {
+        if (error instanceof HerdDecodeError) return oneByOne()
+        throw error
+      })
+    })
+    if (!read.ok) return keys.map((key) => this.overlay(key, MISS))
+    return Promise.all(keys.map((key, i) => (read.value[i] != null ? this.checked(key, read.value[i]!) : this.overlay(key, MISS))))
+  }
+
   /** A stored entry handed over by the Lock (fused): decoded, its tags brought up to date. */
   async checked(key: string, stored: StoredEntry): Promise<TierRead> {
     const read = this.decode(key, stored)

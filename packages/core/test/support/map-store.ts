@@ -32,6 +32,12 @@ export class MapStore implements Store {
     return true
   }
 
+  async getMany(keys: readonly string[]): Promise<Array<StoredEntry | undefined>> {
+    await this.gate()
+    this.calls--
+    return Promise.all(keys.map((key) => this.get(key)))
+  }
+
   async delete(key: string): Promise<void> {
     await this.gate()
     this.entries.delete(key)
