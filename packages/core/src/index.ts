@@ -22,6 +22,7 @@ export type { Bus, BusMessage, BusListener, BusSubscribeOptions } from './contra
 export type { Codec } from './contracts/codec.js'
 export { defaultCodec } from './codec/default-codec.js'
 export { toMs, type Duration } from './duration.js'
+export { toBytes, type Size } from './size.js'
 export {
   HerdError,
   HerdArgumentError,

@@ -5,6 +5,7 @@ import type { Store } from './contracts/store.js'
 import { type Duration, toMs, describe } from './duration.js'
 import { HerdArgumentError } from './errors.js'
 import type { HerdLogger } from './logger.js'
+import type { Size } from './size.js'
 
 /** What every loader context has: ways to set the entry's TTL, stale windows and tags from what was loaded. */
 export interface EntrySetters {
@@ -138,8 +139,14 @@ export interface HerdOptions extends EntryOptions {
   bus?: Bus
   /** Encodes values for the Store. Default: tagged JSON (see defaultCodec). */
   codec?: Codec
-  /** Per-process tier in front of the Store. `false` disables it when a Store is set. */
-  local?: false | { maxSize?: number; ttl?: Duration }
+  /**
+   * Per-process tier in front of the Store. `false` disables it when a Store is set.
+   * - `maxSize`: most entries (default 10,000); `maxBytes`: most bytes of encoded values
+   *   (e.g. '64mb'; default unbounded); `maxEntryBytes`: larger entries live in the Store only.
+   * - `ttl`: how long a copy is borrowed from the Store (default '5s').
+   * - `freeze`: deep-freeze held values, so a caller changing one can't change what the next gets (default true).
+   */
+  local?: false | { maxSize?: number; maxBytes?: Size; maxEntryBytes?: Size; ttl?: Duration; freeze?: boolean }
   /** How long a lock lease lasts; it is renewed while the loader runs. Default '5s'. */
   lease?: Duration
   /** After a loader error, how long this process serves stale-if-error before calling the loader for that key again. Default '1s'. */

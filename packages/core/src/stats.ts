@@ -28,7 +28,7 @@ export interface HerdStats {
   recovery: { pending: number; queued: number; replayed: number; superseded: number; dropped: number }
   breaker: { state: BreakerState; opens: number }
   /** What this process's local tier holds right now. */
-  local: { size: number }
+  local: { size: number; bytes: number }
   /** (local + store hits + stale serves) / requests. */
   hitRatio: number
   /** coalesced / requests. */

@@ -15,6 +15,7 @@ import { BackendGuard } from '../ports/guard.js'
 import { SharedTier } from '../ports/shared-tier.js'
 import { HerdClock } from '../time/clock.js'
 import { Keyspace } from '../keyspace.js'
+import { toBytes } from '../size.js'
 import { assertAdapter } from '../validate.js'
 import { Bulkhead } from './bulkhead.js'
 import type { Flight } from './flight.js'
@@ -196,13 +197,22 @@ function createLocalTier(local: HerdOptions['local'], store: Store | undefined):
     return undefined
   }
   if (local !== undefined && (local === null || typeof local !== 'object')) {
-    throw new HerdArgumentError('herd: local must be false or { maxSize, ttl }')
+    throw new HerdArgumentError('herd: local must be false or { maxSize, maxBytes, maxEntryBytes, ttl, freeze }')
+  }
+  for (const name of Object.keys(local ?? {})) {
+    if (!LOCAL_OPTION_KEYS.has(name)) throw new HerdArgumentError(`herd: unknown option "local.${name}" in createHerd()`)
   }
   const maxSize = positiveInteger(local?.maxSize ?? 10_000, 'local.maxSize')
+  const maxBytes = local?.maxBytes === undefined ? Number.POSITIVE_INFINITY : toBytes(local.maxBytes, 'local.maxBytes')
+  // Without a Store the local tier is the only tier: an entry too big for it would be lost, so the per-entry bound needs a Store.
+  const maxEntryBytes = local?.maxEntryBytes === undefined || store === undefined ? Number.POSITIVE_INFINITY : toBytes(local.maxEntryBytes, 'local.maxEntryBytes')
+  if (local?.freeze !== undefined && typeof local.freeze !== 'boolean') throw new HerdArgumentError('herd: local.freeze must be true or false')
   // Without a Store the local tier holds entries for their whole life; in front of one it only borrows them.
   const ttl = store === undefined ? Infinity : positiveMs(local?.ttl ?? 5_000, 'local.ttl')
-  return new LocalTier(maxSize, ttl)
+  return new LocalTier({ maxSize, maxBytes, maxEntryBytes, freeze: local?.freeze ?? true }, ttl)
 }
+
+const LOCAL_OPTION_KEYS: ReadonlySet<string> = new Set(['maxSize', 'maxBytes', 'maxEntryBytes', 'ttl', 'freeze'])
 
 function createBreaker(breaker: HerdOptions['breaker'], store: Store | undefined, lock: Lock | undefined, observer: Observer, onClosed: () => void): Breaker | undefined {
   if (breaker === false || (store === undefined && lock === undefined)) return undefined

@@ -7,7 +7,21 @@ interface Slot {
   until: number
   /** Loaded while the fleet was unreachable: anything the shared tier holds replaces it. */
   provisional: boolean
+  /** What holding it costs, roughly: the encoded value at two bytes a character, plus a fixed overhead. */
+  bytes: number
 }
+
+export interface LocalTierLimits {
+  maxSize: number
+  /** Most bytes held; the least recently used entries go first past it. */
+  maxBytes: number
+  /** An entry larger than this is not held here (it lives in the shared tier only). */
+  maxEntryBytes: number
+  /** Deep-freeze what is held, so a caller changing a value it got can't change what the next caller gets. */
+  freeze: boolean
+}
+
+const SLOT_OVERHEAD_BYTES = 160
 
 /**
  * The per-process tier: decoded entries, bounded by an LRU. In front of a
@@ -17,12 +31,18 @@ interface Slot {
  */
 export class LocalTier {
   private readonly lru: QuickLRU<string, Slot>
+  private held = 0
 
   constructor(
-    maxSize: number,
+    private readonly limits: LocalTierLimits,
     readonly ttl: number,
   ) {
-    this.lru = new QuickLRU({ maxSize })
+    this.lru = new QuickLRU({ maxSize: limits.maxSize, onEviction: (_key, slot) => (this.held -= slot.bytes) })
+  }
+
+  /** Bytes held right now (the estimate the bound is kept with). */
+  get bytes(): number {
+    return this.held
   }
 
   get(key: string, now: number): Entry | undefined {
@@ -68,11 +88,15 @@ export class LocalTier {
   }
 
   delete(key: string): void {
+    const slot = this.lru.peek(key)
+    if (slot === undefined) return
+    this.held -= slot.bytes
     this.lru.delete(key)
   }
 
   clear(): void {
     this.lru.clear()
+    this.held = 0
   }
 
   get size(): number {
@@ -80,7 +104,42 @@ export class LocalTier {
   }
 
   private keep(key: string, entry: Entry, now: number, until: number, provisional: boolean): void {
-    if (until <= now) this.lru.delete(key)
-    else this.lru.set(key, { entry, until, provisional })
+    const bytes = SLOT_OVERHEAD_BYTES + 2 * (key.length + (entry.size ?? 0))
+    if (until <= now || bytes > this.limits.maxEntryBytes) return this.delete(key)
+    if (this.limits.freeze) deepFreeze(entry.value)
+    const replaced = this.lru.peek(key)
+    if (replaced !== undefined) this.held -= replaced.bytes
+    this.lru.set(key, { entry, until, provisional, bytes })
+    this.held += bytes
+    if (this.held > this.limits.maxBytes) this.shed()
+  }
+
+  /** Drops the least recently used entries until the bytes held are within the bound again. */
+  private shed(): void {
+    for (const [key] of this.lru.entriesAscending()) {
+      if (this.held <= this.limits.maxBytes) return
+      this.delete(key)
+    }
+  }
+}
+
+/**
+ * Freezes plain objects and arrays all the way down (once, when an entry is
+ * kept): every caller of the local tier gets the same object, so one that
+ * changes it would change it for all. Typed arrays and Buffers can't be
+ * frozen, and a Map's or Set's entries stay changeable; documented.
+ */
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value) || ArrayBuffer.isView(value)) return
+  Object.freeze(value)
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      deepFreeze(k)
+      deepFreeze(v)
+    }
+  } else if (value instanceof Set) {
+    for (const v of value) deepFreeze(v)
+  } else {
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
   }
 }

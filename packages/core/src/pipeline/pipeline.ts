@@ -116,7 +116,7 @@ export class HerdPipeline implements Herd {
 
   stats(): HerdStats {
     const breaker = this.h.breaker
-    return snapshot(this.h.observer.counters, { state: breaker?.state ?? 'closed', opens: breaker?.opens ?? 0 }, { size: this.h.local?.size ?? 0 })
+    return snapshot(this.h.observer.counters, { state: breaker?.state ?? 'closed', opens: breaker?.opens ?? 0 }, { size: this.h.local?.size ?? 0, bytes: this.h.local?.bytes ?? 0 })
   }
 
   close(): Promise<void> {

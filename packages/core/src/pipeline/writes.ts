@@ -29,6 +29,7 @@ export async function set(h: HerdContext, key: string, value: unknown, options: 
   const now = h.clock.now()
   const entry = buildEntry(h.tier.roundTrip(encoded), o, fence.value, now, 0)
   if (entry === undefined) return
+  entry.size = encoded.length
   const written = await commit(h, key, entry, encoded, fence, undefined, 'set', now, entry.errorUntil, strict)
   if (written === 'local-only') unreached(h, strict, 'set', key, { kind: 'set', key, entry, encoded, at: now })
 }

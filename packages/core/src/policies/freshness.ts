@@ -6,6 +6,8 @@ import { jittered } from './jitter.js'
 export interface Entry<T = unknown> extends Omit<StoredEntry, 'value' | 'negative'> {
   value: T | undefined
   negative: boolean
+  /** Length of the encoded value (what the local tier's byte bound counts); not stored. */
+  size?: number
 }
 
 /**
@@ -82,5 +84,6 @@ export function fromStored<T>(stored: StoredEntry, value: T | undefined): Entry<
     loadMs: stored.loadMs,
   }
   if (stored.tags !== undefined && stored.tags.length > 0) entry.tags = stored.tags
+  if (stored.value.length > 0) entry.size = stored.value.length
   return entry
 }
