@@ -5,14 +5,25 @@ import type { TierWrite } from '../ports/shared-tier.js'
 import type { HerdContext } from './context.js'
 import type { WriteKind } from './observer.js'
 
-
-/** Where a write goes besides the shared tier: a call's `local: false` / `bus: false` leave those out. */
-export interface WriteOptions {
-  readonly local: boolean
-  readonly bus: boolean
+/** One write of an entry: what, with which fence (and lease), and where besides the shared tier. */
+export interface Write {
+  readonly key: string
+  readonly entry: Entry
+  /** The codec's output for the entry's value ('' for none). */
+  readonly encoded: string
+  readonly fence: Fence
+  /** The lease it is written under (a load's); undefined for set and delete. */
+  readonly held?: HeldLease
+  readonly kind: Exclude<WriteKind, 'expire'>
+  readonly now: number
+  /** Until when the shared tier keeps it (a tombstone outlives its entry). */
+  readonly keepUntil: number
+  /** A strict set that did not reach the shared tier changes nothing, here included. */
+  readonly strict?: boolean
+  /** A call's `local: false` / `bus: false` leave those out. */
+  readonly local?: boolean
+  readonly bus?: boolean
 }
-
-const EVERYWHERE: WriteOptions = { local: true, bus: true }
 
 /**
  * Writes an entry everywhere it belongs, in order: the shared tier (fenced;
@@ -21,58 +32,36 @@ const EVERYWHERE: WriteOptions = { local: true, bus: true }
  * did not reach the shared tier stays in this process and tells nobody: the
  * other processes' copies are no older than what the Store still holds.
  */
-export function commit(
-  h: HerdContext,
-  key: string,
-  entry: Entry,
-  encoded: string,
-  fence: Fence,
-  held: HeldLease | undefined,
-  kind: Exclude<WriteKind, 'expire'>,
-  now: number,
-  keepUntil: number,
-  strict = false,
-  options: WriteOptions = EVERYWHERE,
-): Promise<TierWrite> {
-  return h.observer.traceWrite(key, kind, async (context) => {
-    const result = await writeEverywhere(h, key, entry, encoded, fence, held, kind, now, keepUntil, strict, options)
+export function commit(h: HerdContext, write: Write): Promise<TierWrite> {
+  return h.observer.traceWrite(write.key, write.kind, async (context) => {
+    const result = await writeEverywhere(h, write)
     if (context !== undefined) context.outcome = result
     return result
   })
 }
 
-async function writeEverywhere(
-  h: HerdContext,
-  key: string,
-  entry: Entry,
-  encoded: string,
-  fence: Fence,
-  held: HeldLease | undefined,
-  kind: Exclude<WriteKind, 'expire'>,
-  now: number,
-  keepUntil: number,
-  strict: boolean,
-  options: WriteOptions,
-): Promise<TierWrite> {
+async function writeEverywhere(h: HerdContext, write: Write): Promise<TierWrite> {
+  const { key, entry, encoded, fence, held, kind, now, keepUntil } = write
+  const local = write.local !== false
+  const bus = write.bus !== false
   // Tag records must outlive every entry that may carry their tag.
   if (keepUntil - now > h.longestLifetimeMs) h.longestLifetimeMs = keepUntil - now
   let result: TierWrite
   let notified = false
   if (held !== undefined && h.coordinator.fused !== undefined && fence.kind === 'fleet') {
-    const notify = h.coordinator.notifiesOnFill && options.bus ? h.bus.message('set', key) : undefined
+    const notify = h.coordinator.notifiesOnFill && bus ? h.bus.message('set', key) : undefined
     result = await h.coordinator.fill(held, { entry, encoded, keepUntil }, now, notify)
     notified = notify !== undefined && result !== 'local-only'
     if (notified) h.bus.delivered(notify!)
   } else {
-    result = await h.tier.write(key, entry, encoded, fence, keepUntil, now, kind)
+    result = await h.tier.write(write)
   }
-  // A strict set that did not reach the shared tier changes nothing, here included.
-  if (result !== 'fenced-out' && options.local && !(strict && result === 'local-only' && kind === 'set')) {
+  if (result !== 'fenced-out' && local && !(write.strict === true && result === 'local-only' && kind === 'set')) {
     if (kind === 'load') h.local?.offer(key, entry, now, result === 'local-only')
     else h.local?.put(key, entry, now, kind === 'delete' ? keepUntil : undefined)
   }
   // In-process protection while the fleet is unreachable: this process loads the key at most once per backoff.
   if (kind === 'load' && result === 'local-only') h.holdOff.hold(key, h.errorBackoffMs, now)
-  if (result === 'written' && !notified && options.bus && h.bus.bus !== undefined) h.bus.publish(kind === 'delete' ? 'delete' : 'set', key)
+  if (result === 'written' && !notified && bus && h.bus.bus !== undefined) h.bus.publish(kind === 'delete' ? 'delete' : 'set', key)
   return result
 }

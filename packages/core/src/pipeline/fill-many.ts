@@ -243,7 +243,7 @@ async function writeOne<T>(h: HerdContext, item: Item, value: T | undefined, opt
   const now = h.clock.now()
   const entry = buildEntry(h.tier.roundTrip(encoded), options, item.fence.value, now, loadMs) as Entry | undefined
   if (entry !== undefined) entry.size = encoded.length
-  if (entry !== undefined) await commit(h, flight.key, entry, encoded, item.fence, item.held, 'load', now, entry.errorUntil, false, options)
+  if (entry !== undefined) await commit(h, { key: flight.key, entry, encoded, fence: item.fence, held: item.held, kind: 'load', now, keepUntil: entry.errorUntil, local: options.local, bus: options.bus })
   flight.provide(value, 'miss', now)
   return true
 }

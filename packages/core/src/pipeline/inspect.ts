@@ -1,23 +1,19 @@
+import type { StoredEntry } from '../contracts/store.js'
 import { type Entry, ERROR_WINDOW, FRESH, STALE } from '../policies/freshness.js'
 import { assertKey } from '../validate.js'
 import type { HerdContext } from './context.js'
 
 export type EntryStateName = 'fresh' | 'stale' | 'error-window' | 'gone'
 
-/** One tier's copy of an entry, as `inspect()` shows it. Times are epoch ms on the herd's clock. */
-export interface InspectedEntry {
+/**
+ * One tier's copy of an entry, as `inspect()` shows it: the stored fields
+ * (times are epoch ms on the herd's clock) but the value, and its state,
+ * its tags' invalidations taken into account. `negative`: "not found"
+ * cached, or a tombstone left by delete().
+ */
+export interface InspectedEntry extends Omit<StoredEntry, 'value' | 'negative'> {
   state: EntryStateName
-  /** "Not found", cached (the loader returned undefined), or a tombstone left by delete(). */
   negative: boolean
-  fence: number
-  createdAt: number
-  freshUntil: number
-  staleUntil: number
-  errorUntil: number
-  /** How long the loader took (XFetch's delta). */
-  loadMs: number
-  /** The entry's tags; its state takes their invalidations into account. */
-  tags?: readonly string[]
 }
 
 /** What the fleet and this process hold for a key: for operators, dashboards and tests. */

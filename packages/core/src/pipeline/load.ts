@@ -62,7 +62,7 @@ async function write<T>(h: HerdContext, job: LoadJob<T>, outcome: LoadOutcome<T>
   const entry = buildEntry(h.tier.roundTrip(encoded), options, fence.value, now, outcome.loadMs)
   if (entry !== undefined) entry.size = encoded.length
   // ttl 0 ("return it, don't cache it"): nothing to write; the lease is given back by the fill.
-  if (entry !== undefined) await commit(h, job.key, entry, encoded, fence, held, 'load', now, entry.errorUntil, false, options)
+  if (entry !== undefined) await commit(h, { key: job.key, entry, encoded, fence, held, kind: 'load', now, keepUntil: entry.errorUntil, local: options.local, bus: options.bus })
   return { value: outcome.value, createdAt: now }
 }
 

@@ -128,12 +128,12 @@ export class Recovery {
     const now = h.clock.now()
     switch (op.kind) {
       case 'set': {
-        const written = await h.tier.write(op.key, op.entry, op.encoded, { kind: 'fleet', value: op.entry.fence }, op.entry.errorUntil, now, 'set')
+        const written = await h.tier.write({ key: op.key, entry: op.entry, encoded: op.encoded, fence: { kind: 'fleet', value: op.entry.fence }, keepUntil: op.entry.errorUntil, now, kind: 'set' })
         if (written === 'written') h.bus.publish('set', op.key)
         return outcomeOf(written)
       }
       case 'delete': {
-        const written = await h.tier.write(op.key, tombstone(op.fence, op.at), '', { kind: 'fleet', value: op.fence }, now + h.tombstoneMs, now, 'delete')
+        const written = await h.tier.write({ key: op.key, entry: tombstone(op.fence, op.at), encoded: '', fence: { kind: 'fleet', value: op.fence }, keepUntil: now + h.tombstoneMs, now, kind: 'delete' })
         if (written === 'written') h.bus.publish('delete', op.key)
         return outcomeOf(written)
       }

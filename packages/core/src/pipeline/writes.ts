@@ -30,7 +30,7 @@ export async function set(h: HerdContext, key: string, value: unknown, options: 
   const entry = buildEntry(h.tier.roundTrip(encoded), o, fence.value, now, 0)
   if (entry === undefined) return
   entry.size = encoded.length
-  const written = await commit(h, key, entry, encoded, fence, undefined, 'set', now, entry.errorUntil, strict)
+  const written = await commit(h, { key, entry, encoded, fence, kind: 'set', now, keepUntil: entry.errorUntil, strict })
   if (written === 'local-only') unreached(h, strict, 'set', key, { kind: 'set', key, entry, encoded, at: now })
 }
 
@@ -46,7 +46,7 @@ export async function expire(h: HerdContext, key: string, options?: InvalidateOp
     const marked = await h.tier.markStale(key, now, fence)
     let written = marked !== 'local-only'
     if (marked === 'absent' && fence.kind === 'fleet') {
-      written = (await h.tier.write(key, tombstone(fence.value, now), '', fence, keepUntil, now, 'expire')) !== 'local-only'
+      written = (await h.tier.write({ key, entry: tombstone(fence.value, now), encoded: '', fence, keepUntil, now, kind: 'expire' })) !== 'local-only'
     }
     h.local?.markStale(key, fence.value, now, keepUntil)
     if (written) h.bus.publish('expire', key)
@@ -62,7 +62,7 @@ export async function remove(h: HerdContext, key: string, options?: InvalidateOp
   const gone = tombstone(fence.value, now)
   let written
   if (fence.kind === 'fleet') {
-    written = await commit(h, key, gone, '', fence, undefined, 'delete', now, keepUntil)
+    written = await commit(h, { key, entry: gone, encoded: '', fence, kind: 'delete', now, keepUntil })
   } else {
     // No fleet fence to guard a tombstone with (the Lock is unreachable): a plain delete is the best the Store can get.
     written = await h.observer.traceWrite(key, 'delete', async (context) => {

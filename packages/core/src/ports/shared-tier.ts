@@ -22,6 +22,17 @@ export type TierWrite = 'written' | 'fenced-out' | 'local-only'
 
 export const MISS: TierRead = { kind: 'miss' }
 
+/** A fenced write of one entry, kept until `keepUntil`. */
+export interface TierWriteJob {
+  readonly key: string
+  readonly entry: Entry
+  readonly encoded: string
+  readonly fence: Fence
+  readonly keepUntil: number
+  readonly now: number
+  readonly kind: WriteKind
+}
+
 /** How often the Store's clock is read again. */
 const CLOCK_SYNC_MS = 60_000
 
@@ -130,7 +141,8 @@ export class SharedTier {
     return encoded === '' ? undefined : this.codec.decode(encoded)
   }
 
-  async write(key: string, entry: Entry, encoded: string, fence: Fence, keepUntil: number, now: number, kind: WriteKind): Promise<TierWrite> {
+  async write(write: TierWriteJob): Promise<TierWrite> {
+    const { key, entry, encoded, fence, keepUntil, now, kind } = write
     const store = this.store
     if (store === undefined) return 'written'
     if (fence.kind === 'local') return 'local-only'
