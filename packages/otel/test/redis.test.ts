@@ -1,14 +1,14 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { tracingChannel } from 'node:diagnostics_channel'
 import { fileURLToPath } from 'node:url'
-import { type LockContext, createHerd } from '@herd/core'
+import { createHerd } from '@herd/core'
 import { redisBackend } from '@herd/redis'
 import { type RedisServer, redisReady, startRedis } from '@herd/testing/redis-server'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ATTR, METRICS, SPANS } from '../src/names.js'
+import { lockWaitStarted } from './support/barriers.js'
 import { instrument, providers, telemetry } from './support/herds.js'
 
 const HOLDER = fileURLToPath(new URL('./fixtures/lock-holder.mjs', import.meta.url))
@@ -19,24 +19,6 @@ async function next(child: ChildProcess, type: string): Promise<any> {
     const [message] = (await once(child, 'message')) as [{ type: string }]
     if (message.type === type) return message
   }
-}
-
-/** Resolves when this process starts waiting on a key's lock (herd:lock, operation `wait`): a barrier, not a timer. */
-function waitStarted(): Promise<void> {
-  return new Promise((resolve) => {
-    const handlers = {
-      start(message: unknown) {
-        if ((message as LockContext).operation !== 'wait') return
-        tracingChannel('herd:lock').unsubscribe(handlers)
-        resolve()
-      },
-      end() {},
-      asyncStart() {},
-      asyncEnd() {},
-      error() {},
-    }
-    tracingChannel('herd:lock').subscribe(handlers)
-  })
 }
 
 describe.skipIf(!redisReady())('across two processes on a real Redis', () => {
@@ -60,7 +42,7 @@ describe.skipIf(!redisReady())('across two processes on a real Redis', () => {
 
       holder.send({ cmd: 'hold', key: 'report:1' })
       await next(holder, 'loading') // the other process holds the lease and is loading
-      const waiting = waitStarted()
+      const waiting = lockWaitStarted()
       const fetched = herd.fetch('report:1', async () => 'loaded here')
       await waiting // this process is now waiting for the holder
       holder.send({ cmd: 'release', value: 'loaded there' })
