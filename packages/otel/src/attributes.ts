@@ -12,8 +12,12 @@ export class AttributeBase {
   }
 
   /** The herd's attributes, plus `herd.key.group` for `key` when a keyGroup is set, plus `extra`. */
-  forKey(key: string | undefined, extra: Attributes): Attributes {
-    const group = key === undefined ? undefined : this.group(key)
+  forKey(key: string, extra: Attributes): Attributes {
+    return this.forGroup(this.group(key), extra)
+  }
+
+  /** The herd's attributes, plus `herd.key.group` when there is one, plus `extra`. */
+  forGroup(group: string | undefined, extra: Attributes): Attributes {
     return group === undefined ? { ...this.base, ...extra } : { ...this.base, [ATTR.keyGroup]: group, ...extra }
   }
 
@@ -22,7 +26,8 @@ export class AttributeBase {
     return { ...this.base, ...extra }
   }
 
-  private group(key: string): string | undefined {
+  /** What keyGroup says of `key` (undefined without one, or when it throws or returns a non-string). */
+  group(key: string): string | undefined {
     const keyGroup = this.options.keyGroup
     if (keyGroup === undefined) return undefined
     let group: unknown

@@ -8,6 +8,7 @@ import { SCOPE } from './names.js'
 import { observe } from './observed.js'
 import { type InstrumentHerdOptions, resolveOptions } from './options.js'
 import { SpansSink } from './spans-sink.js'
+import { Tally } from './tally.js'
 
 /** What instrumentHerd() needs of a herd: its id (in every diagnostics context) and its stats (for the gauges). */
 export type InstrumentableHerd = Pick<Herd, 'id' | 'stats'>
@@ -32,12 +33,13 @@ export function instrumentHerd(herd: InstrumentableHerd, options?: InstrumentHer
   if (isAttached(herd.id)) throw new HerdArgumentError('instrumentHerd(): this herd is already instrumented; stop() that instrumentation first')
   const attributes = new AttributeBase(o)
   const sinks: Sink[] = []
-  let stopGauges: (() => void) | undefined
+  let stopObserving: (() => void) | undefined
   if (o.metrics) {
     const meter = (o.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE)
     const instruments = instrumentsOf(meter)
-    sinks.push(new MetricsSink(instruments, attributes))
-    stopGauges = observe(meter, instruments, { stats: () => herd.stats(), attributes: attributes.plain({}) })
+    const fetches = new Tally()
+    sinks.push(new MetricsSink(instruments, attributes, fetches))
+    stopObserving = observe(meter, instruments, { stats: () => herd.stats(), attributes: attributes.plain({}), fetches })
   }
   if (o.spans || o.fetchSpans) {
     const tracer = (o.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
@@ -47,8 +49,8 @@ export function instrumentHerd(herd: InstrumentableHerd, options?: InstrumentHer
   return {
     stop() {
       detach?.()
-      stopGauges?.()
-      stopGauges = undefined
+      stopObserving?.()
+      stopObserving = undefined
     },
   }
 }

@@ -1,8 +1,9 @@
-import type { Counter, Histogram, Meter, ObservableUpDownCounter } from '@opentelemetry/api'
+import type { Counter, Histogram, Meter, ObservableCounter, ObservableUpDownCounter } from '@opentelemetry/api'
 import { HISTOGRAM_BUCKETS, METRICS, type MetricDefinition } from './names.js'
 
 export interface Instruments {
-  fetches: Counter
+  /** Observable: counted in process by a Tally, read at collection. */
+  fetches: ObservableCounter
   loadDuration: Histogram
   lockAcquires: Counter
   lockWaitDuration: Histogram
@@ -28,7 +29,7 @@ function create(meter: Meter): Instruments {
     meter.createHistogram(m.name, { unit: m.unit, description: m.description, advice: { explicitBucketBoundaries: [...HISTOGRAM_BUCKETS] } })
   const gauge = (m: MetricDefinition) => meter.createObservableUpDownCounter(m.name, { unit: m.unit, description: m.description })
   return {
-    fetches: counter(METRICS.fetches),
+    fetches: meter.createObservableCounter(METRICS.fetches.name, { unit: METRICS.fetches.unit, description: METRICS.fetches.description }),
     loadDuration: histogram(METRICS.loadDuration),
     lockAcquires: counter(METRICS.lockAcquires),
     lockWaitDuration: histogram(METRICS.lockWaitDuration),

@@ -37,6 +37,21 @@ describe('instrumentHerd() lifecycle', () => {
     expect(m.points(METRICS.localEntries.name)).toEqual([])
   })
 
+  it("a stopped herd's fetches stay in the cumulative count, as a counter's would: it never goes down", async () => {
+    const t = telemetry()
+    const first = herd()
+    const stop = instrument(first, providers(t))
+    await settle(first.fetch('k', slowLoader('v', 1)))
+    stop.stop()
+    const second = herd()
+    instrument(second, providers(t))
+    await settle(second.fetch('k', slowLoader('v', 1)))
+    await second.fetch('k', slowLoader('v', 1))
+    const m = await t.collect()
+    expect(m.point(METRICS.fetches.name, { [ATTR.fetchStatus]: 'miss' }).value).toBe(2)
+    expect(m.point(METRICS.fetches.name, { [ATTR.fetchStatus]: 'hit' }).value).toBe(1)
+  })
+
   it('records only the herds it instruments', async () => {
     const t = telemetry()
     const watched = herd()

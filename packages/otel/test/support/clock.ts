@@ -14,16 +14,23 @@ export function useFakeClock(): void {
   })
 }
 
-/** Moves the fake clock 1 ms at a time until `promise` settles (at most `limitMs`), and returns its outcome. */
-export async function settle<T>(promise: Promise<T>, limitMs = 60_000): Promise<T> {
-  let done = false
-  const tracked = promise.finally(() => {
-    done = true
+/**
+ * Runs the fake clock from one timer to the next until `promise` settles,
+ * and returns its outcome: a loader sleeping 30 ms takes exactly 30 ms. At
+ * most `limit` timers, so a promise that never settles fails the test.
+ */
+export async function settle<T>(promise: Promise<T>, limit = 10_000): Promise<T> {
+  let settled = false
+  const watched = promise.finally(() => {
+    settled = true
   })
-  tracked.catch(() => {})
-  for (let elapsed = 0; !done && elapsed < limitMs; elapsed++) await vi.advanceTimersByTimeAsync(1)
-  if (!done) throw new Error(`still pending after ${limitMs} ms of fake time`)
-  return tracked
+  watched.catch(() => {})
+  await vi.advanceTimersByTimeAsync(0)
+  for (let timers = 0; !settled; timers++) {
+    if (timers === limit) throw new Error(`still pending after ${limit} timers of fake time`)
+    await vi.advanceTimersToNextTimerAsync()
+  }
+  return watched
 }
 
 /** Moves the fake clock `ms` forward, running the timers due and the promise work they start. */
