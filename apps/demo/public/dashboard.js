@@ -1,6 +1,7 @@
 // The dashboard: one EventSource feeding Chart.js. The server sends `hello`
-// (the setup), a `tick` a second (fleet-wide traffic, herd events and
-// stats(), database counters) and `burst-start` / `burst` / `burst-error`.
+// (the setup), a `tick` a second (fleet-wide traffic, herd's counts from
+// @herd/otel and its stats(), database counters) and `burst-start` /
+// `burst` / `burst-error`.
 /* global Chart, EventSource */
 'use strict'
 
@@ -13,31 +14,86 @@ Chart.defaults.animation = false
 Chart.defaults.maintainAspectRatio = false
 Chart.defaults.font.family = getComputedStyle(document.body).fontFamily
 
-function lineChart(id, datasets, yOptions = {}) {
+function timeChart(id, type, datasets, scales) {
   return new Chart($(id), {
-    type: 'line',
+    type,
     data: {
       labels: [],
-      datasets: datasets.map(([label, color]) => ({
-        label, borderColor: color, backgroundColor: color, data: [], pointRadius: 2, borderWidth: 2, tension: 0.2, spanGaps: false,
+      datasets: datasets.map(({ label, color, axis = 'y' }) => ({
+        label, yAxisID: axis, borderColor: color, backgroundColor: color, data: [],
+        pointRadius: 1.5, borderWidth: 2, tension: 0.2, barPercentage: 0.9, categoryPercentage: 0.9,
       })),
     },
     options: {
       interaction: { mode: 'index', intersect: false },
-      scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { beginAtZero: true, ...yOptions } },
+      scales: { x: { ticks: { maxTicksLimit: 8 } }, ...scales },
       plugins: { legend: { position: 'bottom' } },
     },
   })
 }
 
+// Log axes start below 1, so a bar of 1 has a height; only 1, 10, 100… are labelled.
+const logAxis = (title) => ({
+  type: 'logarithmic',
+  min: 0.5,
+  title: { display: true, text: title },
+  ticks: { callback: (value) => (Number.isInteger(Math.log10(value)) ? Number(value).toLocaleString() : '') },
+})
+
+// Writes each bar's value above it, and records what it drew (text, bar top and bottom) on the canvas for the browser test.
+const barLabels = {
+  id: 'barLabels',
+  afterDatasetsDraw(chart) {
+    const { ctx } = chart
+    const drawn = []
+    ctx.save()
+    ctx.font = `600 13px ${Chart.defaults.font.family}`
+    ctx.textAlign = 'center'
+    ctx.textBaseline = 'bottom'
+    chart.data.datasets.forEach((dataset, i) => {
+      chart.getDatasetMeta(i).data.forEach((bar, j) => {
+        const value = dataset.data[j]
+        if (typeof value !== 'number') return
+        const text = value.toLocaleString()
+        ctx.fillStyle = '#1c2024'
+        ctx.fillText(text, bar.x, bar.y - 3)
+        drawn.push({ text, x: Math.round(bar.x), top: Math.round(bar.y), bottom: Math.round(bar.base), label: chart.data.labels[j] })
+      })
+    })
+    ctx.restore()
+    chart.canvas.dataset.labels = JSON.stringify(drawn)
+  },
+}
+
 const charts = {
-  throughput: lineChart('chart-throughput', [['requests/s', COLORS.blue], ['db queries/s', COLORS.off]]),
-  ratios: lineChart('chart-ratios', [['fresh hit', COLORS.on], ['stale (refreshing)', COLORS.amber], ['coalesced', COLORS.violet], ['miss', COLORS.off]], { max: 100 }),
-  latency: lineChart('chart-latency', [['p50', COLORS.blue], ['p99', COLORS.off]]),
+  throughput: timeChart('chart-throughput', 'line', [
+    { label: 'requests/s (left axis)', color: COLORS.blue },
+    { label: 'db queries/s (right axis)', color: COLORS.off, axis: 'queries' },
+  ], {
+    y: { beginAtZero: true, title: { display: true, text: 'requests/s' } },
+    queries: { position: 'right', beginAtZero: true, suggestedMax: 5, title: { display: true, text: 'db queries/s', color: COLORS.off },
+      ticks: { color: COLORS.off, precision: 0 }, grid: { drawOnChartArea: false } },
+  }),
+  ratios: timeChart('chart-ratios', 'bar', [
+    { label: 'fresh hit', color: COLORS.on },
+    { label: 'stale (refreshing)', color: COLORS.amber },
+    { label: 'coalesced', color: COLORS.violet },
+    { label: 'miss', color: COLORS.off },
+    { label: 'loader runs (db queries by herd)', color: COLORS.grey },
+  ], { y: logAxis('per second (log)') }),
+  latency: timeChart('chart-latency', 'bar', [
+    { label: 'p50', color: COLORS.blue },
+    { label: 'p99', color: COLORS.off },
+  ], { y: { beginAtZero: true, title: { display: true, text: 'ms (server-side)' } } }),
   bursts: new Chart($('chart-bursts'), {
     type: 'bar',
     data: { labels: [], datasets: [{ label: 'db queries', data: [], backgroundColor: [] }] },
-    options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } },
+    options: {
+      layout: { padding: { top: 22 } },
+      plugins: { legend: { display: false } },
+      scales: { y: logAxis('db queries (log)') },
+    },
+    plugins: [barLabels],
   }),
 }
 
@@ -52,14 +108,13 @@ function push(chart, label, values) {
 }
 
 const time = (at) => new Date(at).toLocaleTimeString([], { hour12: false })
-const pct = (x) => (x === undefined ? null : Math.round(x * 1000) / 10)
 
 function onTick(tick) {
   document.body.dataset.ticks = String(Number(document.body.dataset.ticks ?? 0) + 1) // lets a test wait for the next tick
   const label = time(tick.at)
   push(charts.throughput, label, [tick.requestsPerSec, tick.dbQueriesPerSec])
-  const r = tick.ratios ?? {}
-  push(charts.ratios, label, [pct(r.hit), pct(r.stale), pct(r.coalesced), pct(r.miss)])
+  const f = tick.fetchesPerSec
+  push(charts.ratios, label, [f.hit, f.stale, f.coalesced, f.miss, tick.loadsPerSec].map((n) => (n > 0 ? n : null)))
   push(charts.latency, label, [tick.latency?.p50 ?? null, tick.latency?.p99 ?? null])
 
   const t = tick.totals
@@ -75,6 +130,7 @@ function onTick(tick) {
     ['loads (loader runs)', t.loads ?? 0],
     ['background refreshes', t.refreshes ?? 0],
     ['lock waits (other process loading)', t.lockWaits ?? 0],
+    ['fenced-out writes', t.fencedOut ?? 0],
     ['errors', t.errors ?? 0],
   ]
   $('now').replaceChildren(...entries.flatMap(([k, v]) => [el('dt', k), el('dd', String(v))]))
@@ -93,15 +149,18 @@ function onBurst(result) {
   seen.add(result.finishedAt)
   const side = result.protect ? 'on' : 'off'
   $(`result-${side}-queries`).textContent = String(result.queries)
+  $(`result-${side}-unit`).textContent = result.queries === 1 ? 'database query' : 'database queries'
   $(`result-${side}-detail`).textContent =
     `${result.count} requests (key ${result.mode}) in ${result.durationMs} ms · p50 ${result.latency.p50} ms · p99 ${result.latency.p99} ms` +
     (result.failed ? ` · ${result.failed} failed` : '')
 
   const bars = charts.bursts.data
-  bars.labels.push(`${time(result.finishedAt)} ${result.protect ? 'herd' : 'no herd'}`)
+  bars.labels.push([result.protect ? 'with herd' : 'without herd', time(result.finishedAt)])
   bars.datasets[0].data.push(result.queries)
   bars.datasets[0].backgroundColor.push(result.protect ? COLORS.on : COLORS.off)
   if (bars.labels.length > KEEP_BURSTS) [bars.labels, bars.datasets[0].data, bars.datasets[0].backgroundColor].forEach((a) => a.shift())
+  // Headroom above the tallest bar for its label, on the log scale.
+  charts.bursts.options.scales.y.max = 10 ** Math.ceil(Math.log10(Math.max(...bars.datasets[0].data, 1) * 3))
   charts.bursts.update()
 
   const servedBy = Object.entries(result.servedBy).map(([pid, n]) => `${pid}: ${n}`).join(', ')

@@ -44,7 +44,7 @@ export function createCatalog({ herd, naive, query }: { herd: Herd; naive: Naive
   async function read<T>(key: string, ttl: Duration, load: () => Promise<T | undefined>): Promise<Read<T | undefined>> {
     // Whether *this* request's loader ran, and whether it had finished when the value came back.
     const ours: { load: 'none' | 'running' | 'done' } = { load: 'none' }
-    const value = await herd.fetch<T>(
+    const value = await herd.fetch<T | undefined>(
       key,
       async () => {
         ours.load = 'running'

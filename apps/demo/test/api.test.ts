@@ -191,6 +191,22 @@ describe('dashboard', () => {
     expect(text).toMatch(/^event: hello\ndata: /)
     expect(JSON.parse(text.split('data: ')[1]!)).toMatchObject({ backend: 'memory', budget: 5, workers: 1, hotKey: 'leaderboard' })
   })
+
+  it('serves a favicon (no 404 in the console)', async () => {
+    const icon = await fetch(demo.urls.express + '/favicon.ico')
+    expect(icon.status).toBe(200)
+    expect(icon.headers.get('content-type')).toMatch(/^image\//)
+    expect(Buffer.from(await icon.arrayBuffer()).subarray(0, 4)).toEqual(Buffer.from([0, 0, 1, 0])) // an ICO header
+  })
+
+  it('serves its herd metrics from @herd/otel at /metrics, in Prometheus format', async () => {
+    expect((await call(`${demo.urls.express}/api/leaderboard`)).status).toBe(200)
+    const metrics = await call(demo.urls.express + '/metrics')
+    expect(metrics.status).toBe(200)
+    expect(metrics.body).toMatch(/^herd_fetches_total\{herd_name="demo",herd_key_group="leaderboard",herd_fetch_status="\w+"/m)
+    expect(metrics.body).toContain('# TYPE herd_load_duration histogram')
+    expect(metrics.body).toMatch(/^herd_breaker_state\{herd_name="demo",herd_breaker_state="closed",otel_scope_name="@herd\/otel"\} 1$/m)
+  })
 })
 
 describe('bursts', () => {

@@ -4,6 +4,7 @@ import { HOT_KEY } from '../catalog.js'
 import type { Database } from '../db/index.js'
 import { StatusError } from '../errors.js'
 import { percentile } from './metrics.js'
+import { NO_COUNTS } from './telemetry.js'
 import type { BurstOptions, BurstResult, Fleet, FleetEvent, FleetInfo, Sample, Tick, WorkerHandle } from './types.js'
 
 const TICK_MS = 1_000
@@ -117,16 +118,18 @@ export class Hub {
       const db = this.db.stats()
       const seconds = Math.max(0.001, (now - this.lastTick.at) / 1000)
       const merged = merge(samples.filter((s): s is Sample => s !== undefined))
-      const { hit = 0, stale = 0, coalesced = 0, miss = 0 } = merged.events
+      const { hit, stale, coalesced, miss } = merged.herd
       const outcomes = hit + stale + coalesced + miss
       const tick: Tick = {
         at: now,
         workers: this.workers.size,
         requestsPerSec: round(merged.requests / seconds),
+        fetchesPerSec: { hit: round(hit / seconds), stale: round(stale / seconds), coalesced: round(coalesced / seconds), miss: round(miss / seconds) },
+        loadsPerSec: round((merged.herd.loads + merged.herd.refreshes) / seconds),
         dbQueriesPerSec: round((db.completed - this.lastTick.dbCompleted) / seconds),
         ratios: outcomes === 0 ? null : { hit: hit / outcomes, stale: stale / outcomes, coalesced: coalesced / outcomes, miss: miss / outcomes },
         latency: merged.latencies.length === 0 ? null : { p50: round(percentile(merged.latencies, 50)), p99: round(percentile(merged.latencies, 99)) },
-        events: merged.events,
+        herd: merged.herd,
         totals: merged.totals,
         db,
       }
@@ -139,11 +142,11 @@ export class Hub {
 }
 
 function merge(samples: Sample[]): Sample {
-  const out: Sample = { requests: 0, latencies: [], events: {}, totals: {} }
+  const out: Sample = { requests: 0, latencies: [], herd: { ...NO_COUNTS }, totals: {} }
   for (const sample of samples) {
     out.requests += sample.requests
     out.latencies.push(...sample.latencies)
-    for (const [name, n] of Object.entries(sample.events) as Array<[keyof Sample['events'], number]>) out.events[name] = (out.events[name] ?? 0) + n
+    for (const [name, n] of Object.entries(sample.herd) as Array<[keyof Sample['herd'], number]>) out.herd[name] += n
     for (const [name, n] of Object.entries(sample.totals)) out.totals[name] = (out.totals[name] ?? 0) + n
   }
   out.latencies.sort((a, b) => a - b)

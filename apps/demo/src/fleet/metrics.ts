@@ -1,21 +1,19 @@
-import type { Herd, HerdEventName } from '@herd/core'
+import type { Herd } from '@herd/core'
+import { type HerdCounts, type HerdTelemetry, NO_COUNTS, since } from './telemetry.js'
 import type { Sample } from './types.js'
 
-const EVENTS: readonly HerdEventName[] = [
-  'hit', 'stale', 'miss', 'coalesced', 'load', 'refresh', 'error', 'fallback', 'breaker', 'lock-wait', 'write',
-]
 const MAX_LATENCIES = 5_000
 
-/** One process's request count, latencies and herd events, handed over (and reset) once a second. */
+/** One process's request count and latencies (measured in the server), and herd's counts from @herd/otel, handed over once a second. */
 export class Metrics {
   private requests = 0
   private latencies: number[] = []
-  private events: Partial<Record<HerdEventName, number>> = {}
-  private readonly unsubscribe: Array<() => void>
+  private counted: HerdCounts = NO_COUNTS
 
-  constructor(private readonly herd: Herd) {
-    this.unsubscribe = EVENTS.map((name) => herd.on(name, () => void (this.events[name] = (this.events[name] ?? 0) + 1)))
-  }
+  constructor(
+    private readonly herd: Herd,
+    private readonly telemetry: HerdTelemetry,
+  ) {}
 
   record(latencyMs: number): void {
     this.requests++
@@ -27,12 +25,13 @@ export class Metrics {
     }
   }
 
-  take(): Sample {
+  async take(): Promise<Sample> {
+    const counted = await this.telemetry.counts()
     const stats = this.herd.stats()
     const sample: Sample = {
       requests: this.requests,
       latencies: this.latencies,
-      events: this.events,
+      herd: since(counted, this.counted),
       totals: {
         requests: stats.requests,
         hits: stats.hits.local + stats.hits.store,
@@ -43,18 +42,15 @@ export class Metrics {
         loads: stats.loads,
         refreshes: stats.refreshes,
         lockWaits: stats.lockWaits,
+        fencedOut: stats.fencedOut,
         fallbacks: stats.fallbacks,
         errors: stats.errors,
       },
     }
     this.requests = 0
     this.latencies = []
-    this.events = {}
+    this.counted = counted
     return sample
-  }
-
-  close(): void {
-    for (const off of this.unsubscribe) off()
   }
 }
 

@@ -1,6 +1,6 @@
-import type { HerdEventName } from '@herd/core'
 import type { BurstMode, Query } from '../catalog.js'
 import type { DbStats } from '../db/index.js'
+import type { HerdCounts } from './telemetry.js'
 
 /** What the dashboard says about the setup. */
 export interface FleetInfo {
@@ -17,8 +17,8 @@ export interface Sample {
   requests: number
   /** Latencies of API requests (ms); a uniform sample when there were very many. */
   latencies: number[]
-  /** herd events counted through herd.on(). */
-  events: Partial<Record<HerdEventName, number>>
+  /** What herd did since the last sample, from @herd/otel's metrics. */
+  herd: HerdCounts
   /** Cumulative counters from herd.stats(). */
   totals: Record<string, number>
 }
@@ -29,12 +29,18 @@ export interface Tick {
   workers: number
   /** API requests answered per second. */
   requestsPerSec: number
+  /** herd.fetch calls per second by how they were answered (from @herd/otel's herd.fetches). */
+  fetchesPerSec: { hit: number; stale: number; coalesced: number; miss: number }
+  /** Loader runs per second, foreground and background (from @herd/otel's herd.load.duration count). */
+  loadsPerSec: number
   /** Queries the database finished per second (those queued for a connection count when they ran). */
   dbQueriesPerSec: number
   /** Shares of herd.fetch outcomes in the last second; null when there were none. */
   ratios: { hit: number; stale: number; coalesced: number; miss: number } | null
+  /** Server-side latency of API requests (arrival to response finished), this second; null when there were none. */
   latency: { p50: number; p99: number } | null
-  events: Partial<Record<HerdEventName, number>>
+  /** herd's counts in this tick (loads, refreshes, lock waits, fenced-out writes included). */
+  herd: HerdCounts
   totals: Record<string, number>
   db: DbStats
 }

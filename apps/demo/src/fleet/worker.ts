@@ -9,6 +9,7 @@ import { expressApp } from '../http/express-app.js'
 import { koaApp } from '../http/koa-app.js'
 import { apiRoutes, RESPONSE_CACHE } from '../http/routes.js'
 import { Metrics } from './metrics.js'
+import { HerdTelemetry } from './telemetry.js'
 import type { Fleet, WorkerHandle } from './types.js'
 
 export interface Urls {
@@ -26,7 +27,8 @@ export interface RunningWorker {
 export async function startWorker(config: Config, fleet: Fleet): Promise<RunningWorker> {
   const backend = await openBackend(config.redisUrl)
   const { herd } = backend
-  const metrics = new Metrics(herd)
+  const telemetry = new HerdTelemetry(herd)
+  const metrics = new Metrics(herd, telemetry)
   const catalog = createCatalog({ herd, naive: backend.naive, query: fleet.query })
   const expressCache = expressHerdCache({ ...RESPONSE_CACHE, herd })
   const koaCache = koaHerdCache({ ...RESPONSE_CACHE, herd })
@@ -36,11 +38,11 @@ export async function startWorker(config: Config, fleet: Fleet): Promise<Running
   const servers: Server[] = []
   async function close(): Promise<void> {
     await Promise.all(servers.map(stop))
-    metrics.close()
+    await telemetry.close()
     await backend.close()
   }
   try {
-    servers.push(await listen(expressApp({ routes, metrics, fleet, responseCache: expressCache }), config.host, config.port))
+    servers.push(await listen(expressApp({ routes, metrics, fleet, responseCache: expressCache, prometheus: (req, res) => telemetry.serve(req, res) }), config.host, config.port))
     servers.push(await listen(koaApp({ routes, metrics, responseCache: koaCache }).callback(), config.host, config.koaPort))
   } catch (error) {
     await close()
@@ -50,7 +52,7 @@ export async function startWorker(config: Config, fleet: Fleet): Promise<Running
   return {
     urls: { express: url(servers[0]!, config.host), koa: url(servers[1]!, config.host) },
     handle: {
-      collect: async () => metrics.take(),
+      collect: () => metrics.take(),
       async prepare({ step, protect, mode }) {
         if (step === 'expire') await catalog.expireHotKey(protect, mode)
         else if (protect) await catalog.warmHotKey()

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isBackgroundRefresh, type HerdCacheMiddleware } from '@herd/express'
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import type { Metrics } from '../fleet/metrics.js'
@@ -13,10 +14,12 @@ export interface ExpressDeps {
   fleet: Fleet
   /** herdCache() from @herd/express, for routes with `responseCache`. */
   responseCache: HerdCacheMiddleware
+  /** `GET /metrics`: this process's herd metrics from @herd/otel, in Prometheus' text format. */
+  prometheus: (request: IncomingMessage, response: ServerResponse) => void
 }
 
 /** The dashboard, its event stream and the API. */
-export function expressApp({ routes, metrics, fleet, responseCache }: ExpressDeps): express.Express {
+export function expressApp({ routes, metrics, fleet, responseCache, prometheus }: ExpressDeps): express.Express {
   const app = express()
   app.disable('x-powered-by')
 
@@ -53,6 +56,7 @@ export function expressApp({ routes, metrics, fleet, responseCache }: ExpressDep
     const unsubscribe = streamEvents(fleet.info, fleet.subscribe, (chunk) => res.write(chunk))
     req.once('close', unsubscribe)
   })
+  app.get('/metrics', (req, res) => prometheus(req, res))
   app.get('/vendor/chart.umd.min.js', (_req, res) => res.sendFile(CHART_JS, { dotfiles: 'allow' })) // pnpm keeps it under node_modules/.pnpm
   app.use(express.static(PUBLIC_DIR))
 
