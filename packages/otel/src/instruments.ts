@@ -12,6 +12,7 @@ export interface Instruments {
   busMessages: Counter
   breakerState: ObservableUpDownCounter
   localEntries: ObservableUpDownCounter
+  localBytes: ObservableUpDownCounter
 }
 
 // One set per Meter: every herd instrumented on a meter records into the same instruments.
@@ -38,5 +39,6 @@ function create(meter: Meter): Instruments {
     busMessages: counter(METRICS.busMessages),
     breakerState: gauge(METRICS.breakerState),
     localEntries: gauge(METRICS.localEntries),
+    localBytes: gauge(METRICS.localBytes),
   }
 }

@@ -110,6 +110,13 @@ export const METRICS = {
     description: "Entries held by this process's local (in-memory) tier",
     attributes: [],
   },
+  localBytes: {
+    name: 'herd.local.size',
+    kind: 'updowncounter',
+    unit: 'By',
+    description: "Bytes held by this process's local tier (encoded values at two bytes a character, plus a fixed overhead per entry: the estimate local.maxBytes bounds)",
+    attributes: [],
+  },
 } as const satisfies Record<string, MetricDefinition>
 
 export const HISTOGRAM_BUCKETS: readonly number[] = DURATION_BUCKETS

@@ -32,7 +32,7 @@ class Observed {
   readonly observables
 
   constructor(private readonly instruments: Instruments) {
-    this.observables = [instruments.fetches, instruments.breakerState, instruments.localEntries]
+    this.observables = [instruments.fetches, instruments.breakerState, instruments.localEntries, instruments.localBytes]
   }
 
   retire(herd: ObservedHerd): void {
@@ -44,6 +44,7 @@ class Observed {
     const fetches = new Map<string, Count>()
     for (const { attributes, value } of this.retired.values()) addTo(fetches, attributes, value)
     const entries = new Map<string, Count>()
+    const bytes = new Map<string, Count>()
     const states = new Map<string, Count>()
     for (const herd of this.herds) {
       for (const { attributes, value } of herd.fetches.values()) addTo(fetches, attributes, value)
@@ -55,10 +56,12 @@ class Observed {
         continue
       }
       addTo(entries, herd.attributes, stats.local.size)
+      addTo(bytes, herd.attributes, stats.local.bytes)
       for (const state of STATES) addTo(states, { ...herd.attributes, [ATTR.breakerState]: state }, stats.breaker.state === state ? 1 : 0)
     }
     for (const { attributes, value } of fetches.values()) result.observe(this.instruments.fetches, value, attributes)
     for (const { attributes, value } of entries.values()) result.observe(this.instruments.localEntries, value, attributes)
+    for (const { attributes, value } of bytes.values()) result.observe(this.instruments.localBytes, value, attributes)
     for (const { attributes, value } of states.values()) result.observe(this.instruments.breakerState, value, attributes)
   }
 }

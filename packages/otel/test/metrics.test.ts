@@ -152,6 +152,17 @@ describe('metrics from a real herd', () => {
     expect(m.points(METRICS.localEntries.name)[0]!.value).toBe(h.stats().local.size)
   })
 
+  it("herd.local.size follows the local tier's bytes", async () => {
+    const t = telemetry()
+    const h = herd()
+    instrument(h, providers(t))
+    await h.set('big', 'x'.repeat(10_000))
+    const m = await t.collect()
+    expect(m.byName.get(METRICS.localBytes.name)!.descriptor.unit).toBe('By')
+    expect(m.points(METRICS.localBytes.name)).toEqual([expect.objectContaining({ value: h.stats().local.bytes })])
+    expect(h.stats().local.bytes).toBeGreaterThan(20_000)
+  })
+
   it('herd.bus.messages: published by one herd, received by the other', async () => {
     const t = telemetry()
     const bus = memoryBus()
