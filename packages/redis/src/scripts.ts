@@ -3,10 +3,15 @@ import { createHash } from 'node:crypto'
 /**
  * The Lua that makes writes and leases atomic. Each runs by SHA (EVALSHA) and
  * is re-sent as EVAL after NOSCRIPT (see Commands.run). All keys of one call
- * share a hash tag (keys.ts), so every script runs on one Cluster node.
+ * share a hash tag (keys.ts), and the wake channel a script publishes on is
+ * in the same slot on a Cluster, so every script runs on one node.
  *
  * Entries start with `<fence>,` (entry-format.ts): GETRANGE reads the fence
  * without copying the value.
+ *
+ * A lease is the holder's token; a process that found the key busy and
+ * waits appends `+` to it (once), so the holder's fill knows someone waits
+ * and pushes the entry with the wake-up. Owner checks accept both forms.
  */
 export interface Script {
   readonly name: string
@@ -23,20 +28,58 @@ const STORED_FENCE = `local function storedFence(key)
 end
 `
 
-/**
- * KEYS: value. ARGV: fence, encoded entry, ttl ms. Writes unless the stored
- * entry has a higher fence; a ttl of 0 writes an entry that is gone at once
- * (deletes). 1 written, 0 refused.
- */
-export const SET_IF_NEWER = script('setIfNewer', `${STORED_FENCE}
-local current = storedFence(KEYS[1])
-if current and current > tonumber(ARGV[1]) then return 0 end
-if ARGV[3] == '0' then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+const OWNS = `local function owns(lease, token)
+  return lease == token or lease == token .. '+'
 end
-return 1`)
+`
+
+/**
+ * Writes unless the stored entry has a higher fence; a ttl of 0 deletes
+ * (the entry would be gone at once). 1 written, 0 refused.
+ */
+const WRITE_IF_NEWER = `${STORED_FENCE}
+local function writeIfNewer(key, fence, entry, ttl)
+  local current = storedFence(key)
+  if current and current > tonumber(fence) then return 0 end
+  if ttl == '0' then
+    redis.call('DEL', key)
+  else
+    redis.call('SET', key, entry, 'PX', ttl)
+  end
+  return 1
+end
+`
+
+/**
+ * The next fence: max(counter + 1, Redis' clock in µs, stored entry's + 1).
+ * The clock keeps fences monotonic when Redis loses the counter and the
+ * entry together (FLUSHALL, a restart without persistence, a failover to a
+ * replica that lagged): a lease taken before the loss has a lower fence than
+ * any taken after it, as long as keys don't take a million fences a second
+ * and the new master's clock is not behind the old one's. Lua numbers are
+ * doubles, exact to 2^53 (µs since 1970 are ~2^50): written back with %.0f,
+ * never tostring's 14 digits.
+ */
+const NEXT_FENCE = `${STORED_FENCE}
+local function nextFence(counter, value, ttl)
+  local f = redis.call('INCR', counter)
+  local time = redis.call('TIME')
+  local floor = tonumber(time[1]) * 1000000 + tonumber(time[2])
+  local stored = storedFence(value)
+  if stored and stored >= floor then floor = stored + 1 end
+  if floor > f then
+    f = floor
+    redis.call('SET', counter, string.format('%.0f', f), 'PX', ttl)
+  else
+    redis.call('PEXPIRE', counter, ttl)
+  end
+  return f
+end
+`
+
+/** KEYS: value. ARGV: fence, encoded entry, ttl ms. 1 written, 0 refused. */
+export const SET_IF_NEWER = script('setIfNewer', `${WRITE_IF_NEWER}
+return writeIfNewer(KEYS[1], ARGV[1], ARGV[2], ARGV[3])`)
 
 /**
  * KEYS: value. ARGV: at (epoch ms). freshUntil (3rd field) becomes
@@ -54,45 +97,97 @@ if fresh and fresh > tonumber(ARGV[1]) then
 end
 return 1`)
 
-/**
- * The next fence: INCR of the key's counter, lifted above the stored entry's
- * fence in case the counter expired (or was evicted) while the entry lived
- * on; the counter's TTL is pushed to fenceTtl on each use.
- */
-const NEXT_FENCE = `${STORED_FENCE}
-local function nextFence(counter, value, ttl)
-  local f = redis.call('INCR', counter)
-  local stored = storedFence(value)
-  if stored and stored >= f then
-    f = stored + 1
-    redis.call('SET', counter, f)
-  end
-  redis.call('PEXPIRE', counter, ttl)
-  return f
-end
-`
-
-/** KEYS: lock, fence, value. ARGV: token, lease ms, fence ttl ms. The new fence, or nil when the key is held. */
+/** KEYS: lock, fence, value. ARGV: token, lease ms, fence ttl ms. The new fence (a string), or nil when the key is held. */
 export const ACQUIRE = script('acquire', `${NEXT_FENCE}
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
-return nextFence(KEYS[2], KEYS[3], ARGV[3])`)
+return string.format('%.0f', nextFence(KEYS[2], KEYS[3], ARGV[3]))`)
 
-/** KEYS: fence, value. ARGV: fence ttl ms. A fence for a write made without a lease. */
+/** KEYS: fence, value. ARGV: fence ttl ms. A fence (a string) for a write made without a lease. */
 export const FENCE = script('fence', `${NEXT_FENCE}
-return nextFence(KEYS[1], KEYS[2], ARGV[1])`)
+return string.format('%.0f', nextFence(KEYS[1], KEYS[2], ARGV[1]))`)
 
-/** KEYS: lock. ARGV: token, wake channel. Owner only: deletes the lease and wakes the waiters. 1 released, 0 not ours. */
-export const RELEASE = script('release', `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+/**
+ * KEYS: lock. ARGV: token, wake channel, publish command (PUBLISH or
+ * SPUBLISH), wake message. Owner only: deletes the lease and wakes the
+ * waiters. 1 released, 0 not ours.
+ */
+export const RELEASE = script('release', `${OWNS}
+if not owns(redis.call('GET', KEYS[1]), ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[2], ARGV[1])
+redis.call(ARGV[3], ARGV[2], ARGV[4])
 return 1`)
 
 /** KEYS: lock. ARGV: token, lease ms. Owner only. 1 extended, 0 not ours. */
-export const EXTEND = script('extend', `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+export const EXTEND = script('extend', `${OWNS}
+if not owns(redis.call('GET', KEYS[1]), ARGV[1]) then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`)
 
 /** KEYS: lock. The holder's token ('' when free) and the lease's remaining ms, for a waiter's fallback check. */
-export const PROBE = script('probe', `local token = redis.call('GET', KEYS[1])
-if not token then return {'', -2} end
-return {token, redis.call('PTTL', KEYS[1])}`)
+export const PROBE = script('probe', `local lease = redis.call('GET', KEYS[1])
+if not lease then return {'', -2} end
+return {string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1])}`)
+
+/**
+ * Acquire-or-read. KEYS: lock, fence, value. ARGV: token, lease ms, fence
+ * ttl ms. Won: {1, fence, entry}. Busy: {0, holder's token, lease's
+ * remaining ms, entry}, and the lease is marked as waited on.
+ */
+export const FUSED_ACQUIRE = script('fusedAcquire', `${NEXT_FENCE}
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  local fence = nextFence(KEYS[2], KEYS[3], ARGV[3])
+  return {1, string.format('%.0f', fence), redis.call('GET', KEYS[3])}
+end
+local lease = redis.call('GET', KEYS[1])
+if not lease then
+  -- expired between the SET and the GET: report it free (no entry read), the caller retries
+  return {0, '', 0, false}
+end
+if string.sub(lease, -1) ~= '+' then redis.call('APPEND', KEYS[1], '+') end
+return {0, string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[3])}`)
+
+/**
+ * Write + release + wake + notify. KEYS: value, lock. ARGV: token, fence,
+ * encoded entry ('' for no write), ttl ms, wake channel, publish command,
+ * wake header, push limit (bytes), bus channel ('' for none), bus message.
+ *
+ * The write is fenced as SET_IF_NEWER. The wake goes out when the lease was
+ * ours or has run out (then nobody else will announce it): with the entry
+ * when it was written, someone waits and it is at most the push limit. The
+ * bus message goes out when the write stood or there was none.
+ * Returns {written, released}.
+ */
+export const FILL = script('fill', `${WRITE_IF_NEWER}${OWNS}
+local written = 0
+if ARGV[3] ~= '' then written = writeIfNewer(KEYS[1], ARGV[2], ARGV[3], ARGV[4]) end
+local lease = redis.call('GET', KEYS[2])
+local released = 0
+if lease and owns(lease, ARGV[1]) then
+  redis.call('DEL', KEYS[2])
+  released = 1
+end
+if released == 1 or not lease then
+  local message = ARGV[7]
+  if written == 1 and ARGV[4] ~= '0' and lease ~= ARGV[1] and string.len(ARGV[3]) <= tonumber(ARGV[8]) then
+    message = message .. ARGV[3]
+  end
+  redis.call(ARGV[6], ARGV[5], message)
+end
+if ARGV[9] ~= '' and (written == 1 or ARGV[3] == '') then redis.call('PUBLISH', ARGV[9], ARGV[10]) end
+return {written, released}`)
+
+/**
+ * A write without a lease in one trip. KEYS: fence, value. ARGV: fence ttl
+ * ms, the encoded entry after its fence (from the first comma), ttl ms,
+ * bus channel ('' for none), bus message. The next fence goes in front of
+ * the entry; nothing can hold a higher one. Returns {fence, written}.
+ */
+export const FUSED_WRITE = script('fusedWrite', `${NEXT_FENCE}
+local fence = string.format('%.0f', nextFence(KEYS[1], KEYS[2], ARGV[1]))
+if ARGV[3] == '0' then
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('SET', KEYS[2], fence .. ARGV[2], 'PX', ARGV[3])
+end
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+return {fence, 1}`)

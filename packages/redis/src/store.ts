@@ -1,29 +1,37 @@
 import { HerdArgumentError, type Store, type StoredEntry } from '@herd/core'
-import type { RedisClient } from './commands.js'
 import { decodeEntry, encodeEntry } from './entry-format.js'
 import { type RedisOptions, resolve } from './options.js'
+import type { RedisClient } from './port/index.js'
 import { MARK_STALE, SET_IF_NEWER } from './scripts.js'
+import { remember } from './origin.js'
+
+export function storeTtl(ttlMs: number): string {
+  if (!(ttlMs >= 0 && ttlMs < Infinity)) throw new HerdArgumentError(`@herd/redis: set() ttlMs must be a finite number >= 0; got ${String(ttlMs)}`)
+  return String(Math.ceil(ttlMs))
+}
 
 /**
- * The shared tier on Redis. A hit is one GET; a write is one fenced script
- * call; the Redis TTL is the ttlMs the herd passes (it covers the whole
- * stale window), so Redis evicts what can no longer be served.
+ * The shared tier on Redis. A hit is one GET, decoded in the callback that
+ * settles it; a write is one fenced script call; the Redis TTL is the ttlMs
+ * the herd passes (it covers the whole stale window), so Redis evicts what
+ * can no longer be served.
  */
 export function redisStore(client: RedisClient, options: RedisOptions = {}): Store {
-  const { commands, keys } = resolve(client, options, 'redisStore')
+  const resolved = resolve(client, options, 'redisStore')
+  const { commands, keys } = resolved
 
   const read = (key: string, raw: unknown): StoredEntry | undefined =>
     raw === null || raw === undefined ? undefined : decodeEntry(typeof raw === 'string' ? raw : String(raw), key)
 
-  return {
+  const store: Store = {
     get(key) {
       const name = keys.value(key)
-      return commands.send(name, true, ['GET', name]).then((raw) => read(key, raw))
+      return commands.sendMap(name, true, ['GET', name], (raw) => read(key, raw))
     },
 
     async getMany(list) {
       const names = list.map((key) => keys.value(key))
-      // MGET across slots is refused by a Cluster; separate GETs are pipelined per node by node-redis.
+      // MGET across slots is refused by a Cluster; separate GETs are pipelined per node by the client.
       const raw = commands.cluster
         ? await Promise.all(names.map((name) => commands.send(name, true, ['GET', name])))
         : names.length === 0
@@ -34,9 +42,7 @@ export function redisStore(client: RedisClient, options: RedisOptions = {}): Sto
 
     async set(key, entry, ttlMs) {
       const payload = encodeEntry(entry)
-      if (!(ttlMs >= 0 && ttlMs < Infinity)) throw new HerdArgumentError(`@herd/redis: set() ttlMs must be a finite number >= 0; got ${String(ttlMs)}`)
-      const ttl = Math.ceil(ttlMs)
-      const reply = await commands.run(SET_IF_NEWER, [keys.value(key)], [String(entry.fence), payload, String(ttl)])
+      const reply = await commands.run(SET_IF_NEWER, [keys.value(key)], [String(entry.fence), payload, storeTtl(ttlMs)])
       return Number(reply) === 1
     },
 
@@ -50,4 +56,6 @@ export function redisStore(client: RedisClient, options: RedisOptions = {}): Sto
       return Number(await commands.run(MARK_STALE, [keys.value(key)], [String(Math.floor(at))])) === 1
     },
   }
+  remember(store, client, resolved)
+  return store
 }

@@ -1,4 +1,4 @@
-import { type RedisServer, type RedisCluster, redisReady, startRedis, startRedisCluster } from '@herd/testing/redis-server'
+import { type RedisCluster, type RedisSentinelSet, type RedisServer, redisReady, startRedis, startRedisCluster, startRedisSentinel } from '@herd/testing/redis-server'
 import { fileURLToPath } from 'node:url'
 import { build } from 'tsup'
 import type { TestProject } from 'vitest/node'
@@ -12,21 +12,26 @@ declare module 'vitest' {
     redisUrl: string
     /** Root nodes of the shared 3-master Cluster. */
     clusterUrls: string[]
+    /** The shared master + replica watched by three Sentinels. */
+    sentinel: { name: string; nodes: Array<{ host: string; port: number }> }
     /** ESM bundle of src/index.ts for child processes. */
     redisBundle: string
   }
 }
 
 /**
- * One standalone Redis and one 3-master Cluster for every test file (each
- * test uses its own key prefix). Tests that kill or pause a server start
- * their own. Throws when redis-server is missing and HERD_REQUIRE_REDIS=1.
+ * One standalone Redis, one 3-master Cluster and one Sentinel set (master,
+ * replica, three Sentinels) for every test file (each test uses its own key
+ * prefix). Tests that kill or pause a server start their own. Throws when
+ * redis-server is missing and HERD_REQUIRE_REDIS=1.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let redis: RedisServer | undefined
   let cluster: RedisCluster | undefined
+  let sentinels: RedisSentinelSet | undefined
   project.provide('redisUrl', '')
   project.provide('clusterUrls', [])
+  project.provide('sentinel', { name: '', nodes: [] })
   project.provide('redisBundle', FIXTURE_BUNDLE)
   if (redisReady()) {
     await build({
@@ -40,15 +45,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
       external: ['@herd/core', 'redis'],
     })
     try {
-      ;[redis, cluster] = await Promise.all([startRedis(), startRedisCluster({ masters: 3 })])
+      ;[redis, cluster, sentinels] = await Promise.all([startRedis(), startRedisCluster({ masters: 3 }), startRedisSentinel()])
     } catch (error) {
-      await Promise.all([redis?.stop(), cluster?.stop()])
+      await Promise.all([redis?.stop(), cluster?.stop(), sentinels?.stop()])
       throw error
     }
     project.provide('redisUrl', redis.url)
     project.provide('clusterUrls', cluster.rootNodes.map((n) => n.url))
+    project.provide('sentinel', { name: sentinels.name, nodes: [...sentinels.sentinelNodes] })
   }
   return async () => {
-    await Promise.all([redis?.stop(), cluster?.stop()])
+    await Promise.all([redis?.stop(), cluster?.stop(), sentinels?.stop()])
   }
 }
