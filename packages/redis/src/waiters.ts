@@ -64,9 +64,14 @@ export class Waiters {
     private readonly fallbackMs: number,
   ) {}
 
+  /** Wake channels this Lock subscribed, each kept until close. */
+  private readonly channels = new Set<string>()
+
   /** Subscribes `key`'s wake channel (kept until close); resolves once Redis confirmed it. */
   listen(key: string): Promise<void> {
-    return this.subscriber.subscribe(this.keys.wake(key), this.sharded, this.onMessage)
+    const channel = this.keys.wake(key)
+    this.channels.add(channel)
+    return this.subscriber.subscribe(channel, this.sharded, this.onMessage)
   }
 
   /** Whether a release of `key` would reach this process now. */
@@ -105,10 +110,12 @@ export class Waiters {
     if (watch !== undefined) this.fire(watch, entry === undefined ? WOKEN : { woken: true, entry })
   }
 
-  /** Settles every pending wait with false and drops every timer (the Lock refuses new waits after). */
+  /** Settles every pending wait with false, drops every timer and takes back the wake channels (the Lock refuses new waits after). */
   close(): void {
     for (const watch of [...this.watches.values()]) this.fire(watch, NOT_WOKEN)
     this.busy.clear()
+    for (const channel of this.channels) this.subscriber.unsubscribe(channel, this.onMessage).catch(() => {})
+    this.channels.clear()
   }
 
   private open(key: string): Watch {

@@ -1,5 +1,6 @@
 import { busSuite, fusedLockSuite, lockSuite, storeSuite } from '@herd/testing'
 import { describe } from 'vitest'
+import type { Lock } from '@herd/core'
 import { type RedisClient, redisBackend, redisBus, redisLock, redisStore } from '../src/index.js'
 import { type Connected, TARGETS, type Target, connect, haveRedis, uniquePrefix } from './clients.js'
 
@@ -35,7 +36,7 @@ describe.skipIf(!haveRedis)('@herd/redis conformance', () => {
       const lock = adapters(target, (client) => redisLock(client, { prefix }))
       const bus = adapters(target, (client) => redisBus(client, { prefix }))
       // The fused Lock closes its Store and Bus with it, as a herd closes all three.
-      const fused = adapters(target, (client) => {
+      const fused = adapters<Lock>(target, (client) => {
         const backend = redisBackend(client, { prefix })
         return { ...backend.lock, close: async () => void (await Promise.all([backend.lock.close?.(), backend.bus.close?.(), backend.store.close?.()])) }
       })
