@@ -1,6 +1,7 @@
 import { type Bus, type Duration, HerdArgumentError, type Store, toMs } from '@herd/core'
 import { Commands } from './commands.js'
 import { type Keyspace, keyspace } from './keys.js'
+import { tagOfSlot } from './slots.js'
 import { type CommandPort, type RedisClient, portFor } from './port/index.js'
 
 export interface RedisOptions {
@@ -56,6 +57,8 @@ export function resolve(client: RedisClient, options: RedisOptions, name: string
     throw new HerdArgumentError('@herd/redis: shardedPubSub must be a boolean')
   }
   const sharded = port.topology === 'cluster' && options.shardedPubSub !== false
+  // The per-slot channel table (a few ms, once per process) is built now rather than on the first miss.
+  if (sharded) tagOfSlot(0)
   const prefix = options.prefix ?? 'herd:'
   return { port, commands: new Commands(port, timeout), keys: keyspace(prefix, sharded), sharded, prefix }
 }

@@ -26,22 +26,42 @@ export function slotOf(tag: string): number {
   return crc16(encoder.encode(tag)) % SLOTS
 }
 
+const DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
 let tags: string[] | undefined
 
-/** A tag that hashes to `slot`: the first of 0, 1, … (base 36) that does. Built once, on first use. */
+/**
+ * A tag that hashes to `slot`: the first of 0, 1, … (base 36) that does.
+ * The table is built once, on first use, in a few ms: CRCs of the
+ * candidates are computed on their ASCII codes directly, each from its
+ * prefix's, without encoding a string per candidate.
+ */
 export function tagOfSlot(slot: number): string {
-  if (tags === undefined) {
-    const found: string[] = new Array<string>(SLOTS)
-    let missing = SLOTS
-    for (let n = 0; missing > 0; n++) {
-      const candidate = n.toString(36)
-      const s = slotOf(candidate)
-      if (found[s] === undefined) {
-        found[s] = candidate
-        missing--
+  tags ??= buildTags()
+  return tags[slot]!
+}
+
+function buildTags(): string[] {
+  const found = new Array<string>(SLOTS)
+  let missing = SLOTS
+  // Candidates of `length` base-36 digits (no leading zero beyond '0' itself), breadth first.
+  let prefixes: Array<{ text: string; crc: number }> = [{ text: '', crc: 0 }]
+  for (let length = 1; missing > 0; length++) {
+    const next: Array<{ text: string; crc: number }> = []
+    for (const prefix of prefixes) {
+      for (let d = 0; d < 36; d++) {
+        if (d === 0 && prefix.text === '' && length > 1) continue
+        const code = DIGITS.charCodeAt(d)
+        const crc = ((prefix.crc << 8) & 0xffff) ^ TABLE[((prefix.crc >> 8) ^ code) & 0xff]!
+        const text = prefix.text + DIGITS[d]!
+        const s = crc % SLOTS
+        if (found[s] === undefined) {
+          found[s] = text
+          if (--missing === 0) return found
+        }
+        if (length < 4) next.push({ text, crc })
       }
     }
-    tags = found
+    prefixes = next
   }
-  return tags[slot]!
+  return found
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { Cluster as IoCluster, Redis as IoRedis } from 'ioredis'
-import { createClient, createCluster, createSentinel } from 'redis'
-import * as redis6 from 'redis6'
+import type { Cluster as IoCluster } from 'ioredis'
 import { afterAll, inject } from 'vitest'
 import type { RedisClient } from '../src/index.js'
 import { portFor } from '../src/port/index.js'
+import { type Endpoints, makeClient } from './fixtures/make-client.mjs'
+
+export type { Endpoints }
 
 export const redisUrl = inject('redisUrl')
 export const clusterUrls = inject('clusterUrls')
@@ -26,37 +27,7 @@ export interface Target {
 /** Every client library on every topology: what each suite runs against. */
 export const TARGETS: readonly Target[] = LIBRARIES.flatMap((library) => TOPOLOGIES.map((topology) => ({ library, topology, label: `${library}, ${topology}` })))
 
-export interface Endpoints {
-  url: string
-  clusterUrls: readonly string[]
-  sentinel: { name: string; nodes: ReadonlyArray<{ host: string; port: number }> }
-}
-
 const shared: Endpoints = { url: redisUrl, clusterUrls, sentinel }
-
-/** A client as the user would make it; not connected yet for node-redis. */
-function make(target: Pick<Target, 'library' | 'topology'>, at: Endpoints): { client: any; connect: () => Promise<unknown> } {
-  if (target.library === 'ioredis') {
-    const client =
-      target.topology === 'single'
-        ? new IoRedis(at.url, { lazyConnect: true })
-        : target.topology === 'cluster'
-          ? new IoCluster(at.clusterUrls.map((url) => { const u = new URL(url); return { host: u.hostname, port: Number(u.port) } }), { lazyConnect: true })
-          : new IoRedis({ sentinels: [...at.sentinel.nodes], name: at.sentinel.name, lazyConnect: true })
-    client.on('error', () => {})
-    return { client, connect: () => client.connect() }
-  }
-  // Both majors have the same factories; typed loosely here, `client-types.ts` checks what users pass.
-  const lib: any = target.library === 'node-redis 5' ? { createClient, createCluster, createSentinel } : redis6
-  const client =
-    target.topology === 'single'
-      ? lib.createClient({ url: at.url })
-      : target.topology === 'cluster'
-        ? lib.createCluster({ rootNodes: at.clusterUrls.map((url) => ({ url })) })
-        : lib.createSentinel({ name: at.sentinel.name, sentinelRootNodes: [...at.sentinel.nodes] })
-  client.on('error', () => {})
-  return { client, connect: () => client.connect() }
-}
 
 export interface Connected {
   readonly client: RedisClient
@@ -72,7 +43,7 @@ const opened: Connected[] = []
 
 /** A connected client of `target`, closed after the file (if not before). */
 export async function connect(target: Pick<Target, 'library' | 'topology'>, at: Endpoints = shared): Promise<Connected> {
-  const { client, connect: open } = make(target, at)
+  const { client, connect: open, close } = makeClient(target, at)
   await open()
   const port = portFor(client, 'test')
   let closed = false
@@ -88,8 +59,7 @@ export async function connect(target: Pick<Target, 'library' | 'topology'>, at: 
     async close() {
       if (closed) return
       closed = true
-      if (target.library === 'ioredis') client.disconnect()
-      else await client.destroy()
+      await close()
     },
   }
   opened.push(connected)

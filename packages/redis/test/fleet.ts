@@ -1,11 +1,13 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterEach, inject } from 'vitest'
+import type { Endpoints, Target } from './clients.js'
 
 const WORKER = fileURLToPath(new URL('./fixtures/herd-worker.mjs', import.meta.url))
 
 export interface WorkerConfig {
-  url: string
+  target: Pick<Target, 'library' | 'topology'>
+  endpoints: Endpoints
   prefix: string
   /** createHerd options (JSON). */
   herd?: Record<string, unknown>
