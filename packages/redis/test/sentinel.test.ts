@@ -47,6 +47,10 @@ describe.skipIf(!haveRedis)('Sentinel: the master is killed under traffic', () =
         expect(r.fetches).toBeGreaterThan(50)
       }
 
+      // Every process is back on Redis (its breaker closed again) before the next stampede.
+      for (const w of workers) w.send({ cmd: 'settle' })
+      expect((await Promise.all(workers.map((w) => w.next<{ ok: boolean }>('settled', 25_000)))).map((s) => s.ok)).toEqual([true, true, true])
+
       // Fences taken after the promotion are above every fence from before it.
       first!.send({ cmd: 'fence', key: 'fenced' })
       expect((await first!.next<{ fence: number }>('fence')).fence).toBeGreaterThan(before)
@@ -59,6 +63,7 @@ describe.skipIf(!haveRedis)('Sentinel: the master is killed under traffic', () =
       const redis = await connect(target, endpoints)
       expect(Number(await redis.raw(counterKey, ['GET', counterKey]))).toBe(1)
       await redis.close()
+      for (const w of workers) await w.stop() // before the Sentinels go
       console.log(`[${library}: sentinel failover ${from.port} → ${to.port}] ${results.map((r) => `${r.fetches} fetches, 0 rejected, breaker ${r.breaker.map((e) => e.to).join('→') || 'closed'}`).join('; ')}`)
     })
   }
