@@ -15,8 +15,10 @@ export const haveRedis = redisUrl !== ''
 
 export type Library = 'node-redis 5' | 'node-redis 6' | 'ioredis'
 export type Topology = 'single' | 'cluster' | 'sentinel'
+/** False when redis-sentinel is missing (global-setup printed why): the Sentinel targets skip. */
+export const haveSentinel = sentinel.name !== ''
 export const LIBRARIES: readonly Library[] = ['node-redis 5', 'node-redis 6', 'ioredis']
-export const TOPOLOGIES: readonly Topology[] = ['single', 'cluster', 'sentinel']
+export const TOPOLOGIES: readonly Topology[] = haveSentinel ? ['single', 'cluster', 'sentinel'] : ['single', 'cluster']
 
 export interface Target {
   readonly library: Library
