@@ -1,14 +1,20 @@
-// Where a fleet wake-up spends its time (nothing asserted). Real processes,
-// one real redis-server; every step of a cold miss is timestamped on one
-// clock (epoch ms, sub-ms) in the process where it happens:
-//   holder: loader done → Store.set sent / answered (or fused fill) → release sent / answered
-//   waiter: wake message seen by a spy connection → wait resolved → GET sent / answered → first caller served
-// Run after `pnpm build`: `node scripts/wake-profile.mjs [rounds] [bundle]`.
+// Where a fleet wake-up spends its time (nothing asserted). 4 real
+// processes × 250 callers on one cold key, one real redis-server; every step
+// is timestamped on one clock (epoch ms, sub-ms) in the process where it
+// happens, relative to the holder's loader returning:
+//   plain  the herd as core drives it today (Store.set, then release, then a waiter's GET)
+//          holder: Store.set sent / answered → release sent
+//          waiter: wake message seen by a spy connection → wait resolved → GET sent / answered → first caller served
+//   fused  lock.fused as core will drive it (test/fixtures/herd-worker.mjs)
+//          holder: fill sent / answered; waiter: wait resolved (with the entry) → first caller served
+// Run after `pnpm build`: `node scripts/wake-profile.mjs [plain|fused] [rounds] [bundle]`.
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const role = process.argv[2]
 const now = () => performance.timeOrigin + performance.now()
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]
 
 if (role === 'child') {
   const { createHerd } = await import('@herd/core')
@@ -38,10 +44,6 @@ if (role === 'child') {
   wrap(backend.store, 'set', 'Store.set sent', 'Store.set answered')
   wrap(backend.lock, 'release', 'release sent', 'release answered')
   wrap(backend.lock, 'wait', 'wait started', 'wait resolved')
-  if (backend.lock.fused) {
-    wrap(backend.lock.fused, 'fill', 'fill sent', 'fill answered')
-    wrap(backend.lock.fused, 'wait', 'wait started', 'wait resolved')
-  }
   const get = backend.store.get.bind(backend.store)
   backend.store.get = (key) => {
     const waited = marks['wait resolved'] !== undefined
@@ -51,7 +53,8 @@ if (role === 'child') {
       return r
     })
   }
-  const herd = createHerd({ ...backend, ttl: '1m' })
+  // The plain path: a herd without `fused` (core does not use it yet either way).
+  const herd = createHerd({ store: backend.store, lock: { ...backend.lock, fused: undefined }, bus: backend.bus, ttl: '1m' })
   process.on('message', async (m) => {
     if (m.cmd === 'exit') {
       await herd.close()
@@ -78,33 +81,51 @@ if (role === 'child') {
   process.send({ ready: true })
 } else {
   const { startRedis } = await import('@herd/testing/redis-server')
-  const rounds = Number(process.argv[2] ?? 20)
-  const bundle = process.argv[3] ?? fileURLToPath(new URL('../dist/index.js', import.meta.url))
+  const mode = role ?? 'plain'
+  const rounds = Number(process.argv[3] ?? 20)
+  const bundle = process.argv[4] ?? fileURLToPath(new URL('../dist/index.js', import.meta.url))
   const server = await startRedis()
   const prefix = 'wp:'
+  const worker = fileURLToPath(new URL('../test/fixtures/herd-worker.mjs', import.meta.url))
+  const endpoints = { url: server.url, clusterUrls: [], sentinel: { name: '', nodes: [] } }
   const children = Array.from({ length: 4 }, () =>
-    fork(fileURLToPath(import.meta.url), ['child', JSON.stringify({ url: server.url, prefix, bundle })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    mode === 'fused'
+      ? fork(worker, [JSON.stringify({ bundle, target: { library: 'node-redis 5', topology: 'single' }, endpoints, prefix })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      : fork(fileURLToPath(import.meta.url), ['child', JSON.stringify({ url: server.url, prefix, bundle })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
   )
   const next = (c) => new Promise((resolve) => c.once('message', resolve))
   await Promise.all(children.map(next))
   const samples = {}
+  const add = (name, t) => (samples[name] ??= []).push(t)
   for (let r = 0; r < rounds; r++) {
     const results = Promise.all(children.map(next))
-    const at = Date.now() + 100
-    for (const c of children) c.send({ key: `cold:${r}`, callers: 250, at })
-    const done = await results
-    const holder = done.find((d) => d.loaded)
-    const zero = holder.marks['loader done']
-    const add = (name, t) => (samples[name] ??= []).push(t - zero)
-    for (const [name, t] of Object.entries(holder.marks)) add(`holder  ${name}`, t)
-    for (const d of done.filter((x) => !x.loaded)) for (const [name, t] of Object.entries(d.marks)) add(`waiter  ${name}`, t)
+    const key = `cold:${r}`
+    if (mode === 'fused') {
+      for (const c of children) c.send({ cmd: 'fused', keys: [key], callers: 250, loaderMs: 20, counterKey: `${prefix}loads`, value: 'v' })
+      const done = await results
+      const write = done.flatMap((d) => d.writes)[0]
+      add('holder  loader done', 0)
+      add('holder  fill sent', write.sentAt - write.loadedAt)
+      add('holder  fill answered', write.at - write.loadedAt)
+      for (const d of done.filter((x) => x.writes.length === 0)) {
+        const woken = d.outcomes.find((o) => o.wokenAt !== undefined)
+        if (woken) add('waiter  wait resolved (entry in hand)', woken.wokenAt - write.loadedAt)
+        add('waiter  first caller served', Math.min(...d.outcomes.map((o) => o.at)) - write.loadedAt)
+      }
+    } else {
+      const at = Date.now() + 100
+      for (const c of children) c.send({ key, callers: 250, at })
+      const done = await results
+      const holder = done.find((d) => d.loaded)
+      const zero = holder.marks['loader done']
+      for (const [name, t] of Object.entries(holder.marks)) add(`holder  ${name}`, t - zero)
+      for (const d of done.filter((x) => !x.loaded)) for (const [name, t] of Object.entries(d.marks)) add(`waiter  ${name}`, t - zero)
+    }
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-  const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]
-  console.log(`ms after the holder's loader returned, ${rounds} rounds × 4 processes × 250 callers (median / p90):`)
+  console.log(`${mode}: ms after the holder's loader returned, ${rounds} rounds × 4 processes × 250 callers (median / p90):`)
   for (const [name, xs] of Object.entries(samples).sort((a, b) => median(a[1]) - median(b[1]))) {
     if (name.includes('wait started')) continue
-    console.log(`  ${name.padEnd(36)} ${median(xs).toFixed(2).padStart(7)} / ${p90(xs).toFixed(2).padStart(7)}`)
+    console.log(`  ${name.padEnd(40)} ${median(xs).toFixed(2).padStart(7)} / ${p90(xs).toFixed(2).padStart(7)}`)
   }
   for (const c of children) c.send({ cmd: 'exit' })
   await Promise.all(children.map((c) => new Promise((resolve) => c.once('exit', resolve))))
