@@ -1,7 +1,7 @@
 import type { StoredEntry } from '@herd/core'
 import { type RedisServer, startRedis } from '@herd/testing/redis-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RedisCommandTimeoutError, RedisUnavailableError, redisBackend, redisLock, redisStore } from '../src/index.js'
+import { RedisCommandTimeoutError, RedisUnavailableError, redisBackend, redisBus, redisLock, redisStore } from '../src/index.js'
 import { portFor } from '../src/port/index.js'
 import { type Connected, LIBRARIES, connect, haveRedis, sentinel, uniquePrefix } from './clients.js'
 
@@ -91,6 +91,24 @@ describe.skipIf(!haveRedis)('Redis failures are bounded errors, and fences survi
         const lease = await lock.acquire('k', 1_000)
         expect(lease?.fence).toBeGreaterThan(1)
         await lock.close?.()
+      })
+
+      it("every adapter's onError hears the errors of the pub/sub connection they share", async () => {
+        const prefix = uniquePrefix()
+        const heard = { bus: 0, lock: 0 }
+        const bus = redisBus(redis.client, { prefix, onError: () => heard.bus++ })
+        const lock = redisLock(redis.client, { prefix, onError: () => heard.lock++ })
+        const unsubscribe = await bus.subscribe(() => {})
+        expect(await lock.wait('free', 5_000)).toBe(true) // the Lock now relies on the same connection
+        await server.kill()
+        try {
+          await until(() => heard.bus > 0 && heard.lock > 0, 'heard by both')
+        } finally {
+          await server.restart()
+        }
+        await ready()
+        await unsubscribe()
+        await Promise.all([bus.close?.(), lock.close?.()])
       })
 
       for (const loss of ['FLUSHALL', 'an empty restart'] as const) {
