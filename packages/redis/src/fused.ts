@@ -98,12 +98,22 @@ export function fusedLock(ctx: FusedContext): FusedLock {
         // Subscribed before the acquire, so a release right after it can't slip by unheard.
         await bounded(waiters.listen(key), commands.timeoutMs, 'SUBSCRIBE').catch(ignore)
       }
-      const listening = waiters?.listening(key) === true
-      const reply = (await commands.run(FUSED_ACQUIRE, [keys.lock(key), keys.fence(key), keys.value(key)], [token, lease, ctx.fenceTtl])) as unknown[]
-      if (Number(reply[0]) === 1) return { lease: { key, token, fence: Number(reply[1]) }, entry: entryOf(key, reply[2]) }
+      const listening = waiters?.listening(key) === true ? waiters : undefined
+      listening?.acquiring(key)
+      let reply: unknown[]
+      try {
+        reply = (await commands.run(FUSED_ACQUIRE, [keys.lock(key), keys.fence(key), keys.value(key)], [token, lease, ctx.fenceTtl])) as unknown[]
+      } catch (error) {
+        listening?.acquired(key, undefined)
+        throw error
+      }
+      if (Number(reply[0]) === 1) {
+        listening?.acquired(key, undefined)
+        return { lease: { key, token, fence: Number(reply[1]) }, entry: entryOf(key, reply[2]) }
+      }
       const holder = String(reply[1] ?? '')
       const expiresInMs = Math.max(0, Number(reply[2]))
-      if (listening && holder !== '') waiters!.noteBusy(key, holder, expiresInMs)
+      listening?.acquired(key, holder === '' ? undefined : { holder, expiresInMs })
       return { lease: undefined, entry: entryOf(key, reply[3]), expiresInMs }
     },
 

@@ -31,6 +31,9 @@ end
 const OWNS = `local function owns(lease, token)
   return lease == token or lease == token .. '+'
 end
+local function wakeMessage(header, token)
+  return header .. string.len(token) .. ':' .. token
+end
 `
 
 /**
@@ -108,13 +111,13 @@ return string.format('%.0f', nextFence(KEYS[1], KEYS[2], ARGV[1]))`)
 
 /**
  * KEYS: lock. ARGV: token, wake channel, publish command (PUBLISH or
- * SPUBLISH), wake message. Owner only: deletes the lease and wakes the
+ * SPUBLISH), wake header (wake-message.ts). Owner only: deletes the lease and wakes the
  * waiters. 1 released, 0 not ours.
  */
 export const RELEASE = script('release', `${OWNS}
 if not owns(redis.call('GET', KEYS[1]), ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call(ARGV[3], ARGV[2], ARGV[4])
+redis.call(ARGV[3], ARGV[2], wakeMessage(ARGV[4], ARGV[1]))
 return 1`)
 
 /** KEYS: lock. ARGV: token, lease ms. Owner only. 1 extended, 0 not ours. */
@@ -167,7 +170,7 @@ if lease and owns(lease, ARGV[1]) then
   released = 1
 end
 if released == 1 or not lease then
-  local message = ARGV[7]
+  local message = wakeMessage(ARGV[7], ARGV[1])
   if written == 1 and ARGV[4] ~= '0' and lease ~= ARGV[1] and string.len(ARGV[3]) <= tonumber(ARGV[8]) then
     message = message .. ARGV[3]
   end

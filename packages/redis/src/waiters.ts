@@ -3,7 +3,7 @@ import type { Commands } from './commands.js'
 import type { Keyspace } from './keys.js'
 import { PROBE } from './scripts.js'
 import type { Subscriber } from './subscriber.js'
-import { parseWake } from './wake-message.js'
+import { type Wake, parseWake } from './wake-message.js'
 
 export interface WaitOutcome {
   readonly woken: boolean
@@ -16,6 +16,8 @@ type Settle = (outcome: WaitOutcome) => void
 interface Busy {
   readonly holder: string
   readonly expiresAt: number
+  /** The holder's release, heard before anyone waited (it raced the acquire's reply). */
+  readonly released: WaitOutcome | undefined
 }
 
 /** Everyone in this process waiting on one key: one fallback check loop. */
@@ -30,6 +32,10 @@ interface Watch {
 
 const NOT_WOKEN: WaitOutcome = { woken: false }
 const WOKEN: WaitOutcome = { woken: true }
+
+function outcomeOf(wake: Wake): WaitOutcome {
+  return wake.entry === undefined ? WOKEN : { woken: true, entry: wake.entry }
+}
 /** Busy notes kept for waits that never came (a refresh that stepped back): the oldest go first. */
 const MAX_BUSY_NOTES = 1_024
 
@@ -49,11 +55,19 @@ const MAX_BUSY_NOTES = 1_024
 export class Waiters {
   private readonly watches = new Map<string, Watch>()
   private readonly busy = new Map<string, Busy>()
+  /** Keys with a fused acquire in flight, and the wake-ups heard for them meanwhile (a release can overtake the acquire's reply). */
+  private readonly inFlight = new Map<string, { count: number; heard: Wake[] }>()
   private readonly onMessage = (message: string): void => {
     const wake = parseWake(message)
     if (wake === undefined) return
     const watch = this.watches.get(wake.key)
-    if (watch !== undefined) this.fire(watch, wake.entry === undefined ? WOKEN : { woken: true, entry: wake.entry })
+    if (watch === undefined) {
+      this.inFlight.get(wake.key)?.heard.push(wake)
+      return
+    }
+    // The release of an older lease than the one this watch saw held changes nothing.
+    if (watch.holder !== undefined && wake.token !== watch.holder) return
+    this.fire(watch, outcomeOf(wake))
   }
 
   constructor(
@@ -79,15 +93,35 @@ export class Waiters {
     return this.subscriber.isSubscribed(this.keys.wake(key))
   }
 
-  /** A busy acquire made while listening: the next wait on `key` trusts it instead of checking. */
-  noteBusy(key: string, holder: string, expiresInMs: number): void {
+  /** A fused acquire of `key` is about to be sent: wake-ups heard until `acquired` are kept for the wait that may follow. */
+  acquiring(key: string): void {
+    const pending = this.inFlight.get(key)
+    if (pending === undefined) this.inFlight.set(key, { count: 1, heard: [] })
+    else pending.count++
+  }
+
+  /**
+   * The acquire's reply: `busy` when someone held the key, and the acquire
+   * was made while listening, so the next wait on `key` trusts it instead
+   * of checking (and resolves at once if the holder's release already came).
+   */
+  acquired(key: string, busy: { holder: string; expiresInMs: number } | undefined): void {
+    const pending = this.inFlight.get(key)
+    if (pending !== undefined && --pending.count === 0) this.inFlight.delete(key)
+    if (busy === undefined) return
+    const release = pending?.heard.find((wake) => wake.token === busy.holder)
     this.busy.delete(key)
     if (this.busy.size >= MAX_BUSY_NOTES) this.busy.delete(this.busy.keys().next().value!)
-    this.busy.set(key, { holder, expiresAt: Date.now() + expiresInMs })
+    this.busy.set(key, { holder: busy.holder, expiresAt: Date.now() + busy.expiresInMs, released: release && outcomeOf(release) })
   }
 
   wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
     if (signal?.aborted) return Promise.resolve(NOT_WOKEN)
+    const released = this.watches.has(key) ? undefined : this.busy.get(key)?.released
+    if (released !== undefined) {
+      this.busy.delete(key)
+      return Promise.resolve(released)
+    }
     return new Promise<WaitOutcome>((resolve) => {
       const watch = this.watches.get(key) ?? this.open(key)
       const settle: Settle = (outcome) => {
@@ -114,6 +148,7 @@ export class Waiters {
   close(): void {
     for (const watch of [...this.watches.values()]) this.fire(watch, NOT_WOKEN)
     this.busy.clear()
+    this.inFlight.clear()
     for (const channel of this.channels) this.subscriber.unsubscribe(channel, this.onMessage).catch(() => {})
     this.channels.clear()
   }

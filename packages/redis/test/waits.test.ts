@@ -2,7 +2,11 @@ import { setMaxListeners } from 'node:events'
 import type { StoredEntry } from '@herd/core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { redisBackend, redisBus, redisLock } from '../src/index.js'
+import { Commands } from '../src/commands.js'
 import { keyspace } from '../src/keys.js'
+import { portFor } from '../src/port/index.js'
+import { Subscriber } from '../src/subscriber.js'
+import { Waiters } from '../src/waiters.js'
 import { type Connected, TARGETS, connect, haveRedis, uniquePrefix } from './clients.js'
 
 /** Channels matching `pattern` that have subscribers, classic and sharded, on every master. */
@@ -71,6 +75,35 @@ describe.skipIf(!haveRedis)('Lock.wait', () => {
         await holder.fused!.fill(lease, { entry: entry(lease.fence, 'v'), ttlMs: 60_000 })
         expect(await plainWait).toBe(true)
         await Promise.all([holder.close?.(), waiter.close?.(), limited.close?.(), plain.close?.()])
+      })
+
+      it("a release that overtakes the busy acquire's reply still wakes the wait that follows, at once, with the entry", async () => {
+        const prefix = uniquePrefix()
+        const sharded = target.topology === 'cluster'
+        const keys = keyspace(prefix, sharded)
+        const port = portFor(waiterRedis.client, 'test')
+        const owner = {}
+        const subscriber = Subscriber.for(port, owner, () => {})
+        const waiters = new Waiters(new Commands(port, 1_000), keys, subscriber, sharded, 60_000)
+        const { lock: holder } = redisBackend(holderRedis.client, { prefix })
+        const lease = (await holder.fused!.acquire('raced', 30_000)).lease!
+        await waiters.listen('raced')
+        // The order a slow acquire reply produces: acquire sent, the holder's fill heard, then the busy reply.
+        waiters.acquiring('raced')
+        let messages = 0
+        const heard = new Promise<void>((resolve) => void subscriber.subscribe(keys.wake('raced'), sharded, () => ++messages === 2 && resolve()))
+        // An older lease's release on the same key is not the holder's: it must not count.
+        await holderRedis.raw(keys.wake('raced'), [sharded ? 'SPUBLISH' : 'PUBLISH', keys.wake('raced'), `5:raced36:${'0'.repeat(36)}`])
+        await holderRedis.raw(keys.lock('raced'), ['APPEND', keys.lock('raced'), '+']) // a waiter marked it, as the busy acquire did
+        const written = { value: 'v', fence: lease.fence, createdAt: 1, freshUntil: Date.now() + 60_000, staleUntil: Date.now() + 60_000, errorUntil: Date.now() + 60_000, loadMs: 1 }
+        await holder.fused!.fill(lease, { entry: written, ttlMs: 60_000 })
+        await heard // both messages reached this process' listeners, the Waiters' included
+        waiters.acquired('raced', { holder: lease.token, expiresInMs: 30_000 })
+        // Nothing else could wake it within the test: the lease ran 30 s and the fallback is 60 s.
+        expect(await waiters.wait('raced', WAIT)).toEqual({ woken: true, entry: written })
+        waiters.close()
+        subscriber.release(owner)
+        await holder.close?.()
       })
 
       it("a crashed holder's waiters are woken by the check scheduled for the lease's expiry", async () => {
