@@ -32,6 +32,7 @@ export function redisLock(client: RedisClient, options: RedisLockOptions = {}): 
   const publishCommand = sharded ? 'SPUBLISH' : 'PUBLISH'
   // Opened lazily: a Lock nobody waits on never opens a pub/sub connection.
   let waiters: Waiters | undefined
+  let subscriber: Subscriber | undefined
   let closed = false
 
   const lock: Lock & { fused?: Lock['fused'] } = {
@@ -65,12 +66,15 @@ export function redisLock(client: RedisClient, options: RedisLockOptions = {}): 
       if (closed) return
       closed = true
       waiters?.close()
-      if (waiters !== undefined) Subscriber.for(port, lock, ignore).release(lock)
+      subscriber?.release(lock)
     },
   }
 
   function openWaiters(): Waiters {
-    waiters ??= new Waiters(commands, keys, Subscriber.for(port, lock, options.onError ?? ignore), sharded, fallbackMs)
+    if (waiters === undefined) {
+      subscriber = Subscriber.for(port, lock, options.onError ?? ignore)
+      waiters = new Waiters(commands, keys, subscriber, sharded, fallbackMs)
+    }
     return waiters
   }
 
