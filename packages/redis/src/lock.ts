@@ -3,7 +3,7 @@ import { HerdArgumentError, type Lease, type Lock } from '@herd/core'
 import { fusedLock, fusionOf } from './fused.js'
 import { type RedisLockOptions, ignore, positive, resolve } from './options.js'
 import type { RedisClient } from './port/index.js'
-import { ACQUIRE, EXTEND, FENCE, RELEASE } from './scripts.js'
+import { ACQUIRE, EXTEND, FENCE, PROBE, RELEASE } from './scripts.js'
 import { Subscriber } from './subscriber.js'
 import { wakeHeader } from './wake-message.js'
 import { Waiters } from './waiters.js'
@@ -35,7 +35,7 @@ export function redisLock(client: RedisClient, options: RedisLockOptions = {}): 
   let subscriber: Subscriber | undefined
   let closed = false
 
-  const lock: Lock & { fused?: Lock['fused'] } = {
+  const lock: Lock & { fused?: Lock['fused']; inspect(key: string): Promise<{ held: boolean; expiresInMs?: number }> } = {
     async acquire(key, ttlMs) {
       const token = randomUUID()
       const fence = await commands.run(ACQUIRE, [keys.lock(key), keys.fence(key), keys.value(key)], [token, leaseMs(ttlMs), fenceTtl])
@@ -55,6 +55,12 @@ export function redisLock(client: RedisClient, options: RedisLockOptions = {}): 
 
     async fence(key) {
       return Number(await commands.run(FENCE, [keys.fence(key), keys.value(key)], [fenceTtl]))
+    },
+
+    /** For `herd.inspect()`: whether the lease is held right now, and for how much longer. */
+    async inspect(key) {
+      const [holder, pttl] = (await commands.run(PROBE, [keys.lock(key)], [])) as [string, number]
+      return holder === '' ? { held: false } : Number(pttl) >= 0 ? { held: true, expiresInMs: Number(pttl) } : { held: true }
     },
 
     async wait(key, timeoutMs, signal) {

@@ -85,8 +85,11 @@ export const SET_IF_NEWER = script('setIfNewer', `${WRITE_IF_NEWER}
 return writeIfNewer(KEYS[1], ARGV[1], ARGV[2], ARGV[3])`)
 
 /**
- * KEYS: value. ARGV: at (epoch ms). freshUntil (3rd field) becomes
- * min(freshUntil, at); the rest and the TTL are kept. 1 when an entry was there.
+ * KEYS: value. ARGV: at (epoch ms), fence ('' for none). freshUntil (3rd
+ * field) becomes min(freshUntil, at); with a fence, the entry's fence (1st
+ * field) becomes max(fence, its own), so a write with an older fence (a load
+ * that began before this expire) is refused afterwards. The rest and the
+ * TTL are kept. 1 when an entry was there.
  */
 export const MARK_STALE = script('markStale', `local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
@@ -94,9 +97,21 @@ local c1 = string.find(v, ',', 1, true)
 local c2 = c1 and string.find(v, ',', c1 + 1, true)
 local c3 = c2 and string.find(v, ',', c2 + 1, true)
 if not c3 then return redis.error_reply('herd: ' .. KEYS[1] .. ' is not a herd entry') end
+local fence = string.sub(v, 1, c1 - 1)
 local fresh = tonumber(string.sub(v, c2 + 1, c3 - 1))
+local changed = false
+if ARGV[2] ~= '' and tonumber(ARGV[2]) > tonumber(fence) then
+  fence = ARGV[2]
+  changed = true
+end
 if fresh and fresh > tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], string.sub(v, 1, c2) .. ARGV[1] .. string.sub(v, c3), 'KEEPTTL')
+  fresh = ARGV[1]
+  changed = true
+else
+  fresh = string.sub(v, c2 + 1, c3 - 1)
+end
+if changed then
+  redis.call('SET', KEYS[1], fence .. string.sub(v, c1, c2) .. fresh .. string.sub(v, c3), 'KEEPTTL')
 end
 return 1`)
 

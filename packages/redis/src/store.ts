@@ -23,7 +23,8 @@ export function redisStore(client: RedisClient, options: RedisOptions = {}): Sto
   const read = (key: string, raw: unknown): StoredEntry | undefined =>
     raw === null || raw === undefined ? undefined : decodeEntry(typeof raw === 'string' ? raw : String(raw), key)
 
-  const store: Store = {
+  // `time` (and expire's fence) are optional in the Store contract: herds that know them use them.
+  const store: Store & { time(): Promise<number> } = {
     get(key) {
       const name = keys.value(key)
       return commands.sendMap(name, true, ['GET', name], (raw) => read(key, raw))
@@ -51,9 +52,20 @@ export function redisStore(client: RedisClient, options: RedisOptions = {}): Sto
       await commands.send(name, false, ['DEL', name])
     },
 
-    async expire(key, at) {
+    async expire(key, at, fence?: number) {
       if (!Number.isFinite(at)) throw new HerdArgumentError(`@herd/redis: expire() needs an epoch ms; got ${String(at)}`)
-      return Number(await commands.run(MARK_STALE, [keys.value(key)], [String(Math.floor(at))])) === 1
+      if (fence !== undefined && !(Number.isSafeInteger(fence) && fence >= 0)) {
+        throw new HerdArgumentError(`@herd/redis: expire() fence must be a whole number >= 0; got ${String(fence)}`)
+      }
+      return Number(await commands.run(MARK_STALE, [keys.value(key)], [String(Math.floor(at)), fence === undefined ? '' : String(fence)])) === 1
+    },
+
+    /** Redis' own clock (epoch ms), so every process measures entry times on one clock. */
+    time() {
+      return commands.sendMap(undefined, true, ['TIME'], (reply) => {
+        const [seconds, micros] = reply as [string, string]
+        return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000)
+      })
     },
   }
   remember(store, client, resolved)

@@ -48,6 +48,37 @@ describe.skipIf(!haveRedis)('Lua paths', () => {
         expect(await store.expire('missing', at)).toBe(false)
       })
 
+      it("expire with a fence raises the entry's fence (never lowers it): a load that began before the expire is refused after it", async () => {
+        const store = redisStore(redis.client, { prefix })
+        const e = entry(5, 'loaded, 5')
+        await store.set('xf', e, 30_000)
+        const at = e.createdAt + 1
+        expect(await (store.expire as (k: string, at: number, fence?: number) => Promise<boolean>)('xf', at, 9)).toBe(true)
+        expect(await store.get('xf')).toEqual({ ...e, fence: 9, freshUntil: at })
+        expect(await store.set('xf', entry(7), 30_000)).toBe(false) // the load that started before the expire
+        expect(await (store.expire as (k: string, at: number, fence?: number) => Promise<boolean>)('xf', at + 10, 3)).toBe(true)
+        expect(await store.get('xf')).toEqual({ ...e, fence: 9, freshUntil: at })
+        expect(Number(await redis.raw(keys.value('xf'), ['PTTL', keys.value('xf')]))).toBeGreaterThan(20_000)
+        expect(await store.set('xf', entry(10), 30_000)).toBe(true)
+      })
+
+      it("time() is Redis' clock in epoch ms; inspect() tells whether a lease is held and for how long", async () => {
+        const store = redisStore(redis.client, { prefix }) as ReturnType<typeof redisStore> & { time(): Promise<number> }
+        const [seconds] = (await redis.raw(undefined, ['TIME'])) as [string, string]
+        const now = await store.time()
+        expect(Number.isSafeInteger(now)).toBe(true)
+        expect(Math.floor(now / 1_000) - Number(seconds)).toBeLessThanOrEqual(1)
+        const lock = redisLock(redis.client, { prefix }) as ReturnType<typeof redisLock> & { inspect(key: string): Promise<{ held: boolean; expiresInMs?: number }> }
+        expect(await lock.inspect('i')).toEqual({ held: false })
+        const lease = (await lock.acquire('i', 30_000))!
+        const held = await lock.inspect('i')
+        expect(held.held).toBe(true)
+        expect(held.expiresInMs).toBeGreaterThan(0)
+        expect(held.expiresInMs).toBeLessThanOrEqual(30_000)
+        await lock.release(lease)
+        expect(await lock.inspect('i')).toEqual({ held: false })
+      })
+
       it('release and extend only by the owner; release deletes the lease, waited on or not', async () => {
         const lock = redisLock(redis.client, { prefix })
         const { lock: other } = redisBackend(redis.client, { prefix })
