@@ -36,6 +36,8 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Bu
   const { commands, keys, port, sharded } = resolved
   const publishCommand = sharded ? 'SPUBLISH' : 'PUBLISH'
   const listeners = new Set<BusListener>()
+  /** Per listener, what to call when the subscription is back after an interruption (the contract's onResubscribe). */
+  const gaps = new Map<BusListener, () => void>()
   let subscriber: Subscriber | undefined
   let subscribed: Promise<void> | undefined
   let closed = false
@@ -53,6 +55,8 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Bu
   }
 
   const drop = async (listener: BusListener) => {
+    gaps.get(listener)?.()
+    gaps.delete(listener)
     if (!listeners.delete(listener) || listeners.size > 0 || subscriber === undefined) return
     subscribed = undefined
     await bounded(subscriber.unsubscribe(keys.bus, dispatch), commands.timeoutMs, 'UNSUBSCRIBE')
@@ -64,10 +68,12 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Bu
       await commands.send(keys.bus, false, [publishCommand, keys.bus, busPayload(message)])
     },
 
-    async subscribe(listener) {
+    async subscribe(listener, subscribeOptions?: { onResubscribe?: () => void }) {
       if (closed) throw new Error('@herd/redis: subscribe() after close()')
       subscriber ??= Subscriber.for(port, bus, options.onError ?? ignore)
       listeners.add(listener)
+      const onResubscribe = subscribeOptions?.onResubscribe
+      if (typeof onResubscribe === 'function') gaps.set(listener, subscriber.onResubscribe(onResubscribe))
       subscribed ??= subscriber.subscribe(keys.bus, sharded, dispatch)
       try {
         await bounded(subscribed, commands.timeoutMs, 'SUBSCRIBE')
@@ -83,6 +89,8 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Bu
       if (closed) return
       closed = true
       listeners.clear()
+      for (const remove of gaps.values()) remove()
+      gaps.clear()
       subscribed = undefined
       subscriber?.release(bus)
     },

@@ -14,6 +14,24 @@ export class Subscriber {
   private readonly channels = new Map<string, { readonly sharded: boolean; readonly listeners: Set<MessageListener>; ready: Promise<void> }>()
   /** Every user's onError: each adapter hears about the connection it relies on. */
   private readonly onErrors = new Map<object, (error: unknown) => void>()
+  /** Told when the subscriptions are back after an interruption (messages may have been lost). */
+  private readonly onResubscribes = new Set<() => void>()
+
+  /** `listener` runs each time the subscriptions come back after an interruption; returns a function that removes it. */
+  onResubscribe(listener: () => void): () => void {
+    this.onResubscribes.add(listener)
+    return () => this.onResubscribes.delete(listener)
+  }
+
+  private readonly resubscribed = (): void => {
+    for (const listener of this.onResubscribes) {
+      try {
+        listener()
+      } catch {
+        // one adapter's handler must not hide the news from the others
+      }
+    }
+  }
 
   private constructor(private readonly port: CommandPort) {}
 
@@ -43,6 +61,7 @@ export class Subscriber {
   private connect(): Promise<PubSubPort> {
     if (this.connection === undefined) {
       const connection = this.port.openPubSub(this.reportError)
+      connection.onResubscribed(this.resubscribed)
       this.opened = connection
       this.connection = connection.connect().then(
         () => connection,
@@ -129,6 +148,7 @@ export class Subscriber {
     this.channels.clear()
     this.confirmed.clear()
     this.dispatchers.clear()
+    this.onResubscribes.clear()
     opened?.close()
   }
 }

@@ -111,6 +111,27 @@ describe.skipIf(!haveRedis)('Redis failures are bounded errors, and fences survi
         await Promise.all([bus.close?.(), lock.close?.()])
       })
 
+      it('a Bus subscriber is told when its subscription is back after Redis went away (onResubscribe), and hears messages again', async () => {
+        const prefix = uniquePrefix()
+        const bus = redisBus(redis.client, { prefix })
+        const received: string[] = []
+        let resubscribed = 0
+        const subscribe = bus.subscribe as (listener: (m: { key: string }) => void, options?: { onResubscribe?: () => void }) => Promise<() => Promise<void>>
+        const unsubscribe = await subscribe((m) => received.push(m.key), { onResubscribe: () => resubscribed++ })
+        expect(resubscribed).toBe(0)
+        await server.restart() // killed, then back empty
+        await until(() => resubscribed > 0, 'told of the resubscription')
+        await ready()
+        // The subscription really is back: a message published now arrives.
+        const publisher = redisBus(redis.client, { prefix })
+        await until(async () => {
+          await publisher.publish({ kind: 'delete', key: 'after', origin: 'other' })
+          return received.includes('after')
+        }, 'the message after the restart received')
+        await unsubscribe()
+        await Promise.all([bus.close?.(), publisher.close?.()])
+      })
+
       for (const loss of ['FLUSHALL', 'an empty restart'] as const) {
         it(`fences stay monotonic across ${loss}: a lease taken before it can't overwrite its successor's value`, async () => {
           const prefix = uniquePrefix()

@@ -53,7 +53,14 @@ function ioredisPubSub(client: IoRedisClient, topology: Topology, onError: (erro
     const name = String(channel)
     listeners.get(name)?.(String(message), name)
   }
+  const resubscribed = new Set<() => void>()
+  const announce = () => {
+    for (const listener of resubscribed) listener()
+  }
   return {
+    onResubscribed(listener) {
+      resubscribed.add(listener)
+    },
     async connect() {
       if (connection !== undefined) return
       // Sharded pub/sub on an ioredis Cluster needs `shardedSubscribers` (one subscriber per master).
@@ -68,6 +75,8 @@ function ioredisPubSub(client: IoRedisClient, topology: Topology, onError: (erro
         throw error
       }
       connection = duplicate
+      // Registered once connected: every later 'ready' is a reconnection (ioredis resubscribes by itself).
+      duplicate.on('ready', announce)
     },
     async subscribe(channel, sharded, listener) {
       if (connection === undefined) throw new Error('@herd/redis: pub/sub used before connect()')
@@ -83,6 +92,7 @@ function ioredisPubSub(client: IoRedisClient, topology: Topology, onError: (erro
       connection?.disconnect()
       connection = undefined
       listeners.clear()
+      resubscribed.clear()
     },
   }
 }

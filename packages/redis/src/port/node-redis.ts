@@ -17,7 +17,8 @@ export interface NodeRedisClient {
 interface NodeRedisPubSub {
   connect(): Promise<unknown>
   destroy(): unknown
-  on(event: 'error', listener: (error: unknown) => void): unknown
+  on(event: string, listener: (...args: any[]) => void): unknown
+  off(event: string, listener: (...args: any[]) => void): unknown
   subscribe(channel: string, listener: MessageListener): Promise<unknown>
   unsubscribe(channel: string, listener: MessageListener): Promise<unknown>
   sSubscribe(channel: string, listener: MessageListener): Promise<unknown>
@@ -58,11 +59,26 @@ function nodeRedisPubSub(client: NodeRedisClient, topology: Topology, onError: (
   const own = topology === 'standalone'
   let connection: NodeRedisPubSub | undefined
   const subscribed = new Map<string, { sharded: boolean; listener: MessageListener }[]>()
+  const resubscribed = new Set<() => void>()
+  const announce = () => {
+    for (const listener of resubscribed) listener()
+  }
+  /**
+   * When the subscriptions are back: a duplicate's 'ready' after the first
+   * one (node-redis resubscribes as it reconnects); a Sentinel's change of
+   * master (its pub/sub connection moves to the new one); a Cluster node's
+   * reconnection (the closest a Cluster tells, announced as it starts).
+   */
+  const readyEvent = own ? 'ready' : topology === 'sentinel' ? 'topology-change' : 'node-reconnecting'
   return {
+    onResubscribed(listener) {
+      resubscribed.add(listener)
+    },
     async connect() {
       if (connection !== undefined) return
       if (!own) {
         connection = client as unknown as NodeRedisPubSub
+        connection.on(readyEvent, announce)
         return
       }
       const duplicate = client.duplicate!() as NodeRedisPubSub
@@ -75,6 +91,8 @@ function nodeRedisPubSub(client: NodeRedisClient, topology: Topology, onError: (
         throw error
       }
       connection = duplicate
+      // Registered once connected: every later 'ready' is a reconnection.
+      duplicate.on(readyEvent, announce)
     },
     async subscribe(channel, sharded, listener) {
       if (connection === undefined) throw new Error('@herd/redis: pub/sub used before connect()')
@@ -89,7 +107,9 @@ function nodeRedisPubSub(client: NodeRedisClient, topology: Topology, onError: (
     close() {
       const opened = connection
       connection = undefined
+      resubscribed.clear()
       if (opened === undefined) return
+      opened.off(readyEvent, announce)
       if (own) {
         opened.destroy()
         return

@@ -34,6 +34,12 @@ export interface PubSubPort {
   /** Sends SUBSCRIBE (or SSUBSCRIBE when `sharded`); messages of `channel` go to `listener`. */
   subscribe(channel: string, sharded: boolean, listener: MessageListener): Promise<void>
   unsubscribe(channel: string, sharded: boolean, listener: MessageListener): Promise<void>
+  /**
+   * `listener` runs each time the subscriptions are back after an
+   * interruption (the connection dropped and the client resubscribed):
+   * messages published meanwhile are lost.
+   */
+  onResubscribed(listener: () => void): void
   /** Drops the connection (a duplicate) or every subscription herd made (the user's own client). */
   close(): void
 }
