@@ -29,6 +29,10 @@ export function redisLock(client: RedisClient, options: RedisLockOptions = {}): 
   const fenceTtl = String(positive(options.fenceTtl ?? '1d', 'fenceTtl'))
   const fallbackMs = positive(options.fallbackInterval ?? 1_000, 'fallbackInterval')
   const fusion = fusionOf(client, resolved, options)
+  const pushLimit = options.wakePayloadLimit ?? 64 * 1024
+  if (!(Number.isSafeInteger(pushLimit) && pushLimit >= 0)) {
+    throw new HerdArgumentError(`@herd/redis: wakePayloadLimit must be a whole number of bytes >= 0; got ${String(pushLimit)}`)
+  }
   const publishCommand = sharded ? 'SPUBLISH' : 'PUBLISH'
   // Opened lazily: a Lock nobody waits on never opens a pub/sub connection.
   let waiters: Waiters | undefined
@@ -92,7 +96,7 @@ export function redisLock(client: RedisClient, options: RedisLockOptions = {}): 
       publishCommand,
       fenceTtl,
       fusion,
-      pushLimit: options.wakePayloadLimit ?? 64 * 1024,
+      pushLimit,
       waiters: () => (closed ? undefined : openWaiters()),
       localWaiters: () => waiters,
     })
