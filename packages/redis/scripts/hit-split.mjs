@@ -12,7 +12,7 @@ const library = process.argv[2] ?? 'node-redis 5'
 const rounds = Number(process.argv[3] ?? 15)
 const perRound = 3_000
 const server = await startRedis()
-const made = makeClient({ library, topology: 'single' }, { url: server.url, clusterUrls: [], sentinel: { name: '', nodes: [] } })
+const made = await makeClient({ library, topology: 'single' }, { url: server.url, clusterUrls: [], sentinel: { name: '', nodes: [] } })
 await made.connect()
 const client = made.client
 try {

@@ -94,10 +94,9 @@ export function fusedLock(ctx: FusedContext): FusedLock {
       const lease = leaseMs(ttlMs)
       const token = randomUUID()
       const waiters = ctx.waiters()
-      if (waiters !== undefined && !waiters.listening(key)) {
-        // Subscribed before the acquire, so a release right after it can't slip by unheard.
-        await bounded(waiters.listen(key), commands.timeoutMs, 'SUBSCRIBE').catch(ignore)
-      }
+      // Subscribed before the acquire, so a release right after it can't slip by unheard.
+      const subscribing = waiters?.prepare(key)
+      if (subscribing !== undefined) await bounded(subscribing, commands.timeoutMs, 'SUBSCRIBE').catch(ignore)
       const listening = waiters?.listening(key) === true ? waiters : undefined
       listening?.acquiring(key)
       let reply: unknown[]

@@ -84,6 +84,11 @@ export class Subscriber {
     return this.confirmed.has(channel)
   }
 
+  /** Whether a subscription of `channel` was asked for and Redis has not confirmed it yet. */
+  isSubscribing(channel: string): boolean {
+    return this.channels.has(channel) && !this.confirmed.has(channel)
+  }
+
   private readonly confirmed = new Set<string>()
 
   /** Resolves once Redis confirmed the subscription (at once when the channel already had a listener that was confirmed). */

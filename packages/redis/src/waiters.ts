@@ -93,6 +93,29 @@ export class Waiters {
     return this.subscriber.isSubscribed(this.keys.wake(key))
   }
 
+  /** When a subscription last failed, per channel: an acquire doesn't wait for another attempt within fallbackMs. */
+  private readonly failed = new Map<string, number>()
+
+  /**
+   * The subscription of `key`'s wake channel, to wait for before an acquire,
+   * or undefined when there is nothing worth waiting for: already listening,
+   * already being subscribed by someone else (no queueing behind it), or it
+   * failed within `fallbackMs` (pub/sub down: waits fall back on checks).
+   */
+  prepare(key: string): Promise<void> | undefined {
+    const channel = this.keys.wake(key)
+    if (this.subscriber.isSubscribed(channel) || this.subscriber.isSubscribing(channel)) return undefined
+    const failedAt = this.failed.get(channel)
+    if (failedAt !== undefined && Date.now() - failedAt < this.fallbackMs) return undefined
+    return this.listen(key).then(
+      () => void this.failed.delete(channel),
+      (error: unknown) => {
+        this.failed.set(channel, Date.now())
+        throw error
+      },
+    )
+  }
+
   /** A fused acquire of `key` is about to be sent: wake-ups heard until `acquired` are kept for the wait that may follow. */
   acquiring(key: string): void {
     const pending = this.inFlight.get(key)

@@ -45,7 +45,7 @@ const opened: Connected[] = []
 
 /** A connected client of `target`, closed after the file (if not before). */
 export async function connect(target: Pick<Target, 'library' | 'topology'>, at: Endpoints = shared): Promise<Connected> {
-  const { client, connect: open, close } = makeClient(target, at)
+  const { client, connect: open, close } = await makeClient(target, at)
   await open()
   const port = portFor(client, 'test')
   let closed = false
