@@ -93,20 +93,27 @@ export class Waiters {
     return this.subscriber.isSubscribed(this.keys.wake(key))
   }
 
-  /** When a subscription last failed, per channel: an acquire doesn't wait for another attempt within fallbackMs. */
+  /** When a subscription was last asked for, and when one last failed, per channel. */
+  private readonly asked = new Map<string, number>()
   private readonly failed = new Map<string, number>()
 
   /**
    * The subscription of `key`'s wake channel, to wait for before an acquire,
    * or undefined when there is nothing worth waiting for: already listening,
-   * already being subscribed by someone else (no queueing behind it), or it
+   * a subscription asked for longer than `fallbackMs` ago and still not
+   * confirmed (Redis is not answering: no queueing behind it), or one that
    * failed within `fallbackMs` (pub/sub down: waits fall back on checks).
    */
   prepare(key: string): Promise<void> | undefined {
     const channel = this.keys.wake(key)
-    if (this.subscriber.isSubscribed(channel) || this.subscriber.isSubscribing(channel)) return undefined
-    const failedAt = this.failed.get(channel)
-    if (failedAt !== undefined && Date.now() - failedAt < this.fallbackMs) return undefined
+    if (this.subscriber.isSubscribed(channel)) return undefined
+    const now = Date.now()
+    if (now - (this.failed.get(channel) ?? -Infinity) < this.fallbackMs) return undefined
+    if (this.subscriber.isSubscribing(channel)) {
+      // Several acquires at once (a cold start) wait for the same subscription, not for a stuck one.
+      return now - (this.asked.get(channel) ?? -Infinity) < this.fallbackMs ? this.listen(key) : undefined
+    }
+    this.asked.set(channel, now)
     return this.listen(key).then(
       () => void this.failed.delete(channel),
       (error: unknown) => {

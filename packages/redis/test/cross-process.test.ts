@@ -60,7 +60,8 @@ describe.skipIf(!haveRedis)('across processes (real node processes, one Redis)',
         const counterKey = `${prefix}loader-calls`
         const workers = await spawnWorkers(4, config(prefix))
         const keys = Array.from({ length: 20 }, (_, i) => `cold:${i}`)
-        for (const w of workers) w.send({ cmd: 'fused', keys, callers: 25, loaderMs: 50, counterKey, value: 'loaded' })
+        // A long lease: on a busy machine no wait may end on its timeout, only on the fill's wake-up.
+        for (const w of workers) w.send({ cmd: 'fused', keys, callers: 25, loaderMs: 50, leaseMs: 30_000, counterKey, value: 'loaded' })
         const results = await Promise.all(workers.map((w) => w.next<Fused>('fused')))
         const outcomes = results.flatMap((r) => r.outcomes)
         expect(outcomes).toHaveLength(4 * 20 * 25)
