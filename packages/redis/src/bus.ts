@@ -1,6 +1,8 @@
 import type { Bus, BusListener, BusMessage } from '@herd/core'
-import { bounded, type RedisClient } from './commands.js'
+import { bounded } from './commands.js'
+import { remember } from './origin.js'
 import { type RedisBusOptions, ignore, resolve } from './options.js'
+import type { RedisClient } from './port/index.js'
 import { Subscriber } from './subscriber.js'
 
 const KINDS = new Set<unknown>(['set', 'expire', 'delete', 'invalidate'])
@@ -18,15 +20,25 @@ function parse(raw: string): BusMessage | undefined {
   return undefined
 }
 
+/** A BusMessage as it goes on the wire (the fused Lock's scripts publish the same). */
+export function busPayload(message: BusMessage): string {
+  return JSON.stringify({ kind: message.kind, key: message.key, origin: message.origin, at: message.at })
+}
+
 /**
- * Invalidations on one channel per prefix (`herd:bus`), PUBLISH through the
- * user's client and SUBSCRIBE on the shared pub/sub connection. Plain
- * PUBLISH reaches every node of a Cluster. Best effort, as the contract says:
- * a message lost while disconnected is covered by the local tier's own TTL.
+ * Invalidations on one channel per prefix (`herd:bus`), published through
+ * the user's client and received on the shared pub/sub connection. On a
+ * Cluster the channel is sharded (SPUBLISH / SSUBSCRIBE): one shard carries
+ * it instead of every node. Best effort, as the contract says: a message
+ * lost while disconnected is covered by the local tier's own TTL.
  */
 export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Bus {
-  const { commands, keys } = resolve(client, options, 'redisBus')
+  const resolved = resolve(client, options, 'redisBus')
+  const { commands, keys, port, sharded } = resolved
+  const publishCommand = sharded ? 'SPUBLISH' : 'PUBLISH'
   const listeners = new Set<BusListener>()
+  /** Per listener, what to call when the subscription is back after an interruption (the contract's onResubscribe). */
+  const gaps = new Map<BusListener, () => void>()
   let subscriber: Subscriber | undefined
   let subscribed: Promise<void> | undefined
   let closed = false
@@ -44,23 +56,26 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Bu
   }
 
   const drop = async (listener: BusListener) => {
+    gaps.get(listener)?.()
+    gaps.delete(listener)
     if (!listeners.delete(listener) || listeners.size > 0 || subscriber === undefined) return
     subscribed = undefined
     await bounded(subscriber.unsubscribe(keys.bus, dispatch), commands.timeoutMs, 'UNSUBSCRIBE')
   }
 
-  return {
+  const bus: Bus = {
     async publish(message) {
-      const payload = JSON.stringify({ kind: message.kind, key: message.key, origin: message.origin, at: message.at })
       // Routed by the channel name, so on a Cluster every publish leaves from one node, in order.
-      await commands.send(keys.bus, false, ['PUBLISH', keys.bus, payload])
+      await commands.send(keys.bus, false, [publishCommand, keys.bus, busPayload(message)])
     },
 
-    async subscribe(listener) {
+    async subscribe(listener, subscribeOptions?: { onResubscribe?: () => void }) {
       if (closed) throw new Error('@herd/redis: subscribe() after close()')
-      subscriber ??= Subscriber.for(client, options.onError ?? ignore)
+      subscriber ??= Subscriber.for(port, bus, options.onError ?? ignore)
       listeners.add(listener)
-      subscribed ??= subscriber.subscribe(keys.bus, dispatch)
+      const onResubscribe = subscribeOptions?.onResubscribe
+      if (typeof onResubscribe === 'function') gaps.set(listener, subscriber.onResubscribe(onResubscribe))
+      subscribed ??= subscriber.subscribe(keys.bus, sharded, dispatch)
       try {
         await bounded(subscribed, commands.timeoutMs, 'SUBSCRIBE')
       } catch (error) {
@@ -75,8 +90,12 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Bu
       if (closed) return
       closed = true
       listeners.clear()
+      for (const remove of gaps.values()) remove()
+      gaps.clear()
       subscribed = undefined
-      subscriber?.release()
+      subscriber?.release(bus)
     },
   }
+  remember(bus, client, resolved)
+  return bus
 }

@@ -1,16 +1,6 @@
-import type { RedisClientType, RedisClusterType } from 'redis'
-import { RedisCommandTimeoutError, RedisUnavailableError } from './errors.js'
+import { RedisCommandTimeoutError } from './errors.js'
+import type { CommandPort } from './port/index.js'
 import type { Script } from './scripts.js'
-
-/**
- * A node-redis client (v5 API) from `createClient` or `createCluster`. The
- * user owns it: herd never connects, quits or reconfigures it.
- */
-export type RedisClient = Standalone | Cluster
-
-// `any` generics: any modules, scripts, RESP version and type mapping the user configured.
-type Standalone = RedisClientType<any, any, any, any, any>
-type Cluster = RedisClusterType<any, any, any, any, any>
 
 interface InFlight {
   readonly deadline: number
@@ -18,43 +8,63 @@ interface InFlight {
   readonly reject: (error: unknown) => void
 }
 
-export function isCluster(client: RedisClient): client is Cluster {
-  return 'masters' in client
-}
+const same = (reply: unknown): unknown => reply
 
 /**
- * Raw commands through the user's client, each bounded by `timeoutMs`.
+ * Raw commands through the user's client (any library, any topology: see
+ * port/), each bounded by `timeoutMs`.
  *
- * node-redis' own `timeout` command option only covers a command still
- * waiting to be written, not one Redis received and never answered (a hung
- * or paused server), so every command also races a timer here; the late
- * reply, if any, lands on a settled promise and is dropped. A standalone
- * client that is not ready fails at once instead of queueing behind an
- * outage. On a cluster each command goes to the node of its first key.
+ * node-redis' own `timeout` option only covers a command still waiting to
+ * be written, and ioredis' `commandTimeout` is the user's to set, not ours:
+ * neither covers a command Redis received and never answered (a hung or
+ * paused server), so every command also races a deadline here; the late
+ * reply, if any, lands on a settled promise and is dropped.
  */
 export class Commands {
   readonly cluster: boolean
-  /** Drops commands queued for a cluster node that is down, so the queue can't grow through an outage. */
-  private readonly clusterOptions: { timeout: number }
 
   constructor(
-    readonly client: RedisClient,
+    readonly port: CommandPort,
     readonly timeoutMs: number,
   ) {
-    this.cluster = isCluster(client)
-    this.clusterOptions = { timeout: timeoutMs }
+    this.cluster = port.topology === 'cluster'
   }
 
   send(key: string | undefined, readonly: boolean, args: string[]): Promise<unknown> {
+    return this.sendMap(key, readonly, args, same)
+  }
+
+  /**
+   * `send`, with the reply turned into what the caller wants in the callback
+   * that settles the promise: one promise hop fewer on the hit path than
+   * chaining a `.then`. A `map` that throws rejects.
+   */
+  sendMap<T>(key: string | undefined, readonly: boolean, args: string[], map: (reply: unknown) => T): Promise<T> {
     let reply: Promise<unknown>
-    if (this.cluster) {
-      reply = (this.client as Cluster).sendCommand(key, readonly, args, this.clusterOptions)
-    } else {
-      const client = this.client as Standalone
-      if (client.isReady === false) return Promise.reject(new RedisUnavailableError(args[0]!))
-      reply = client.sendCommand(args)
+    try {
+      reply = this.port.send(key, readonly, args)
+    } catch (error) {
+      return Promise.reject(error)
     }
-    return this.bounded(reply, args[0]!)
+    return new Promise<T>((resolve, reject) => {
+      const entry: InFlight = { deadline: Date.now() + this.timeoutMs, command: args[0]!, reject }
+      this.inFlight.add(entry)
+      this.sweeper ??= this.startSweeper()
+      reply.then(
+        (value) => {
+          if (!this.inFlight.delete(entry)) return
+          try {
+            resolve(map(value))
+          } catch (error) {
+            reject(error)
+          }
+        },
+        (error: unknown) => {
+          this.inFlight.delete(entry)
+          reject(error)
+        },
+      )
+    })
   }
 
   /** Runs a Lua script by SHA; after NOSCRIPT (SCRIPT FLUSH, restart, failover, a new node) once more as EVAL, which caches it again. */
@@ -75,24 +85,6 @@ export class Commands {
    */
   private readonly inFlight = new Set<InFlight>()
   private sweeper: ReturnType<typeof setInterval> | undefined
-
-  private bounded(reply: Promise<unknown>, command: string): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const entry: InFlight = { deadline: Date.now() + this.timeoutMs, command, reject }
-      this.inFlight.add(entry)
-      this.sweeper ??= this.startSweeper()
-      reply.then(
-        (value) => {
-          this.inFlight.delete(entry)
-          resolve(value)
-        },
-        (error: unknown) => {
-          this.inFlight.delete(entry)
-          reject(error)
-        },
-      )
-    })
-  }
 
   private startSweeper(): ReturnType<typeof setInterval> {
     const sweeper = setInterval(() => {

@@ -3,10 +3,15 @@ import { createHash } from 'node:crypto'
 /**
  * The Lua that makes writes and leases atomic. Each runs by SHA (EVALSHA) and
  * is re-sent as EVAL after NOSCRIPT (see Commands.run). All keys of one call
- * share a hash tag (keys.ts), so every script runs on one Cluster node.
+ * share a hash tag (keys.ts), and the wake channel a script publishes on is
+ * in the same slot on a Cluster, so every script runs on one node.
  *
  * Entries start with `<fence>,` (entry-format.ts): GETRANGE reads the fence
  * without copying the value.
+ *
+ * A lease is the holder's token; a process that found the key busy and
+ * waits appends `+` to it (once), so the holder's fill knows someone waits
+ * and pushes the entry with the wake-up. Owner checks accept both forms.
  */
 export interface Script {
   readonly name: string
@@ -18,37 +23,105 @@ function script(name: string, source: string): Script {
   return { name, source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
+/**
+ * Foreign data at herd's keys heals instead of blocking them: a value key of
+ * another type reads as no entry (the write replaces it), a fence counter
+ * that is not a number starts again (the clock keeps fences monotonic), a
+ * lock key without an expiry (herd's leases always have one) is taken over.
+ */
 const STORED_FENCE = `local function storedFence(key)
-  return tonumber(string.match(redis.call('GETRANGE', key, 0, 24), '^(%d+),'))
+  local ok, head = pcall(redis.call, 'GETRANGE', key, 0, 24)
+  if not ok then return nil end
+  return tonumber(string.match(head, '^(%d+),'))
+end
+local function readEntry(key)
+  local ok, value = pcall(redis.call, 'GET', key)
+  if ok then return value end
+  return false
+end
+local function takeLease(lock, token, ms)
+  if redis.call('SET', lock, token, 'NX', 'PX', ms) then return true end
+  if redis.call('PTTL', lock) ~= -1 then return false end
+  redis.call('DEL', lock)
+  return redis.call('SET', lock, token, 'NX', 'PX', ms) ~= false
+end
+`
+
+const OWNS = `local function owns(lease, token)
+  return lease == token or lease == token .. '+'
+end
+local function wakeMessage(header, token)
+  return header .. string.len(token) .. ':' .. token
 end
 `
 
 /**
- * KEYS: value. ARGV: fence, encoded entry, ttl ms. Writes unless the stored
- * entry has a higher fence; a ttl of 0 writes an entry that is gone at once
- * (deletes). 1 written, 0 refused.
+ * Writes unless the stored entry has a higher fence; a ttl of 0 deletes
+ * (the entry would be gone at once). 1 written, 0 refused.
  */
-export const SET_IF_NEWER = script('setIfNewer', `${STORED_FENCE}
-local current = storedFence(KEYS[1])
-if current and current > tonumber(ARGV[1]) then return 0 end
-if ARGV[3] == '0' then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+const WRITE_IF_NEWER = `${STORED_FENCE}
+local function writeIfNewer(key, fence, entry, ttl)
+  local current = storedFence(key)
+  if current and current > tonumber(fence) then return 0 end
+  if ttl == '0' then
+    redis.call('DEL', key)
+  else
+    redis.call('SET', key, entry, 'PX', ttl)
+  end
+  return 1
 end
-return 1`)
+`
+
+/**
+ * The next fence: max(counter + 1, Redis' clock in µs, stored entry's + 1).
+ * The clock keeps fences monotonic when Redis loses the counter and the
+ * entry together (FLUSHALL, a restart without persistence, a failover to a
+ * replica that lagged): a lease taken before the loss has a lower fence than
+ * any taken after it, as long as keys don't take a million fences a second
+ * and the new master's clock is not behind the old one's. Lua numbers are
+ * doubles, exact to 2^53 (µs since 1970 are ~2^50): written back with %.0f,
+ * never tostring's 14 digits.
+ */
+const NEXT_FENCE = `${STORED_FENCE}
+local function nextFence(counter, value, ttl)
+  local ok, f = pcall(redis.call, 'INCR', counter)
+  if not ok then
+    redis.call('DEL', counter)
+    f = redis.call('INCR', counter)
+  end
+  local time = redis.call('TIME')
+  local floor = tonumber(time[1]) * 1000000 + tonumber(time[2])
+  local stored = storedFence(value)
+  if stored and stored >= floor then floor = stored + 1 end
+  if floor > f then
+    f = floor
+    redis.call('SET', counter, string.format('%.0f', f), 'PX', ttl)
+  else
+    redis.call('PEXPIRE', counter, ttl)
+  end
+  return f
+end
+`
+
+/** KEYS: value. ARGV: fence, encoded entry, ttl ms. 1 written, 0 refused. */
+export const SET_IF_NEWER = script('setIfNewer', `${WRITE_IF_NEWER}
+return writeIfNewer(KEYS[1], ARGV[1], ARGV[2], ARGV[3])`)
 
 /**
  * KEYS: value. ARGV: at (epoch ms), fence ('' for none). freshUntil (3rd
- * field) becomes min(freshUntil, at) and the fence (1st) max(fence, its own);
- * the rest and the TTL are kept. 1 when an entry was there.
+ * field) becomes min(freshUntil, at); with a fence, the entry's fence (1st
+ * field) becomes max(fence, its own), so a write with an older fence (a load
+ * that began before this expire) is refused afterwards. The rest and the
+ * TTL are kept. 1 when an entry was there.
  */
-export const MARK_STALE = script('markStale', `local v = redis.call('GET', KEYS[1])
+export const MARK_STALE = script('markStale', `${STORED_FENCE}
+local v = readEntry(KEYS[1])
 if not v then return 0 end
 local c1 = string.find(v, ',', 1, true)
 local c2 = c1 and string.find(v, ',', c1 + 1, true)
 local c3 = c2 and string.find(v, ',', c2 + 1, true)
-if not c3 then return redis.error_reply('herd: ' .. KEYS[1] .. ' is not a herd entry') end
+-- not a herd entry: nothing to mark (the herd's tombstone replaces it)
+if not c3 or not tonumber(string.sub(v, 1, c1 - 1)) then return 0 end
 local fence = string.sub(v, 1, c1 - 1)
 local fresh = tonumber(string.sub(v, c2 + 1, c3 - 1))
 local changed = false
@@ -59,51 +132,105 @@ end
 if fresh and fresh > tonumber(ARGV[1]) then
   fresh = ARGV[1]
   changed = true
+else
+  fresh = string.sub(v, c2 + 1, c3 - 1)
 end
 if changed then
   redis.call('SET', KEYS[1], fence .. string.sub(v, c1, c2) .. fresh .. string.sub(v, c3), 'KEEPTTL')
 end
 return 1`)
 
-/**
- * The next fence: INCR of the key's counter, lifted above the stored entry's
- * fence in case the counter expired (or was evicted) while the entry lived
- * on; the counter's TTL is pushed to fenceTtl on each use.
- */
-const NEXT_FENCE = `${STORED_FENCE}
-local function nextFence(counter, value, ttl)
-  local f = redis.call('INCR', counter)
-  local stored = storedFence(value)
-  if stored and stored >= f then
-    f = stored + 1
-    redis.call('SET', counter, f)
-  end
-  redis.call('PEXPIRE', counter, ttl)
-  return f
-end
-`
-
-/** KEYS: lock, fence, value. ARGV: token, lease ms, fence ttl ms. The new fence, or nil when the key is held. */
+/** KEYS: lock, fence, value. ARGV: token, lease ms, fence ttl ms. The new fence (a string), or nil when the key is held. */
 export const ACQUIRE = script('acquire', `${NEXT_FENCE}
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
-return nextFence(KEYS[2], KEYS[3], ARGV[3])`)
+if not takeLease(KEYS[1], ARGV[1], ARGV[2]) then return false end
+return string.format('%.0f', nextFence(KEYS[2], KEYS[3], ARGV[3]))`)
 
-/** KEYS: fence, value. ARGV: fence ttl ms. A fence for a write made without a lease. */
+/** KEYS: fence, value. ARGV: fence ttl ms. A fence (a string) for a write made without a lease. */
 export const FENCE = script('fence', `${NEXT_FENCE}
-return nextFence(KEYS[1], KEYS[2], ARGV[1])`)
+return string.format('%.0f', nextFence(KEYS[1], KEYS[2], ARGV[1]))`)
 
-/** KEYS: lock. ARGV: token, wake channel. Owner only: deletes the lease and wakes the waiters. 1 released, 0 not ours. */
-export const RELEASE = script('release', `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+/**
+ * KEYS: lock. ARGV: token, wake channel, publish command (PUBLISH or
+ * SPUBLISH), wake header (wake-message.ts). Owner only: deletes the lease and wakes the
+ * waiters. 1 released, 0 not ours.
+ */
+export const RELEASE = script('release', `${OWNS}
+if not owns(redis.call('GET', KEYS[1]), ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[2], ARGV[1])
+redis.call(ARGV[3], ARGV[2], wakeMessage(ARGV[4], ARGV[1]))
 return 1`)
 
 /** KEYS: lock. ARGV: token, lease ms. Owner only. 1 extended, 0 not ours. */
-export const EXTEND = script('extend', `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+export const EXTEND = script('extend', `${OWNS}
+if not owns(redis.call('GET', KEYS[1]), ARGV[1]) then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`)
 
 /** KEYS: lock. The holder's token ('' when free) and the lease's remaining ms, for a waiter's fallback check. */
-export const PROBE = script('probe', `local token = redis.call('GET', KEYS[1])
-if not token then return {'', -2} end
-return {token, redis.call('PTTL', KEYS[1])}`)
+export const PROBE = script('probe', `local lease = redis.call('GET', KEYS[1])
+if not lease then return {'', -2} end
+return {string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1])}`)
+
+/**
+ * Acquire-or-read. KEYS: lock, fence, value. ARGV: token, lease ms, fence
+ * ttl ms. Won: {1, fence, entry}. Busy: {0, holder's token, lease's
+ * remaining ms, entry}, and the lease is marked as waited on.
+ */
+export const FUSED_ACQUIRE = script('fusedAcquire', `${NEXT_FENCE}
+if takeLease(KEYS[1], ARGV[1], ARGV[2]) then
+  local fence = nextFence(KEYS[2], KEYS[3], ARGV[3])
+  return {1, string.format('%.0f', fence), readEntry(KEYS[3])}
+end
+local lease = redis.call('GET', KEYS[1])
+if not lease then
+  -- expired between the SET and the GET: report it free (no entry read), the caller retries
+  return {0, '', 0, false}
+end
+if string.sub(lease, -1) ~= '+' then redis.call('APPEND', KEYS[1], '+') end
+return {0, string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1]), readEntry(KEYS[3])}`)
+
+/**
+ * Write + release + wake + notify. KEYS: value, lock. ARGV: token, fence,
+ * encoded entry ('' for no write), ttl ms, wake channel, publish command,
+ * wake header, push limit (bytes), bus channel ('' for none), bus message.
+ *
+ * The write is fenced as SET_IF_NEWER. The wake goes out when the lease was
+ * ours or has run out (then nobody else will announce it): with the entry
+ * when it was written, someone waits and it is at most the push limit. The
+ * bus message goes out when the write stood or there was none.
+ * Returns {written, released}.
+ */
+export const FILL = script('fill', `${WRITE_IF_NEWER}${OWNS}
+local written = 0
+if ARGV[3] ~= '' then written = writeIfNewer(KEYS[1], ARGV[2], ARGV[3], ARGV[4]) end
+local lease = redis.call('GET', KEYS[2])
+local released = 0
+if lease and owns(lease, ARGV[1]) then
+  redis.call('DEL', KEYS[2])
+  released = 1
+end
+if released == 1 or not lease then
+  local message = wakeMessage(ARGV[7], ARGV[1])
+  if written == 1 and ARGV[4] ~= '0' and lease ~= ARGV[1] and string.len(ARGV[3]) <= tonumber(ARGV[8]) then
+    message = message .. ARGV[3]
+  end
+  redis.call(ARGV[6], ARGV[5], message)
+end
+if ARGV[9] ~= '' and (written == 1 or ARGV[3] == '') then redis.call('PUBLISH', ARGV[9], ARGV[10]) end
+return {written, released}`)
+
+/**
+ * A write without a lease in one trip. KEYS: fence, value. ARGV: fence ttl
+ * ms, the encoded entry after its fence (from the first comma), ttl ms,
+ * bus channel ('' for none), bus message. The next fence goes in front of
+ * the entry; nothing can hold a higher one. Returns {fence, written}.
+ */
+export const FUSED_WRITE = script('fusedWrite', `${NEXT_FENCE}
+local fence = string.format('%.0f', nextFence(KEYS[1], KEYS[2], ARGV[1]))
+if ARGV[3] == '0' then
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('SET', KEYS[2], fence .. ARGV[2], 'PX', ARGV[3])
+end
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+return {fence, 1}`)

@@ -1,51 +1,67 @@
-import type { RedisClient } from './commands.js'
-
-type Listener = (message: string, channel: string) => void
-
-/** The few pub/sub methods node-redis' client and cluster both have. */
-interface PubSubConnection {
-  connect(): Promise<unknown>
-  subscribe(channel: string, listener: Listener): Promise<void>
-  unsubscribe(channel: string, listener: Listener): Promise<void>
-  destroy(): void
-  on(event: 'error', listener: (error: unknown) => void): unknown
-}
+import type { CommandPort, MessageListener, PubSubPort } from './port/index.js'
 
 /**
  * One pub/sub connection per user client per process, shared by every Lock
- * waiter and Bus built on that client: `client.duplicate()`, opened on the
- * first subscription, closed when the last adapter using it closes. node-redis
- * counts listeners per channel and sends SUBSCRIBE / UNSUBSCRIBE only for the
- * first / last, and resubscribes by itself after a reconnect.
+ * waiter and Bus built on that client (port/ says which connection that is),
+ * opened on the first subscription, closed when the last adapter using it
+ * releases it. Listeners are counted per channel here: SUBSCRIBE goes out
+ * for the first one and UNSUBSCRIBE for the last, whichever library the
+ * client is; both libraries resubscribe by themselves after a reconnect.
  */
 export class Subscriber {
-  private connection: Promise<PubSubConnection> | undefined
-  private opened: PubSubConnection | undefined
-  private users = 0
+  private connection: Promise<PubSubPort> | undefined
+  private opened: PubSubPort | undefined
+  private readonly channels = new Map<string, { readonly sharded: boolean; readonly listeners: Set<MessageListener>; ready: Promise<void> }>()
+  /** Every user's onError: each adapter hears about the connection it relies on. */
+  private readonly onErrors = new Map<object, (error: unknown) => void>()
+  /** Told when the subscriptions are back after an interruption (messages may have been lost). */
+  private readonly onResubscribes = new Set<() => void>()
 
-  private constructor(
-    private readonly client: RedisClient,
-    private readonly onError: (error: unknown) => void,
-  ) {}
+  /** `listener` runs each time the subscriptions come back after an interruption; returns a function that removes it. */
+  onResubscribe(listener: () => void): () => void {
+    this.onResubscribes.add(listener)
+    return () => this.onResubscribes.delete(listener)
+  }
 
-  private static readonly shared = new WeakMap<RedisClient, Subscriber>()
-
-  /** The shared subscriber of `client`; pair with `release()`. */
-  static for(client: RedisClient, onError: (error: unknown) => void): Subscriber {
-    let subscriber = Subscriber.shared.get(client)
-    if (subscriber === undefined) {
-      subscriber = new Subscriber(client, onError)
-      Subscriber.shared.set(client, subscriber)
+  private readonly resubscribed = (): void => {
+    for (const listener of this.onResubscribes) {
+      try {
+        listener()
+      } catch {
+        // one adapter's handler must not hide the news from the others
+      }
     }
-    subscriber.users++
+  }
+
+  private constructor(private readonly port: CommandPort) {}
+
+  private static readonly shared = new WeakMap<CommandPort, Subscriber>()
+
+  /** The shared subscriber of `port`; `user` (the adapter) pairs it with `release(user)`. */
+  static for(port: CommandPort, user: object, onError: (error: unknown) => void): Subscriber {
+    let subscriber = Subscriber.shared.get(port)
+    if (subscriber === undefined) {
+      subscriber = new Subscriber(port)
+      Subscriber.shared.set(port, subscriber)
+    }
+    subscriber.onErrors.set(user, onError)
     return subscriber
   }
 
-  private connect(): Promise<PubSubConnection> {
+  private readonly reportError = (error: unknown): void => {
+    for (const onError of this.onErrors.values()) {
+      try {
+        onError(error)
+      } catch {
+        // one adapter's handler must not hide the error from the others
+      }
+    }
+  }
+
+  private connect(): Promise<PubSubPort> {
     if (this.connection === undefined) {
-      const connection = (this.client.duplicate as () => unknown)() as PubSubConnection
-      // Without an 'error' listener node-redis' reconnect errors would crash the process.
-      connection.on('error', (error) => this.onError(error))
+      const connection = this.port.openPubSub(this.reportError)
+      connection.onResubscribed(this.resubscribed)
       this.opened = connection
       this.connection = connection.connect().then(
         () => connection,
@@ -55,7 +71,7 @@ export class Subscriber {
             this.connection = undefined
             this.opened = undefined
           }
-          connection.destroy()
+          connection.close()
           throw error
         },
       )
@@ -63,27 +79,81 @@ export class Subscriber {
     return this.connection
   }
 
-  async subscribe(channel: string, listener: Listener): Promise<void> {
-    const connection = await this.connect()
-    if (this.opened !== connection) throw new Error('@herd/redis: the pub/sub connection was closed')
-    await connection.subscribe(channel, listener)
+  /** Whether `channel` is subscribed and confirmed by Redis right now. */
+  isSubscribed(channel: string): boolean {
+    return this.confirmed.has(channel)
   }
 
-  /** Resolves at once when the connection is already gone: its subscriptions went with it. */
-  async unsubscribe(channel: string, listener: Listener): Promise<void> {
-    if (this.connection === undefined) return
-    const connection = await this.connection
-    if (this.opened !== connection) return
-    await connection.unsubscribe(channel, listener)
+  /** Whether a subscription of `channel` was asked for and Redis has not confirmed it yet. */
+  isSubscribing(channel: string): boolean {
+    return this.channels.has(channel) && !this.confirmed.has(channel)
+  }
+
+  private readonly confirmed = new Set<string>()
+
+  /** Resolves once Redis confirmed the subscription (at once when the channel already had a listener that was confirmed). */
+  subscribe(channel: string, sharded: boolean, listener: MessageListener): Promise<void> {
+    const existing = this.channels.get(channel)
+    if (existing !== undefined) {
+      existing.listeners.add(listener)
+      return existing.ready
+    }
+    const listeners = new Set<MessageListener>([listener])
+    const dispatch: MessageListener = (message, name) => {
+      for (const l of listeners) {
+        try {
+          l(message, name)
+        } catch {
+          // a listener's bug must not starve the others
+        }
+      }
+    }
+    const state = { sharded, listeners, dispatch, ready: Promise.resolve() }
+    state.ready = this.connect()
+      .then(async (connection) => {
+        if (this.opened !== connection) throw new Error('@herd/redis: the pub/sub connection was closed')
+        await connection.subscribe(channel, sharded, dispatch)
+        if (this.channels.get(channel) === state) this.confirmed.add(channel)
+      })
+      .catch((error: unknown) => {
+        // The next subscriber of this channel tries again.
+        if (this.channels.get(channel) === state) this.channels.delete(channel)
+        throw error
+      })
+    this.channels.set(channel, state)
+    this.dispatchers.set(channel, dispatch)
+    return state.ready
+  }
+
+  private readonly dispatchers = new Map<string, MessageListener>()
+
+  /** Takes `listener` off `channel`; UNSUBSCRIBE goes out with the last one. */
+  async unsubscribe(channel: string, listener: MessageListener): Promise<void> {
+    const state = this.channels.get(channel)
+    if (state === undefined || !state.listeners.delete(listener) || state.listeners.size > 0) return
+    this.channels.delete(channel)
+    this.confirmed.delete(channel)
+    const dispatch = this.dispatchers.get(channel)!
+    this.dispatchers.delete(channel)
+    const opened = this.opened
+    if (opened === undefined) return
+    await state.ready.catch(() => {})
+    // A new listener may have subscribed the channel again meanwhile: then it stays.
+    if (this.channels.has(channel) || this.opened !== opened) return
+    await opened.unsubscribe(channel, state.sharded, dispatch)
   }
 
   /** One user fewer; the last one closes the connection (pending subscriptions die with it). */
-  release(): void {
-    if (--this.users > 0) return
-    Subscriber.shared.delete(this.client)
+  release(user: object): void {
+    if (!this.onErrors.delete(user) || this.onErrors.size > 0) return
+    Subscriber.shared.delete(this.port)
     const opened = this.opened
     this.connection = undefined
     this.opened = undefined
-    opened?.destroy()
+    this.channels.clear()
+    this.confirmed.clear()
+    this.dispatchers.clear()
+    this.onResubscribes.clear()
+    opened?.close()
   }
 }

@@ -1,52 +1,167 @@
+import type { StoredEntry } from '@herd/core'
 import type { Commands } from './commands.js'
 import type { Keyspace } from './keys.js'
 import { PROBE } from './scripts.js'
 import type { Subscriber } from './subscriber.js'
+import { type Wake, parseWake } from './wake-message.js'
 
-type Settle = (woken: boolean) => void
+export interface WaitOutcome {
+  readonly woken: boolean
+  readonly entry?: StoredEntry
+}
 
-/** Everyone in this process waiting on one key: one channel subscription, one fallback check loop. */
+type Settle = (outcome: WaitOutcome) => void
+
+/** What a busy acquire learned, with the wake channel subscribed before it was sent: no check needed until the lease runs out. */
+interface Busy {
+  readonly holder: string
+  readonly expiresAt: number
+  /** The holder's release, heard before anyone waited (it raced the acquire's reply). */
+  readonly released: WaitOutcome | undefined
+}
+
+/** Everyone in this process waiting on one key: one fallback check loop. */
 interface Watch {
   readonly key: string
-  readonly channel: string
-  readonly onMessage: () => void
   readonly waiters: Set<Settle>
-  /** The holder seen by the first check; a different one means ours was released. */
+  /** The holder seen by the last check; a different one means ours was released. */
   holder: string | undefined
   timer: ReturnType<typeof setTimeout> | undefined
   done: boolean
 }
 
+const NOT_WOKEN: WaitOutcome = { woken: false }
+const WOKEN: WaitOutcome = { woken: true }
+
+function outcomeOf(wake: Wake): WaitOutcome {
+  return wake.entry === undefined ? WOKEN : { woken: true, entry: wake.entry }
+}
+/** Busy notes kept for waits that never came (a refresh that stepped back): the oldest go first. */
+const MAX_BUSY_NOTES = 1_024
+
 /**
- * `Lock.wait` for Redis. A waiter subscribes to the key's wake channel (the
- * release script publishes there), then checks the lease once: already
- * released → wake at once; otherwise a check is scheduled for when the lease
- * runs out, and every `fallbackMs` after that, so a lost message or a holder
- * that died costs a bounded delay, never a hang. The subscription and the
- * timers go when the last waiter of the key does.
+ * `Lock.wait` for Redis. Releases are announced on wake channels that stay
+ * subscribed for the Lock's life (one per process on a single Redis, one
+ * per slot in use on a Cluster), so waiting on a key costs no
+ * SUBSCRIBE / UNSUBSCRIBE round trip once its channel is open.
+ *
+ * A waiter whose acquire found the key busy after its channel was
+ * subscribed needs no check at all until the lease runs out; any other
+ * waiter checks the lease once, when subscribed (already released → woken at
+ * once). Then a check is scheduled for when the lease runs out, and every
+ * `fallbackMs` after that, so a lost message or a holder that died costs a
+ * bounded delay, never a hang. No polling while the lease runs.
  */
 export class Waiters {
   private readonly watches = new Map<string, Watch>()
+  private readonly busy = new Map<string, Busy>()
+  /** Keys with a fused acquire in flight, and the wake-ups heard for them meanwhile (a release can overtake the acquire's reply). */
+  private readonly inFlight = new Map<string, { count: number; heard: Wake[] }>()
+  private readonly onMessage = (message: string): void => {
+    const wake = parseWake(message)
+    if (wake === undefined) return
+    const watch = this.watches.get(wake.key)
+    if (watch === undefined) {
+      this.inFlight.get(wake.key)?.heard.push(wake)
+      return
+    }
+    // The release of an older lease than the one this watch saw held changes nothing.
+    if (watch.holder !== undefined && wake.token !== watch.holder) return
+    this.fire(watch, outcomeOf(wake))
+  }
 
   constructor(
     private readonly commands: Commands,
     private readonly keys: Keyspace,
     private readonly subscriber: Subscriber,
+    private readonly sharded: boolean,
     private readonly fallbackMs: number,
   ) {}
 
-  wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (signal?.aborted) return Promise.resolve(false)
-    return new Promise<boolean>((resolve) => {
+  /** Wake channels this Lock subscribed, each kept until close. */
+  private readonly channels = new Set<string>()
+
+  /** Subscribes `key`'s wake channel (kept until close); resolves once Redis confirmed it. */
+  listen(key: string): Promise<void> {
+    const channel = this.keys.wake(key)
+    this.channels.add(channel)
+    return this.subscriber.subscribe(channel, this.sharded, this.onMessage)
+  }
+
+  /** Whether a release of `key` would reach this process now. */
+  listening(key: string): boolean {
+    return this.subscriber.isSubscribed(this.keys.wake(key))
+  }
+
+  /** When a subscription was last asked for, and when one last failed, per channel. */
+  private readonly asked = new Map<string, number>()
+  private readonly failed = new Map<string, number>()
+
+  /**
+   * The subscription of `key`'s wake channel, to wait for before an acquire,
+   * or undefined when there is nothing worth waiting for: already listening,
+   * a subscription asked for longer than `fallbackMs` ago and still not
+   * confirmed (Redis is not answering: no queueing behind it), or one that
+   * failed within `fallbackMs` (pub/sub down: waits fall back on checks).
+   */
+  prepare(key: string): Promise<void> | undefined {
+    const channel = this.keys.wake(key)
+    if (this.subscriber.isSubscribed(channel)) return undefined
+    const now = Date.now()
+    if (now - (this.failed.get(channel) ?? -Infinity) < this.fallbackMs) return undefined
+    if (this.subscriber.isSubscribing(channel)) {
+      // Several acquires at once (a cold start) wait for the same subscription, not for a stuck one.
+      return now - (this.asked.get(channel) ?? -Infinity) < this.fallbackMs ? this.listen(key) : undefined
+    }
+    this.asked.set(channel, now)
+    return this.listen(key).then(
+      () => void this.failed.delete(channel),
+      (error: unknown) => {
+        this.failed.set(channel, Date.now())
+        throw error
+      },
+    )
+  }
+
+  /** A fused acquire of `key` is about to be sent: wake-ups heard until `acquired` are kept for the wait that may follow. */
+  acquiring(key: string): void {
+    const pending = this.inFlight.get(key)
+    if (pending === undefined) this.inFlight.set(key, { count: 1, heard: [] })
+    else pending.count++
+  }
+
+  /**
+   * The acquire's reply: `busy` when someone held the key, and the acquire
+   * was made while listening, so the next wait on `key` trusts it instead
+   * of checking (and resolves at once if the holder's release already came).
+   */
+  acquired(key: string, busy: { holder: string; expiresInMs: number } | undefined): void {
+    const pending = this.inFlight.get(key)
+    if (pending !== undefined && --pending.count === 0) this.inFlight.delete(key)
+    if (busy === undefined) return
+    const release = pending?.heard.find((wake) => wake.token === busy.holder)
+    this.busy.delete(key)
+    if (this.busy.size >= MAX_BUSY_NOTES) this.busy.delete(this.busy.keys().next().value!)
+    this.busy.set(key, { holder: busy.holder, expiresAt: Date.now() + busy.expiresInMs, released: release && outcomeOf(release) })
+  }
+
+  wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
+    if (signal?.aborted) return Promise.resolve(NOT_WOKEN)
+    const released = this.watches.has(key) ? undefined : this.busy.get(key)?.released
+    if (released !== undefined) {
+      this.busy.delete(key)
+      return Promise.resolve(released)
+    }
+    return new Promise<WaitOutcome>((resolve) => {
       const watch = this.watches.get(key) ?? this.open(key)
-      const settle: Settle = (woken) => {
+      const settle: Settle = (outcome) => {
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
         watch.waiters.delete(settle)
         if (watch.waiters.size === 0) this.end(watch)
-        resolve(woken)
+        resolve(outcome)
       }
-      const onAbort = () => settle(false)
+      const onAbort = () => settle(NOT_WOKEN)
       const timer = setTimeout(onAbort, timeoutMs)
       signal?.addEventListener('abort', onAbort, { once: true })
       watch.waiters.add(settle)
@@ -54,30 +169,34 @@ export class Waiters {
   }
 
   /** Wakes this process' waiters on `key` at once (our own release: no need to hear it back from Redis). */
-  wake(key: string): void {
+  wake(key: string, entry?: StoredEntry): void {
     const watch = this.watches.get(key)
-    if (watch !== undefined) this.fire(watch, true)
+    if (watch !== undefined) this.fire(watch, entry === undefined ? WOKEN : { woken: true, entry })
   }
 
-  /** Settles every pending wait with false and drops every subscription and timer (the Lock refuses new waits after). */
+  /** Settles every pending wait with false, drops every timer and takes back the wake channels (the Lock refuses new waits after). */
   close(): void {
-    for (const watch of [...this.watches.values()]) this.fire(watch, false)
+    for (const watch of [...this.watches.values()]) this.fire(watch, NOT_WOKEN)
+    this.busy.clear()
+    this.inFlight.clear()
+    for (const channel of this.channels) this.subscriber.unsubscribe(channel, this.onMessage).catch(() => {})
+    this.channels.clear()
   }
 
   private open(key: string): Watch {
-    const watch: Watch = {
-      key,
-      channel: this.keys.wake(key),
-      onMessage: () => this.fire(watch, true),
-      waiters: new Set(),
-      holder: undefined,
-      timer: undefined,
-      done: false,
-    }
+    const watch: Watch = { key, waiters: new Set(), holder: undefined, timer: undefined, done: false }
     this.watches.set(key, watch)
+    const busy = this.busy.get(key)
+    this.busy.delete(key)
+    if (busy !== undefined && this.listening(key)) {
+      // Subscribed before the acquire that found it busy: any release since then reaches us.
+      watch.holder = busy.holder
+      this.schedule(watch, Math.min(Math.max(0, busy.expiresAt - Date.now()) + 5, this.fallbackMs))
+      return watch
+    }
     // Check only once subscribed, so a release between the two can't be missed;
     // if subscribing fails the checks alone still bound the wait.
-    this.subscriber.subscribe(watch.channel, watch.onMessage).then(
+    this.listen(key).then(
       () => this.check(watch),
       () => this.check(watch),
     )
@@ -90,10 +209,10 @@ export class Waiters {
       (reply) => {
         if (watch.done) return
         const [holder, pttl] = reply as [string, number]
-        if (holder === '' || (watch.holder !== undefined && holder !== watch.holder)) return this.fire(watch, true)
+        if (holder === '' || (watch.holder !== undefined && holder !== watch.holder)) return this.fire(watch, WOKEN)
         watch.holder = holder
         // A check as the lease runs out (plus a little for clock granularity), at the latest after fallbackMs.
-        this.schedule(watch, pttl >= 0 ? Math.min(Number(pttl) + 5, this.fallbackMs) : this.fallbackMs)
+        this.schedule(watch, Number(pttl) >= 0 ? Math.min(Number(pttl) + 5, this.fallbackMs) : this.fallbackMs)
       },
       () => this.schedule(watch, this.fallbackMs),
     )
@@ -104,9 +223,9 @@ export class Waiters {
     watch.timer = setTimeout(() => this.check(watch), ms)
   }
 
-  private fire(watch: Watch, woken: boolean): void {
+  private fire(watch: Watch, outcome: WaitOutcome): void {
     this.end(watch)
-    for (const settle of [...watch.waiters]) settle(woken)
+    for (const settle of [...watch.waiters]) settle(outcome)
   }
 
   private end(watch: Watch): void {
@@ -114,6 +233,5 @@ export class Waiters {
     watch.done = true
     clearTimeout(watch.timer)
     if (this.watches.get(watch.key) === watch) this.watches.delete(watch.key)
-    this.subscriber.unsubscribe(watch.channel, watch.onMessage).catch(() => {})
   }
 }

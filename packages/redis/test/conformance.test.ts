@@ -1,41 +1,49 @@
-import { busSuite, lockSuite, storeSuite } from '@herd/testing'
+import { busSuite, fusedLockSuite, lockSuite, storeSuite } from '@herd/testing'
 import { describe } from 'vitest'
-import { type RedisClient, redisBus, redisLock, redisStore } from '../src/index.js'
-import { TOPOLOGIES, type Topology, connect, haveRedis, uniquePrefix } from './clients.js'
+import type { Lock } from '@herd/core'
+import { type RedisClient, redisBackend, redisBus, redisLock, redisStore } from '../src/index.js'
+import { type Connected, TARGETS, type Target, connect, haveRedis, uniquePrefix } from './clients.js'
 
 /**
  * Each adapter gets a client of its own, as separate processes would have;
  * after each test the suite closes the adapter, then its client.
  */
-function adapters<A extends { close?(): Promise<void> }>(topology: Topology, make: (client: RedisClient) => A) {
-  const clients = new WeakMap<A, RedisClient>()
+function adapters<A extends { close?(): Promise<void> }>(target: Target, make: (client: RedisClient) => A) {
+  const clients = new WeakMap<A, Connected>()
   return {
     factory: async () => {
-      const client = await connect(topology)
-      const adapter = make(client)
-      clients.set(adapter, client)
+      const connected = await connect(target)
+      const adapter = make(connected.client)
+      clients.set(adapter, connected)
       return adapter
     },
     options: {
       teardown: async (adapter: A) => {
         await adapter.close?.()
-        await clients.get(adapter)?.destroy()
+        await clients.get(adapter)?.close()
       },
     },
   }
 }
 
-// The same conformance suites @herd/memory passes, against a real Redis and a real 3-master Cluster.
+// The same conformance suites @herd/memory passes, on every client library and topology:
+// a single Redis, a 3-master Cluster and a master + replica behind three Sentinels.
 describe.skipIf(!haveRedis)('@herd/redis conformance', () => {
-  for (const topology of TOPOLOGIES) {
-    describe(topology, () => {
+  for (const target of TARGETS) {
+    describe(target.label, () => {
       const prefix = uniquePrefix()
-      const store = adapters(topology, (client) => redisStore(client, { prefix }))
-      const lock = adapters(topology, (client) => redisLock(client, { prefix }))
-      const bus = adapters(topology, (client) => redisBus(client, { prefix }))
-      storeSuite(`redisStore (${topology})`, store.factory, store.options)
-      lockSuite(`redisLock (${topology})`, lock.factory, lock.options)
-      busSuite(`redisBus (${topology})`, bus.factory, bus.options)
+      const store = adapters(target, (client) => redisStore(client, { prefix }))
+      const lock = adapters(target, (client) => redisLock(client, { prefix }))
+      const bus = adapters(target, (client) => redisBus(client, { prefix }))
+      // The fused Lock closes its Store and Bus with it, as a herd closes all three.
+      const fused = adapters<Lock>(target, (client) => {
+        const backend = redisBackend(client, { prefix })
+        return { ...backend.lock, close: async () => void (await Promise.all([backend.lock.close?.(), backend.bus.close?.(), backend.store.close?.()])) }
+      })
+      storeSuite(`redisStore (${target.label})`, store.factory, store.options)
+      lockSuite(`redisLock (${target.label})`, lock.factory, lock.options)
+      busSuite(`redisBus (${target.label})`, bus.factory, bus.options)
+      fusedLockSuite(`redisBackend's lock (${target.label})`, fused.factory, { ...fused.options, pushesEntries: true })
     })
   }
 })

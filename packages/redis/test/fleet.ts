@@ -1,11 +1,13 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterEach, inject } from 'vitest'
+import type { Endpoints, Target } from './clients.js'
 
 const WORKER = fileURLToPath(new URL('./fixtures/herd-worker.mjs', import.meta.url))
 
 export interface WorkerConfig {
-  url: string
+  target: Pick<Target, 'library' | 'topology'>
+  endpoints: Endpoints
   prefix: string
   /** createHerd options (JSON). */
   herd?: Record<string, unknown>
@@ -31,7 +33,7 @@ export class Worker {
   }
 
   /** The next message of `type` (already received, or the next to arrive), within `ms`. */
-  next<T = any>(type: string, ms = 15_000): Promise<T> {
+  next<T = any>(type: string, ms = 45_000): Promise<T> {
     const i = this.inbox.findIndex((m) => m.type === type)
     if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0] as T)
     return new Promise<T>((resolve, reject) => {

@@ -1,93 +1,141 @@
 import { setMaxListeners } from 'node:events'
+import type { StoredEntry } from '@herd/core'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type RedisClient, redisBus, redisLock } from '../src/index.js'
-import { isCluster } from '../src/commands.js'
+import { redisBackend, redisBus, redisLock } from '../src/index.js'
+import { Commands } from '../src/commands.js'
 import { keyspace } from '../src/keys.js'
-import { TOPOLOGIES, connect, haveRedis, uniquePrefix } from './clients.js'
+import { portFor } from '../src/port/index.js'
+import { Subscriber } from '../src/subscriber.js'
+import { Waiters } from '../src/waiters.js'
+import { type Connected, TARGETS, connect, haveRedis, uniquePrefix } from './clients.js'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Channels matching `pattern` that have subscribers, on every node. */
-async function channels(client: RedisClient, pattern: string): Promise<string[]> {
-  if (!isCluster(client)) return (await client.sendCommand(['PUBSUB', 'CHANNELS', pattern])) as string[]
-  const perNode = await Promise.all(client.masters.map(async (m) => (await client.nodeClient(m)).sendCommand(['PUBSUB', 'CHANNELS', pattern]) as Promise<string[]>))
-  return perNode.flat()
-}
-
-async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await sleep(20)
-  }
-  return check()
+/** Channels matching `pattern` that have subscribers, classic and sharded, on every master. */
+async function channels(redis: Connected, pattern: string): Promise<string[]> {
+  const classic = await redis.everyMaster(['PUBSUB', 'CHANNELS', pattern])
+  const sharded = redis.target.topology === 'cluster' ? await redis.everyMaster(['PUBSUB', 'SHARDCHANNELS', pattern]) : []
+  return [...new Set([...classic, ...sharded].flat() as string[])]
 }
 
 function timeouts(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
 }
 
+function entry(fence: number, value: string): StoredEntry {
+  const now = Date.now()
+  return { value, fence, createdAt: now, freshUntil: now + 60_000, staleUntil: now + 60_000, errorUntil: now + 60_000, loadMs: 1 }
+}
+
+/** Long enough that nothing but the event under test can end a wait before its timeout. */
+const NEVER = { fallbackInterval: '60s' } as const
+const WAIT = 20_000
+
 describe.skipIf(!haveRedis)('Lock.wait', () => {
-  for (const topology of TOPOLOGIES) {
-    describe(topology, () => {
+  for (const target of TARGETS) {
+    describe(target.label, () => {
       // Two clients stand for two processes: the holder's and the waiter's.
-      let holderClient: RedisClient
-      let waiterClient: RedisClient
+      let holderRedis: Connected
+      let waiterRedis: Connected
       beforeAll(async () => {
-        ;[holderClient, waiterClient] = await Promise.all([connect(topology), connect(topology)])
+        ;[holderRedis, waiterRedis] = await Promise.all([connect(target), connect(target)])
       })
 
-      it('wakes a waiter on another client within a round trip of the release', async () => {
+      it('a waiter in another process is woken by the release message itself (no check runs while the lease does)', async () => {
         const prefix = uniquePrefix()
-        const holder = redisLock(holderClient, { prefix })
-        const waiter = redisLock(waiterClient, { prefix })
-        const lease = (await holder.acquire('k', 10_000))!
-        const woken = waiter.wait('k', 10_000)
-        await sleep(100) // subscribed and checked by now
-        const released = performance.now()
-        await holder.release(lease)
-        expect(await woken).toBe(true)
-        const delay = performance.now() - released
-        console.log(`[${topology}] wake-up after release: ${delay.toFixed(2)} ms`)
-        expect(delay).toBeLessThan(250)
+        const holder = redisLock(holderRedis.client, { prefix })
+        const { lock: waiter } = redisBackend(waiterRedis.client, { prefix, ...NEVER })
+        for (const release of ['plain release', 'fused fill'] as const) {
+          const lease = (await holder.acquire(release, 30_000))!
+          // A fused acquire subscribes the wake channel before it asks: the wait that follows never checks the lease.
+          expect((await waiter.fused!.acquire(release, 30_000)).lease).toBeUndefined()
+          const woken = waiter.fused!.wait(release, WAIT)
+          if (release === 'plain release') await holder.release(lease)
+          else await redisBackend(holderRedis.client, { prefix }).lock.fused!.fill(lease, undefined)
+          expect(await woken).toEqual({ woken: true })
+        }
         await Promise.all([holder.close?.(), waiter.close?.()])
       })
 
-      it('resolves true at once when the key is not held, and when the holder crashed (lease expiry, no message)', async () => {
+      it('the entry comes with the wake-up up to wakePayloadLimit; past it the waiter is woken without it', async () => {
         const prefix = uniquePrefix()
-        const holder = redisLock(holderClient, { prefix })
-        const waiter = redisLock(waiterClient, { prefix, fallbackInterval: 5_000 })
-        expect(await waiter.wait('free', 5_000)).toBe(true)
+        const { lock: holder } = redisBackend(holderRedis.client, { prefix })
+        const { lock: waiter } = redisBackend(waiterRedis.client, { prefix, ...NEVER, wakePayloadLimit: 1_000 })
+        const { lock: limited } = redisBackend(holderRedis.client, { prefix, wakePayloadLimit: 1_000 })
+        for (const [key, size, pushed] of [['small', 900, true], ['big', 1_100, false]] as const) {
+          const lease = (await limited.fused!.acquire(key, 30_000)).lease!
+          expect((await waiter.fused!.acquire(key, 30_000)).lease).toBeUndefined()
+          const woken = waiter.fused!.wait(key, WAIT)
+          const written = entry(lease.fence, 'x'.repeat(size))
+          expect(await limited.fused!.fill(lease, { entry: written, ttlMs: 60_000 })).toEqual({ written: true, released: true })
+          expect(await woken).toEqual(pushed ? { woken: true, entry: written } : { woken: true })
+        }
+        // No waiter marked the lease: the wake-up goes out without the entry, whatever its size.
+        const lease = (await holder.fused!.acquire('unwatched', 30_000)).lease!
+        const plain = redisLock(waiterRedis.client, { prefix })
+        const plainWait = plain.wait('unwatched', WAIT)
+        await holder.fused!.fill(lease, { entry: entry(lease.fence, 'v'), ttlMs: 60_000 })
+        expect(await plainWait).toBe(true)
+        await Promise.all([holder.close?.(), waiter.close?.(), limited.close?.(), plain.close?.()])
+      })
+
+      it("a release that overtakes the busy acquire's reply still wakes the wait that follows, at once, with the entry", async () => {
+        const prefix = uniquePrefix()
+        const sharded = target.topology === 'cluster'
+        const keys = keyspace(prefix, sharded)
+        const port = portFor(waiterRedis.client, 'test')
+        const owner = {}
+        const subscriber = Subscriber.for(port, owner, () => {})
+        const waiters = new Waiters(new Commands(port, 1_000), keys, subscriber, sharded, 60_000)
+        const { lock: holder } = redisBackend(holderRedis.client, { prefix })
+        const lease = (await holder.fused!.acquire('raced', 30_000)).lease!
+        await waiters.listen('raced')
+        // The order a slow acquire reply produces: acquire sent, the holder's fill heard, then the busy reply.
+        waiters.acquiring('raced')
+        let messages = 0
+        const heard = new Promise<void>((resolve) => void subscriber.subscribe(keys.wake('raced'), sharded, () => ++messages === 2 && resolve()))
+        // An older lease's release on the same key is not the holder's: it must not count.
+        await holderRedis.raw(keys.wake('raced'), [sharded ? 'SPUBLISH' : 'PUBLISH', keys.wake('raced'), `5:raced36:${'0'.repeat(36)}`])
+        await holderRedis.raw(keys.lock('raced'), ['APPEND', keys.lock('raced'), '+']) // a waiter marked it, as the busy acquire did
+        const written = { value: 'v', fence: lease.fence, createdAt: 1, freshUntil: Date.now() + 60_000, staleUntil: Date.now() + 60_000, errorUntil: Date.now() + 60_000, loadMs: 1 }
+        await holder.fused!.fill(lease, { entry: written, ttlMs: 60_000 })
+        await heard // both messages reached this process' listeners, the Waiters' included
+        waiters.acquired('raced', { holder: lease.token, expiresInMs: 30_000 })
+        // Nothing else could wake it within the test: the lease ran 30 s and the fallback is 60 s.
+        expect(await waiters.wait('raced', WAIT)).toEqual({ woken: true, entry: written })
+        waiters.close()
+        subscriber.release(owner)
+        await holder.close?.()
+      })
+
+      it("a crashed holder's waiters are woken by the check scheduled for the lease's expiry", async () => {
+        const prefix = uniquePrefix()
+        const holder = redisLock(holderRedis.client, { prefix })
+        const { lock: waiter } = redisBackend(waiterRedis.client, { prefix, ...NEVER })
+        expect(await waiter.wait('free', WAIT)).toBe(true)
         await holder.acquire('crashed', 300) // never released
-        const started = Date.now()
-        expect(await waiter.wait('crashed', 5_000)).toBe(true)
-        const waited = Date.now() - started
-        expect(waited).toBeGreaterThanOrEqual(200)
-        expect(waited).toBeLessThan(1_500) // the check scheduled from PTTL, not the 5 s fallback
+        expect(await waiter.wait('crashed', WAIT)).toBe(true)
+        await holder.acquire('crashed-fused', 300)
+        expect((await waiter.fused!.acquire('crashed-fused', 30_000)).lease).toBeUndefined()
+        expect(await waiter.fused!.wait('crashed-fused', WAIT)).toEqual({ woken: true })
         await Promise.all([holder.close?.(), waiter.close?.()])
       })
 
       it('a lost wake-up message costs at most the fallback interval', async () => {
         const prefix = uniquePrefix()
-        const keys = keyspace(prefix)
-        const holder = redisLock(holderClient, { prefix })
-        const waiter = redisLock(waiterClient, { prefix, fallbackInterval: 200 })
-        await holder.acquire('lost', 30_000)
-        const woken = waiter.wait('lost', 10_000)
-        await sleep(100)
+        const keys = keyspace(prefix, target.topology === 'cluster')
+        const holder = redisLock(holderRedis.client, { prefix })
+        const waiter = redisLock(waiterRedis.client, { prefix, fallbackInterval: 200 })
+        await holder.acquire('lost', 60_000)
+        const woken = waiter.wait('lost', WAIT)
         // The lease goes without the release script, so nothing is published.
-        const lockKey = keys.lock('lost')
-        await (isCluster(holderClient) ? holderClient.sendCommand(lockKey, false, ['DEL', lockKey]) : holderClient.sendCommand(['DEL', lockKey]))
-        const started = Date.now()
+        await holderRedis.raw(keys.lock('lost'), ['DEL', keys.lock('lost')])
         expect(await woken).toBe(true)
-        expect(Date.now() - started).toBeLessThan(1_000)
         await Promise.all([holder.close?.(), waiter.close?.()])
       })
 
       it('false on timeout, on abort and on close; never rejects', async () => {
         const prefix = uniquePrefix()
-        const holder = redisLock(holderClient, { prefix })
-        const waiter = redisLock(waiterClient, { prefix })
+        const holder = redisLock(holderRedis.client, { prefix })
+        const waiter = redisLock(waiterRedis.client, { prefix })
         await holder.acquire('held', 30_000)
         expect(await waiter.wait('held', 150)).toBe(false)
         const controller = new AbortController()
@@ -98,45 +146,48 @@ describe.skipIf(!haveRedis)('Lock.wait', () => {
         // 'other' is held before anyone waits on it: a wait on a free key rightly resolves true at once
         await holder.acquire('other', 30_000)
         const pending = [waiter.wait('held', 10_000), waiter.wait('held', 10_000), waiter.wait('other', 10_000)]
-        await sleep(50)
         await waiter.close?.()
         expect(await Promise.all(pending)).toEqual([false, false, false])
         expect(await waiter.wait('held', 10_000)).toBe(false) // after close
         await holder.close?.()
       })
 
-      it('after 1,000 waits settle, no channel subscription and no timer is left', async () => {
+      it('1,000 waits on 100 keys: no SUBSCRIBE per key (one wake channel per process, or per slot on a Cluster), no timer left, nothing after close', async () => {
         const prefix = uniquePrefix()
-        const holder = redisLock(holderClient, { prefix })
-        const waiter = redisLock(waiterClient, { prefix })
-        const bus = redisBus(waiterClient, { prefix }) // shares the subscriber connection
+        const keys = keyspace(prefix, target.topology === 'cluster')
+        const holder = redisLock(holderRedis.client, { prefix })
+        const waiter = redisLock(waiterRedis.client, { prefix })
+        const bus = redisBus(waiterRedis.client, { prefix }) // shares the subscriber connection
         const unsubscribe = await bus.subscribe(() => {})
         const baseline = timeouts()
-        const keys = Array.from({ length: 100 }, (_, i) => `k${i}`)
-        const leases = await Promise.all(keys.map((k) => holder.acquire(k, 30_000)))
+        const names = Array.from({ length: 100 }, (_, i) => `k${i}`)
+        const leases = await Promise.all(names.map((k) => holder.acquire(k, 30_000)))
         const controller = new AbortController()
         setMaxListeners(0, controller.signal) // one signal for 333 waits, on purpose
         const waits = Array.from({ length: 1_000 }, (_, i) => {
-          const key = keys[i % keys.length]!
+          const key = names[i % names.length]!
           // a third is woken by a release, a third times out, a third is aborted
           if (i % 3 === 0) return waiter.wait(key, 10_000)
           if (i % 3 === 1) return waiter.wait(key, 200 + (i % 7) * 30)
           return waiter.wait(key, 10_000, controller.signal)
         })
-        await sleep(300)
-        expect((await channels(waiterClient, `${prefix}*:wake`)).length).toBeGreaterThan(0)
         controller.abort()
         await Promise.all(leases.map((lease) => holder.release(lease!)))
         const results = await Promise.all(waits)
         expect(results.filter((r, i) => i % 3 === 0).every(Boolean)).toBe(true)
         expect(results.filter((r, i) => i % 3 === 2).some(Boolean)).toBe(false)
-        expect(await until(async () => (await channels(waiterClient, `${prefix}*:wake`)).length === 0, 3_000)).toBe(true)
-        // The bus' own subscription is untouched by the waiters coming and going.
-        expect(await channels(waiterClient, `${prefix}bus`)).toEqual([`${prefix}bus`])
+        const wakeChannels = new Set(names.map((k) => keys.wake(k)))
+        expect(wakeChannels.size).toBe(target.topology === 'cluster' ? new Set(names.map((k) => keys.wake(k))).size : 1)
+        // Still subscribed, ready for the next wait: exactly the channels of the keys waited on.
+        expect((await channels(waiterRedis, `${prefix}*wake`)).sort()).toEqual([...wakeChannels].sort())
+        expect(await channels(waiterRedis, `${prefix}bus`)).toEqual([`${prefix}bus`])
         expect(timeouts()).toBeLessThanOrEqual(baseline)
         await unsubscribe()
-        expect(await until(async () => (await channels(waiterClient, `${prefix}*`)).length === 0, 3_000)).toBe(true)
         await Promise.all([holder.close?.(), waiter.close?.(), bus.close?.()])
+        // Closing the last adapter on the client closes (or unsubscribes) the pub/sub connection.
+        const deadline = Date.now() + 5_000
+        while ((await channels(waiterRedis, `${prefix}*`)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+        expect(await channels(waiterRedis, `${prefix}*`)).toEqual([])
       })
     })
   }

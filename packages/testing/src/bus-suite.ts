@@ -15,7 +15,7 @@ export type BusSuiteOptions = SuiteOptions<Bus>
 const DELIVERY_TIMEOUT = 3_000
 
 /** Collects what a listener receives; only this test's keys, since a shared medium may carry other traffic. */
-class Inbox {
+export class Inbox {
   readonly messages: BusMessage[] = []
   private notify: (() => void) | undefined
 

@@ -2,3 +2,4 @@ export { storeSuite, type StoreFactory, type StoreSuiteOptions } from './store-s
 export { lockSuite, type LockFactory, type LockSuiteOptions } from './lock-suite.js'
 export { busSuite, type BusFactory, type BusSuiteOptions } from './bus-suite.js'
 export type { Factory, SuiteOptions } from './harness.js'
+export { fusedLockSuite, type FusedLockFactory, type FusedLockSuiteOptions } from './fused-lock-suite.js'

@@ -1,7 +1,7 @@
 /**
- * Real redis-server processes for tests: a standalone server or a Redis
- * Cluster, each node on a free loopback port with a temp dir, stopped (and the
- * dir removed) by `stop()`. No Redis client library needed: child_process to
+ * Real redis-server processes for tests: a standalone server, a Redis
+ * Cluster, or a master with replicas watched by Sentinels, each process on a
+ * free loopback port with a temp dir, stopped (and the dir removed) by `stop()`. No Redis client library needed: child_process to
  * start servers and redis-cli to form a cluster, a raw socket to ask them
  * whether they are up.
  *
@@ -23,7 +23,7 @@
  * (a crashed test run) are SIGKILLed by an exit hook.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
@@ -234,6 +234,18 @@ function readLog(file: string): string {
   }
 }
 
+/** The command line that starts one process: a redis-server, or a Sentinel. */
+type Launch = (port: number, dir: string, logFile: string) => { bin: string; argv: string[] }
+
+function serverLaunch(args: readonly string[]): Launch {
+  return (port, dir, logFile) => {
+    const bin = serverBin()
+    if (!bin) throw new Error('@herd/testing: redis-server not found')
+    const argv = ['--port', String(port), '--bind', REDIS_HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', logFile, '--daemonize', 'no', ...args]
+    return { bin, argv }
+  }
+}
+
 class ServerProcess implements RedisServer {
   readonly host = REDIS_HOST
   readonly url: string
@@ -243,7 +255,7 @@ class ServerProcess implements RedisServer {
   constructor(
     readonly port: number,
     private readonly dir: string,
-    private readonly args: readonly string[],
+    private readonly launch: Launch,
   ) {
     this.url = `redis://${REDIS_HOST}:${port}`
   }
@@ -257,18 +269,8 @@ class ServerProcess implements RedisServer {
   }
 
   async start(): Promise<void> {
-    const bin = serverBin()
-    if (!bin) throw new Error('@herd/testing: redis-server not found')
-    const child = spawn(bin, [
-      '--port', String(this.port),
-      '--bind', REDIS_HOST,
-      '--save', '',
-      '--appendonly', 'no',
-      '--dir', this.dir,
-      '--logfile', this.logFile,
-      '--daemonize', 'no',
-      ...this.args,
-    ], { stdio: 'ignore' })
+    const { bin, argv } = this.launch(this.port, this.dir, this.logFile)
+    const child = spawn(bin, argv, { stdio: 'ignore' })
     this.child = child
     track(child, this.dir)
     try {
@@ -323,13 +325,17 @@ class ServerProcess implements RedisServer {
 }
 
 async function startOn(args: readonly string[], pickExtraPort?: (port: number) => Promise<readonly string[]>): Promise<ServerProcess> {
+  return startWith(async (port) => serverLaunch([...args, ...(pickExtraPort ? await pickExtraPort(port) : [])]))
+}
+
+async function startWith(launchFor: (port: number) => Promise<Launch>): Promise<ServerProcess> {
   let lastError: unknown
   // The free port may be taken between our probe and redis' bind: try a few.
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort()
-    const extra = pickExtraPort ? await pickExtraPort(port) : []
+    const launch = await launchFor(port)
     const dir = mkdtempSync(join(tmpdir(), 'herd-redis-'))
-    const server = new ServerProcess(port, dir, [...args, ...extra])
+    const server = new ServerProcess(port, dir, launch)
     try {
       await server.start()
       return server
@@ -403,4 +409,135 @@ function runCli(args: readonly string[]): Promise<void> {
       else reject(new Error(`redis-cli ${args.join(' ')} exited with ${code}:\n${output}`))
     })
   })
+}
+
+// ---------------------------------------------------------------- sentinel
+
+export interface RedisSentinelSet {
+  /** The name the Sentinels monitor the master under (`createSentinel({ name })`, ioredis' `name`). */
+  readonly name: string
+  /** The data nodes: the first master, then its replicas. */
+  readonly servers: readonly RedisServer[]
+  readonly sentinels: readonly RedisServer[]
+  /** For node-redis' `sentinelRootNodes` and ioredis' `sentinels`. */
+  readonly sentinelNodes: ReadonlyArray<{ host: string; port: number }>
+  /** The data node the Sentinels currently call master. */
+  master(): Promise<RedisServer>
+  /**
+   * SIGKILLs the current master (a crash) and resolves once every Sentinel
+   * names a replica as the new master and it accepts writes. The old master
+   * stays down until `restart()`ed (it then rejoins as a replica).
+   */
+  failover(timeoutMs?: number): Promise<{ from: RedisServer; to: RedisServer }>
+  stop(): Promise<void>
+}
+
+function sentinelBin(): string | undefined {
+  const server = serverBin()
+  const beside = server && join(dirname(server), 'redis-sentinel')
+  if (beside && existsSync(beside)) return beside
+  return findOnPath('redis-sentinel')
+}
+
+/** Whether Sentinel suites can run: redis-server and redis-sentinel are both there. */
+export function redisSentinelAvailable(): boolean {
+  return redisAvailable() && sentinelBin() !== undefined
+}
+
+function sentinelLaunch(name: string, masterPort: number, quorum: number): Launch {
+  return (port, dir, logFile) => {
+    const bin = sentinelBin()
+    if (!bin) throw new Error('@herd/testing: redis-sentinel not found (apt-get install redis-sentinel)')
+    // Sentinel rewrites its config as it learns the topology: a file of its own, kept across restarts.
+    const conf = join(dir, 'sentinel.conf')
+    if (!existsSync(conf)) {
+      writeFileSync(conf, [
+        `sentinel monitor ${name} ${REDIS_HOST} ${masterPort} ${quorum}`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 5000`,
+        `sentinel parallel-syncs ${name} 1`,
+        '',
+      ].join('\n'))
+    }
+    return { bin, argv: [conf, '--port', String(port), '--bind', REDIS_HOST, '--dir', dir, '--logfile', logFile, '--daemonize', 'no'] }
+  }
+}
+
+async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      if (await check()) return
+    } catch {
+      // not there yet
+    }
+    if (Date.now() > deadline) throw new Error(`@herd/testing: ${what} within ${timeoutMs} ms`)
+    await sleep(50)
+  }
+}
+
+function infoField(info: unknown, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)$`, 'm').exec(String(info))?.[1]?.trim()
+}
+
+/**
+ * A master, `replicas` replicas and `sentinels` Sentinels (quorum: a
+ * majority), every process on 127.0.0.1, the master monitored as `name`.
+ * Resolves once the replicas are in sync and every Sentinel sees the master,
+ * its replicas and the other Sentinels.
+ */
+export async function startRedisSentinel(options: { name?: string; replicas?: number; sentinels?: number } = {}): Promise<RedisSentinelSet> {
+  const name = options.name ?? 'herd'
+  const replicaCount = options.replicas ?? 1
+  const sentinelCount = options.sentinels ?? 3
+  const servers: ServerProcess[] = []
+  const sentinels: ServerProcess[] = []
+  const stop = async () => {
+    await Promise.all([...sentinels, ...servers].map((s) => s.stop()))
+  }
+  try {
+    const first = await startOn([])
+    servers.push(first)
+    for (let i = 0; i < replicaCount; i++) servers.push(await startOn(['--replicaof', REDIS_HOST, String(first.port)]))
+    for (const replica of servers.slice(1)) {
+      await until(`replica ${replica.port} in sync`, 20_000, async () => infoField(await replica.command('INFO', 'replication'), 'master_link_status') === 'up')
+    }
+    const quorum = Math.floor(sentinelCount / 2) + 1
+    for (let i = 0; i < sentinelCount; i++) sentinels.push(await startWith(async () => sentinelLaunch(name, first.port, quorum)))
+    for (const sentinel of sentinels) {
+      await until(`sentinel ${sentinel.port} to see the master, ${replicaCount} replicas and ${sentinelCount - 1} other sentinels`, 20_000, async () => {
+        const line = infoField(await sentinel.command('INFO', 'sentinel'), 'master0') ?? ''
+        return line.includes('status=ok') && line.includes(`slaves=${replicaCount}`) && line.includes(`sentinels=${sentinelCount}`)
+      })
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  const masterPort = async (sentinel: ServerProcess) => Number(/address=[^:]+:(\d+)/.exec(infoField(await sentinel.command('INFO', 'sentinel'), 'master0') ?? '')?.[1])
+  const set: RedisSentinelSet = {
+    name,
+    servers,
+    sentinels,
+    sentinelNodes: sentinels.map((s) => ({ host: REDIS_HOST, port: s.port })),
+    async master() {
+      const port = await masterPort(sentinels[0]!)
+      const found = servers.find((s) => s.port === port)
+      if (!found) throw new Error(`@herd/testing: the sentinels name an unknown master (port ${port})`)
+      return found
+    },
+    async failover(timeoutMs = 30_000) {
+      const from = await set.master()
+      await from.kill()
+      await until('a replica promoted by every sentinel', timeoutMs, async () => {
+        const ports = await Promise.all(sentinels.map((s) => masterPort(s)))
+        return ports.every((p) => p !== from.port && p === ports[0])
+      })
+      const to = await set.master()
+      await until(`the new master ${to.port} to accept writes`, timeoutMs, async () => infoField(await to.command('INFO', 'replication'), 'role') === 'master')
+      return { from, to }
+    },
+    stop,
+  }
+  return set
 }

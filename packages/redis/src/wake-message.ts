@@ -1,0 +1,48 @@
+import type { StoredEntry } from '@herd/core'
+import { decodeEntry } from './entry-format.js'
+
+/**
+ * A wake-up on a wake channel: which key was released, whose lease it was,
+ * and the entry the holder wrote when it came along (the holder's fill had
+ * a waiter and the entry was small enough):
+ *
+ *     <key length>:<key><token length>:<token>[<encoded entry>]
+ *
+ * The key's length is in UTF-16 code units, as JavaScript counts: that
+ * header is built here; the scripts append the token (ASCII) and the entry,
+ * so no character counting in Lua. An encoded entry is never empty, so
+ * nothing after the token means none.
+ */
+export function wakeHeader(key: string): string {
+  return `${key.length}:${key}`
+}
+
+export interface Wake {
+  readonly key: string
+  /** The released lease's token: a waiter tells its holder's release from an older one. */
+  readonly token: string
+  readonly entry: StoredEntry | undefined
+}
+
+/** `<length>:<text>` at `at` in `message`: the text and where it ends, or undefined. */
+function counted(message: string, at: number): { text: string; end: number } | undefined {
+  const colon = message.indexOf(':', at)
+  if (colon <= at) return undefined
+  const length = Number(message.slice(at, colon))
+  if (!Number.isSafeInteger(length) || length < 0 || colon + 1 + length > message.length) return undefined
+  return { text: message.slice(colon + 1, colon + 1 + length), end: colon + 1 + length }
+}
+
+/** The wake-up in `message`, or undefined when it is not one (foreign traffic on the channel). */
+export function parseWake(message: string): Wake | undefined {
+  const key = counted(message, 0)
+  const token = key && counted(message, key.end)
+  if (key === undefined || token === undefined) return undefined
+  if (token.end === message.length) return { key: key.text, token: token.text, entry: undefined }
+  try {
+    return { key: key.text, token: token.text, entry: decodeEntry(message.slice(token.end), key.text) }
+  } catch {
+    // Woken all the same; the waiter reads the Store.
+    return { key: key.text, token: token.text, entry: undefined }
+  }
+}

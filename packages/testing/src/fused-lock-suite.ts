@@ -1,0 +1,281 @@
+import type { BusMessage, FusedLock, Lease, Lock, StoredEntry } from '@herd/core'
+import { describe, expect, it } from 'vitest'
+import { Inbox } from './bus-suite.js'
+import { type Factory, perTest, type SuiteOptions } from './harness.js'
+
+/**
+ * Called more than once per test: every call is one participant (one
+ * process's Lock with `fused`), and all the calls in a test must share one
+ * backend. For a networked Lock return a new one on its own connection, so
+ * wake-ups and messages really cross the wire.
+ */
+export type FusedLockFactory = Factory<Lock>
+
+export interface FusedLockSuiteOptions extends SuiteOptions<Lock> {
+  /** The backend hands the written entry to waiters with the wake-up (then the suite requires it for small entries). Default false. */
+  pushesEntries?: boolean
+}
+
+const LONG_TTL = 10_000
+/** Only reached when a wake-up never comes: every test waits on events, not on this. */
+const WAIT_TIMEOUT = 10_000
+
+function entry(fence: number, value = `value ${fence}`): StoredEntry {
+  const now = Date.now()
+  return { value, fence, createdAt: now, freshUntil: now + 60_000, staleUntil: now + 90_000, errorUntil: now + 120_000, loadMs: 4 }
+}
+
+function fusedOf(lock: Lock): FusedLock {
+  expect(lock.fused, 'the factory must give a Lock with `fused`').toBeDefined()
+  return lock.fused!
+}
+
+/**
+ * Everything herd relies on from `Lock.fused` (core/src/contracts/lock.ts):
+ * acquire-or-read, fill (write + release + wake + notify), a wait that hands
+ * over the entry, and the optional one-trip write. Every assertion waits on
+ * an outcome (a wake-up, a message, a reply), never on a time window.
+ */
+export function fusedLockSuite(name: string, factory: FusedLockFactory, options: FusedLockSuiteOptions = {}): void {
+  describe(`${name} (fused Lock conformance)`, () => {
+    const { key, create, defer } = perTest(factory, options)
+
+    async function participants(n: number): Promise<FusedLock[]> {
+      const locks: FusedLock[] = []
+      for (let i = 0; i < n; i++) locks.push(fusedOf(await create()))
+      return locks
+    }
+
+    async function won(fused: FusedLock, k: string, ttlMs = LONG_TTL): Promise<Lease> {
+      const acquired = await fused.acquire(k, ttlMs)
+      expect(acquired.lease, `expected to acquire ${k}`).toBeDefined()
+      return acquired.lease!
+    }
+
+    async function listen(fused: FusedLock): Promise<Inbox> {
+      const inbox = new Inbox(key(''))
+      defer(await fused.bus!.subscribe(inbox.listener))
+      return inbox
+    }
+
+    describe('acquire', () => {
+      it('a cold key: a lease with a fence, and no entry', async () => {
+        const [a] = await participants(1)
+        const acquired = await a!.acquire(key('k'), LONG_TTL)
+        expect(acquired.lease?.key).toBe(key('k'))
+        expect(Number.isSafeInteger(acquired.lease?.fence)).toBe(true)
+        expect(acquired.entry).toBeUndefined()
+      })
+
+      it('the winner reads the entry stored right now (its double-check)', async () => {
+        const [a] = await participants(1)
+        const stored = entry(1)
+        expect(await a!.store.set(key('k'), stored, 60_000)).toBe(true)
+        const acquired = await a!.acquire(key('k'), LONG_TTL)
+        expect(acquired.lease).toBeDefined()
+        expect(acquired.entry).toEqual(stored)
+      })
+
+      it('a held key: no lease, the stored entry, and how long the lease still runs', async () => {
+        const [a, b] = await participants(2)
+        await won(a!, key('k'))
+        const stored = entry(1)
+        await a!.store.set(key('k'), stored, 60_000)
+        const busy = await b!.acquire(key('k'), LONG_TTL)
+        if (busy.lease !== undefined) throw new Error('expected the key to be busy')
+        expect(busy.entry).toEqual(stored)
+        if (busy.expiresInMs !== undefined) {
+          expect(busy.expiresInMs).toBeGreaterThanOrEqual(0)
+          expect(busy.expiresInMs).toBeLessThanOrEqual(LONG_TTL)
+        }
+      })
+
+      it('concurrent acquires across participants give exactly one lease', async () => {
+        const all = await participants(3)
+        const results = await Promise.all(all.flatMap((p) => Array.from({ length: 8 }, () => p.acquire(key('k'), LONG_TTL))))
+        expect(results.filter((r) => r.lease !== undefined)).toHaveLength(1)
+      })
+
+      it('fences grow across fused acquires and the plain Lock', async () => {
+        const lock = await create()
+        const fused = fusedOf(lock)
+        const first = await won(fused, key('k'))
+        await fused.fill(first, undefined)
+        const plain = (await lock.acquire(key('k'), LONG_TTL))!
+        await lock.release(plain)
+        const third = await won(fused, key('k'))
+        expect(plain.fence).toBeGreaterThan(first.fence)
+        expect(third.fence).toBeGreaterThan(plain.fence)
+      })
+    })
+
+    describe('fill', () => {
+      it('writes, releases, and the key can be acquired again with a higher fence', async () => {
+        const [a] = await participants(1)
+        const lease = await won(a!, key('k'))
+        const written = entry(lease.fence)
+        expect(await a!.fill(lease, { entry: written, ttlMs: 60_000 })).toEqual({ written: true, released: true })
+        expect(await a!.store.get(key('k'))).toEqual(written)
+        const next = await won(a!, key('k'))
+        expect(next.fence).toBeGreaterThan(lease.fence)
+      })
+
+      it('refuses a write below the stored fence, and still releases', async () => {
+        const [a] = await participants(1)
+        const lease = await won(a!, key('k'))
+        const newer = entry(lease.fence + 1_000)
+        await a!.store.set(key('k'), newer, 60_000)
+        expect(await a!.fill(lease, { entry: entry(lease.fence), ttlMs: 60_000 })).toEqual({ written: false, released: true })
+        expect(await a!.store.get(key('k'))).toEqual(newer)
+        expect((await a!.acquire(key('k'), LONG_TTL)).lease).toBeDefined()
+      })
+
+      it('without a write (a failed load): releases and writes nothing', async () => {
+        const [a] = await participants(1)
+        const lease = await won(a!, key('k'))
+        expect(await a!.fill(lease, undefined)).toEqual({ written: false, released: true })
+        expect(await a!.store.get(key('k'))).toBeUndefined()
+      })
+
+      it("with a lease that is no longer ours: released is false and the new holder's lease stays", async () => {
+        const [a, b] = await participants(2)
+        const lease = await won(a!, key('k'))
+        const stranger = { ...lease, token: `${lease.token}-not-mine` }
+        expect((await a!.fill(stranger, undefined)).released).toBe(false)
+        expect((await b!.acquire(key('k'), LONG_TTL)).lease).toBeUndefined()
+        expect((await a!.fill(lease, undefined)).released).toBe(true)
+      })
+
+      it('ttlMs 0 writes an entry that is gone at once', async () => {
+        const [a] = await participants(1)
+        await a!.store.set(key('k'), entry(1), 60_000)
+        const lease = await won(a!, key('k'))
+        expect((await a!.fill(lease, { entry: entry(lease.fence), ttlMs: 0 })).released).toBe(true)
+        expect(await a!.store.get(key('k'))).toBeUndefined()
+      })
+    })
+
+    describe('wait', () => {
+      it("wakes a waiter in another participant when the holder fills, with the holder's entry when it comes along", async () => {
+        const [holder, waiter] = await participants(2)
+        const lease = await won(holder!, key('k'))
+        expect((await waiter!.acquire(key('k'), LONG_TTL)).lease).toBeUndefined()
+        const woken = waiter!.wait(key('k'), WAIT_TIMEOUT)
+        const written = entry(lease.fence)
+        await holder!.fill(lease, { entry: written, ttlMs: 60_000 })
+        const outcome = await woken
+        expect(outcome.woken).toBe(true)
+        if (options.pushesEntries) expect(outcome.entry).toEqual(written)
+        else if (outcome.entry !== undefined) expect(outcome.entry).toEqual(written)
+      })
+
+      it('every waiter of every participant is woken by one fill', async () => {
+        const [holder, ...others] = await participants(3)
+        const lease = await won(holder!, key('k'))
+        for (const o of others) expect((await o.acquire(key('k'), LONG_TTL)).lease).toBeUndefined()
+        const waits = others.flatMap((o) => Array.from({ length: 5 }, () => o.wait(key('k'), WAIT_TIMEOUT)))
+        await holder!.fill(lease, { entry: entry(lease.fence), ttlMs: 60_000 })
+        expect((await Promise.all(waits)).map((w) => w.woken)).toEqual(waits.map(() => true))
+      })
+
+      it('a fill without a write wakes the waiters without an entry', async () => {
+        const [holder, waiter] = await participants(2)
+        const lease = await won(holder!, key('k'))
+        expect((await waiter!.acquire(key('k'), LONG_TTL)).lease).toBeUndefined()
+        const woken = waiter!.wait(key('k'), WAIT_TIMEOUT)
+        await holder!.fill(lease, undefined)
+        expect(await woken).toEqual({ woken: true })
+      })
+
+      it('a refused write wakes the waiters without the refused entry', async () => {
+        const [holder, waiter] = await participants(2)
+        const lease = await won(holder!, key('k'))
+        await holder!.store.set(key('k'), entry(lease.fence + 1_000), 60_000)
+        expect((await waiter!.acquire(key('k'), LONG_TTL)).lease).toBeUndefined()
+        const woken = waiter!.wait(key('k'), WAIT_TIMEOUT)
+        expect((await holder!.fill(lease, { entry: entry(lease.fence), ttlMs: 60_000 })).written).toBe(false)
+        const outcome = await woken
+        expect(outcome.woken).toBe(true)
+        expect(outcome.entry?.fence).not.toBe(lease.fence)
+      })
+
+      it('resolves woken at once on a free key', async () => {
+        const [a] = await participants(1)
+        expect((await a!.wait(key('free'), WAIT_TIMEOUT)).woken).toBe(true)
+      })
+
+      it("wakes when the holder's lease runs out without a fill (a crashed holder)", async () => {
+        const [holder, waiter] = await participants(2)
+        await won(holder!, key('k'), 1_000)
+        // On a very busy machine the lease may already be gone by the time the waiter asks: then it simply wins.
+        if ((await waiter!.acquire(key('k'), LONG_TTL)).lease !== undefined) return
+        expect((await waiter!.wait(key('k'), WAIT_TIMEOUT)).woken).toBe(true)
+        expect((await waiter!.acquire(key('k'), LONG_TTL)).lease).toBeDefined()
+      })
+
+      it('resolves not woken on timeout and on abort, and never rejects', async () => {
+        const [holder, waiter] = await participants(2)
+        await won(holder!, key('k'))
+        expect((await waiter!.acquire(key('k'), LONG_TTL)).lease).toBeUndefined()
+        expect(await waiter!.wait(key('k'), 50)).toEqual({ woken: false })
+        expect(await waiter!.wait(key('k'), WAIT_TIMEOUT, AbortSignal.abort())).toEqual({ woken: false })
+        const controller = new AbortController()
+        const aborted = waiter!.wait(key('k'), WAIT_TIMEOUT, controller.signal)
+        controller.abort()
+        expect(await aborted).toEqual({ woken: false })
+      })
+    })
+
+    describe('notify', () => {
+      it("a fill's notify reaches every subscriber of the bus once, in order with the holder's later messages", async () => {
+        const [holder, receiver] = await participants(2)
+        if (holder!.bus === undefined) return
+        const inbox = await listen(receiver!)
+        const lease = await won(holder!, key('k'))
+        const notify: BusMessage = { kind: 'set', key: key('k'), origin: 'herd-a' }
+        await holder!.fill(lease, { entry: entry(lease.fence), ttlMs: 60_000 }, notify)
+        const marker: BusMessage = { kind: 'delete', key: key('marker'), origin: 'herd-a' }
+        await holder!.bus.publish(marker)
+        expect(await inbox.until(2)).toStrictEqual([notify, marker])
+      })
+
+      it('a refused write sends no notify', async () => {
+        const [holder, receiver] = await participants(2)
+        if (holder!.bus === undefined) return
+        const inbox = await listen(receiver!)
+        const lease = await won(holder!, key('k'))
+        await holder!.store.set(key('k'), entry(lease.fence + 1_000), 60_000)
+        await holder!.fill(lease, { entry: entry(lease.fence), ttlMs: 60_000 }, { kind: 'set', key: key('k'), origin: 'herd-a' })
+        const marker: BusMessage = { kind: 'delete', key: key('marker'), origin: 'herd-a' }
+        await holder!.bus.publish(marker)
+        expect(await inbox.until(1)).toStrictEqual([marker])
+      })
+    })
+
+    describe('write (optional)', () => {
+      it('takes the next fence, writes the entry with it, and notifies', async () => {
+        const [a, receiver] = await participants(2)
+        if (a!.write === undefined) return
+        const inbox = a!.bus === undefined ? undefined : await listen(receiver!)
+        const lease = await won(a!, key('k'))
+        await a!.fill(lease, undefined)
+        const notify: BusMessage = { kind: 'set', key: key('k'), origin: 'herd-a' }
+        const result = await a!.write(key('k'), entry(0, 'set by hand'), 60_000, notify)
+        expect(result.written).toBe(true)
+        expect(result.fence).toBeGreaterThan(lease.fence)
+        expect(await a!.store.get(key('k'))).toEqual({ ...entry(result.fence, 'set by hand'), createdAt: expect.any(Number), freshUntil: expect.any(Number), staleUntil: expect.any(Number), errorUntil: expect.any(Number) })
+        if (inbox !== undefined) expect(await inbox.until(1)).toStrictEqual([notify])
+        const later = await won(a!, key('k'))
+        expect(later.fence).toBeGreaterThan(result.fence)
+      })
+
+      it('ttlMs 0 removes the entry (a delete)', async () => {
+        const [a] = await participants(1)
+        if (a!.write === undefined) return
+        await a!.store.set(key('k'), entry(1), 60_000)
+        expect((await a!.write(key('k'), entry(0, ''), 0)).written).toBe(true)
+        expect(await a!.store.get(key('k'))).toBeUndefined()
+      })
+    })
+  })
+}
