@@ -52,8 +52,8 @@ export function decide(
   }
   const verdict = responseVerdict({ status, headers: final, options: o, perUser, now })
   if (verdict.kind === 'fail') return failed(status, replay)
-  const declared = headers['content-length']
-  if (body !== undefined && !revalidated && typeof declared === 'string' && status !== 204 && status !== 304 && Number(declared) !== body.length) {
+  const declared = outcome.headers['content-length']
+  if (body !== undefined && !revalidated && declared !== undefined && status !== 204 && status !== 304 && Number(declared) !== body.length) {
     return failed(status, undefined, `herdCache: the handler sent ${body.length} bytes of the ${declared} its Content-Length announced`)
   }
   if (verdict.kind === 'pass') return pass(verdict.reason, now, o.passTtl)

@@ -190,7 +190,7 @@ export class HttpCache<Source = unknown> {
       const record = mark as Record
       if (record.owner !== this || record.claimed) return ex.pass()
       record.claimed = true
-      const run = this.startCapture(ex, record.perUser)
+      const run = this.startCapture(ex, record.perUser, false)
       record.settle(run)
       return run.handled
     }
@@ -401,10 +401,11 @@ export class HttpCache<Source = unknown> {
     return failedRun(decision.error)
   }
 
-  private startCapture(ex: Exchange<Source>, perUser: boolean): Run {
+  /** `live`: the client's own request, whose conditional and Range headers the handler must not see (a refresh copy's are herd's). */
+  private startCapture(ex: Exchange<Source>, perUser: boolean, live = true): Run {
     const { res } = ex
     const before = snapshotHeaders(res.getHeaders())
-    stripConditionalHeaders(ex.req.headers)
+    if (live) stripConditionalHeaders(ex.req.headers)
     const header = this.options.cacheHeader
     if (header !== undefined) res.setHeader(header, 'MISS')
     const run = ex.capture(this.options.maxBodySize, (status, headers) => {
