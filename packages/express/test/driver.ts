@@ -43,8 +43,9 @@ export function expressDriver(name: string, express: Express): BindingDriver {
           for (const [k, value] of Object.entries(front.early?.(v) ?? {})) res.setHeader(k, value)
           if (front.late !== undefined) {
             // As on-headers (express-session, compression) does: hooked before herdCache, so it runs after herdCache's hook.
-            const writeHead = res.writeHead as (...args: unknown[]) => ServerResponse
-            res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+            const raw = res as unknown as ServerResponse
+            const writeHead = raw.writeHead as (...args: unknown[]) => ServerResponse
+            raw.writeHead = function (this: ServerResponse, ...args: unknown[]) {
               for (const [k, value] of Object.entries(front.late!(v) ?? {})) this.setHeader(k, value)
               return writeHead.apply(this, args)
             } as ServerResponse['writeHead']
