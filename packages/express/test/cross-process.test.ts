@@ -74,6 +74,29 @@ describe.skipIf(!redisReady())('across processes (two Express servers, one Redis
         await eventually(async () => ((await get(`${servers[1]!.url}/swr`, { headers: host })).text === 'v2' ? true : undefined))
         await sleep(300)
         expect(Number(await redis.command('GET', `${prefix}swr-runs`))).toBe(2)
+
+        // A successful write through one process invalidates the URL in the other (Store and local tier, over the Bus).
+        expect((await get(`${servers[0]!.url}/items/1`, { headers: host })).text).toBe('item 1 v0')
+        const cached = await get(`${servers[1]!.url}/items/1`, { headers: host })
+        expect([cached.text, cached.headers['x-cache']]).toEqual(['item 1 v0', 'HIT'])
+        expect((await get(`${servers[0]!.url}/items/1`, { method: 'POST', headers: host })).text).toBe('saved')
+        await eventually(async () => ((await get(`${servers[1]!.url}/items/1`, { headers: host })).text === 'item 1 v1' ? true : undefined))
+
+        // 100 requests over both processes wait on a leader that fails: at most two runs per process, never one per request.
+        const coalesced = async () => {
+          const stats = await Promise.all(servers.map(async (s) => JSON.parse((await get(`${s.url}/stats`)).text) as { coalesced: number }))
+          return stats[0]!.coalesced + stats[1]!.coalesced
+        }
+        const before = await coalesced()
+        let answered = 0
+        const down = Promise.all(times(100, (i) => get(`${servers[i % 2]!.url}/down`, { headers: host }).finally(() => answered++)))
+        // Every request joined a flight: one leader per process, the other 98 coalesced behind them.
+        await eventually(async () => ((await coalesced()) - before >= 98 ? true : undefined), 10_000)
+        await redis.command('SET', `${prefix}down-release`, '1')
+        const failed = await down
+        expect(answered).toBe(100)
+        for (const r of failed) expect(r.status).toBe(500)
+        expect(Number(await redis.command('GET', `${prefix}down-runs`))).toBeLessThanOrEqual(4)
       } finally {
         await Promise.all(servers.map((s) => stop(s.child)))
       }
