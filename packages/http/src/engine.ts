@@ -79,7 +79,8 @@ type Answer =
 type Resolved =
   | { kind: 'led'; handled: Promise<void> | undefined }
   | { kind: 'hit'; capture: CapturedResponse; status: CacheStatus }
-  | { kind: 'pass' }
+  /** Run its own handler; `waited`: the request waited on the run that turned out not shareable. */
+  | { kind: 'pass'; waited: boolean }
   | { kind: 'failed'; error: unknown }
 
 interface Planned {
@@ -134,6 +135,8 @@ export class HttpCache<Source = unknown> {
    * a key is revalidated once per process whichever of them asks first.
    */
   private readonly loading = new Map<string, Promise<Decision>>()
+  /** Per key, the run one of the requests that waited on an unshareable response makes for the others (passAfterWaiting). */
+  private readonly electedPasses = new Map<string, Promise<CapturedResponse | undefined>>()
 
   constructor(input: Duration | HttpCacheOptions<Source>) {
     this.options = resolveOptions(input as Duration | HttpCacheOptions<never>)
@@ -273,7 +276,7 @@ export class HttpCache<Source = unknown> {
       case 'hit':
         return this.serve(ex, resolved.capture, resolved.status)
       case 'pass':
-        return this.passCapturing(ex, state, key, parent, perUser)
+        return resolved.waited ? this.passAfterWaiting(ex, state, key, parent, perUser) : this.passCapturing(ex, state, key, parent, perUser)
       case 'failed':
         return this.replayFailure(ex, resolved.error)
     }
@@ -304,7 +307,7 @@ export class HttpCache<Source = unknown> {
       if (isCaptured(value)) return { kind: 'hit', capture: value, status: answer.own ? 'MISS' : answer.status === 'stale' ? 'STALE' : 'HIT' }
       // The leader's client left before its response was complete: nothing was stored, so ask again (one of us leads now).
       if (isPass(value) && value.retry === true && attempt === 1) continue
-      return { kind: 'pass' }
+      return { kind: 'pass', waited: answer.status === 'miss' && !answer.own }
     }
   }
 
@@ -426,15 +429,48 @@ export class HttpCache<Source = unknown> {
    * personalised response never turns the URL into a pass-through for
    * `passTtl`.
    */
-  private passCapturing(ex: Exchange<Source>, state: RequestState, key: string, parent: CapturedResponse | undefined, perUser: boolean): Promise<void> | void {
+  private passCapturing(
+    ex: Exchange<Source>,
+    state: RequestState,
+    key: string,
+    parent: CapturedResponse | undefined,
+    perUser: boolean,
+    onStored?: (capture: CapturedResponse | undefined) => void,
+  ): Promise<void> | void {
     state.phase = { kind: 'answered' }
-    if (ex.req.method !== 'GET') return this.bypass(ex)
+    if (ex.req.method !== 'GET') {
+      onStored?.(undefined)
+      return this.bypass(ex)
+    }
     const run = this.startCapture(ex, perUser)
     void run.outcome.then((outcome) => {
       const decision = decide(this.options, outcome, ex.req, parent, perUser, undefined)
       if (decision.kind === 'store') this.herd.set(key, decision.value, decision.entry).catch(() => undefined)
+      onStored?.(decision.kind === 'store' ? decision.value : undefined)
     })
     return run.handled
+  }
+
+  /**
+   * The requests that waited on a run whose response was not shareable (one
+   * visitor's Set-Cookie) elect one new leader among them in this process,
+   * as after a failure: if its response is shareable they are served it,
+   * otherwise each runs its own handler. A burst behind one personalised
+   * response costs two runs, not one per request.
+   */
+  private passAfterWaiting(ex: Exchange<Source>, state: RequestState, key: string, parent: CapturedResponse | undefined, perUser: boolean): Promise<void> | void {
+    const elected = this.electedPasses.get(key)
+    if (elected === undefined) {
+      let settle!: (capture: CapturedResponse | undefined) => void
+      const stored = new Promise<CapturedResponse | undefined>((resolve) => (settle = resolve))
+      this.electedPasses.set(key, stored)
+      void stored.then(() => this.electedPasses.delete(key))
+      return this.passCapturing(ex, state, key, parent, perUser, settle)
+    }
+    return elected.then((capture) => {
+      if (capture !== undefined && varyValues(ex.req.headers, capture.vary) === capture.varyValues) return this.serve(ex, capture, 'HIT')
+      return this.passCapturing(ex, state, key, parent, perUser)
+    })
   }
 
   private detach(ex: Exchange<Source>, signal: AbortSignal, perUser: boolean, stale: CapturedResponse | undefined): Run {

@@ -217,6 +217,30 @@ function suite(driver: BindingDriver): void {
       expect(calls).toBe(2)
       expect(counter(after.map((r) => r.headers['x-cache']))).toEqual({ MISS: 1, HIT: 19 })
     })
+
+    it('a burst behind one personalised response costs two runs: its waiters elect one new leader, whose shareable response serves them', async () => {
+      let calls = 0
+      const everyoneWaits = gate()
+      let coalesced = 0
+      const herd = track(createHerd())
+      herd.on('coalesced', () => {
+        if (++coalesced >= 49) everyoneWaits.open()
+      })
+      const { url } = await driver.serve({
+        handler: async (_req, reply) => {
+          if (++calls === 1) {
+            await everyoneWaits.wait()
+            reply.set('set-cookie', 'sid=first-visitor')
+          }
+          reply.send('home')
+        },
+        options: { ttl: '1m', herd },
+      })
+      const burst = await Promise.all(times(50, () => get(`${url}/home`)))
+      expect(burst.map((r) => r.text)).toEqual(Array(50).fill('home'))
+      expect(burst.filter((r) => r.headers['set-cookie'] !== undefined)).toHaveLength(1)
+      expect(calls).toBe(2)
+    })
   })
 
   describe('statuses and errors', () => {
