@@ -10,6 +10,7 @@ import { createHerd, type HerdOptions } from '@herd/core'
 import type { AppSpec, BindingDriver, ServedApp, SuiteHandler } from './http-binding-driver.js'
 import { barrier, closeAll, counter, eventually, gate, get, listen, sleep, times, track } from './http-harness.js'
 
+export { httpFleetSuite, type FleetSuiteOptions } from './http-fleet-suite.js'
 export type { AppSpec, BindingDriver, FrontMiddleware, ServedApp, ServedCache, SuiteHandler, SuiteReply, SuiteRequest } from './http-binding-driver.js'
 
 type Spec = Omit<AppSpec, 'options'> & { options?: Record<string, unknown>; herd?: HerdOptions }
