@@ -15,6 +15,8 @@ import type { IncomingHttpHeaders } from 'node:http'
 export const KEY_PREFIX = 'http:'
 
 function escapePart(part: string): string {
+  // Every request builds its key: skip the regex when there is nothing to escape (most keys).
+  if (part.indexOf('%') === -1 && part.indexOf('|') === -1) return part
   return part.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'))
 }
 
