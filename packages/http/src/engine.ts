@@ -1,55 +1,15 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { createHerd, HerdArgumentError, type Duration, type FetchOptions, type FetchStatus, type Herd, type LoaderContext } from '@herd/core'
-import { failedRun, failureOf, isCaptured, isFailed, isPass, snapshotHeaders, type CacheValue, type CapturedResponse, type Replay } from './capture.js'
+import { failedRun, failureOf, isCaptured, isFailed, isPass, snapshotHeaders, type CacheValue, type CapturedResponse } from './capture.js'
+import type { InvalidateOptions } from './controls.js'
 import { decide, type Decision } from './decide.js'
 import { detachedExchange, markOf, markSeen, stripConditionalHeaders, type DetachedRecord } from './detached.js'
-import { HandlerFailedError } from './errors.js'
+import type { CacheStatus, Exchange, Run } from './exchange.js'
 import { invalidationTargets } from './invalidation.js'
 import { normalizeUrl, routeKey, variantKey, varyValues } from './keys.js'
 import { resolveOptions, type HttpCacheOptions, type ResolvedOptions } from './options.js'
-import { rangeFor } from './range.js'
-import type { OnHeaders, RunOutcome } from './response-capture.js'
+import { sendFailure, sendStored } from './respond.js'
+import type { RunOutcome } from './response-capture.js'
 import { isUnsafeMethod, requestHasBody, requestHasCredentials, responseVerdict } from './rules.js'
-import { ageOf, isNotModified, prepare } from './serve.js'
-
-/** HIT, STALE and MISS as herd answered; BYPASS: the handler ran and nothing was shared; ERROR: the failed run this request waited for, replayed. */
-export type CacheStatus = 'HIT' | 'STALE' | 'MISS' | 'BYPASS' | 'ERROR'
-
-/** A run of the rest of the app for one request, captured. */
-export interface Run {
-  /** Settles when the middleware may return (Koa: once downstream returned and the body is set up). */
-  handled: Promise<void> | undefined
-  outcome: Promise<RunOutcome>
-}
-
-/**
- * One request as the framework binding presents it to the engine. The
- * bindings are thin: how to continue the chain, how to capture, how to send.
- */
-export interface Exchange<Source = unknown> {
-  /** What the user's `key` function gets: Express's `req`, Koa's `ctx`. */
-  readonly source: Source
-  readonly req: IncomingMessage
-  readonly res: ServerResponse
-  /** The URL as received, before any mount point or rewrite. */
-  readonly url: string
-  /** 'http' or 'https' as the framework reports it (honouring its trust-proxy setting). */
-  readonly scheme: string
-  /** Runs the rest of the app for this request, untouched. */
-  pass(): Promise<void> | void
-  /**
-   * Runs the rest of the app untouched; when the response is about to end,
-   * `beforeEnd(status, headers)` may return a promise that the end of the
-   * response waits for (an invalidation the client must see done).
-   */
-  passThen(beforeEnd: (status: number, headers: OutgoingHttpHeaders) => Promise<void> | undefined): Promise<void> | void
-  /** Runs the rest of the app, teeing the response to the client while recording it. Calls `onLayer` with the status and headers as they reach herdCache. */
-  capture(limit: number, onLayer: OnHeaders): Run
-  /** Sends a stored response; its headers are already set on `res`. `body` is undefined for a 304. */
-  send(status: number, body: Buffer | undefined): Promise<void> | void
-  /** Dispatches a synthetic request through the whole app (for background refreshes). */
-  redispatch(req: IncomingMessage, res: ServerResponse): void
-}
 
 interface Record extends DetachedRecord {
   perUser: boolean
@@ -86,35 +46,6 @@ type Resolved =
 interface Planned {
   route: string
   perUser: boolean
-}
-
-export interface InvalidateOptions {
-  /** For per-user entries: the `user` your key function returned. */
-  user?: string
-  /** For a path (not a full URL): only this scheme's entry. Default: both http and https. */
-  scheme?: 'http' | 'https'
-}
-
-/** What a herdCache middleware carries besides being a middleware. */
-export interface CacheControls {
-  /** Drops every stored response of a URL path (e.g. '/products/42?lang=en'), or of a key your `key` function returns, in every process. */
-  delete(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
-  /** Marks them stale: the next request gets the old response while the handler refreshes it. */
-  expire(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
-  /** The herd key for a URL path or key, to use with the herd directly (http unless the URL or `scheme` says https). */
-  keyFor(keyOrUrl: string, options?: InvalidateOptions): string
-  /** The herd this middleware stores in. */
-  readonly herd: Herd
-}
-
-/** Puts `cache`'s controls on a framework middleware function. */
-export function withControls<M extends (...args: never[]) => unknown>(middleware: M, cache: HttpCache<never>): M & CacheControls {
-  const m = middleware as M & { -readonly [K in keyof CacheControls]: CacheControls[K] }
-  m.delete = (keyOrUrl, options) => cache.delete(keyOrUrl, options)
-  m.expire = (keyOrUrl, options) => cache.expire(keyOrUrl, options)
-  m.keyFor = (keyOrUrl, options) => cache.keyFor(keyOrUrl, options)
-  Object.defineProperty(m, 'herd', { get: () => cache.herd, enumerable: true })
-  return m
 }
 
 const SCHEMES = ['http', 'https'] as const
@@ -503,44 +434,11 @@ export class HttpCache<Source = unknown> {
   }
 
   private serve(ex: Exchange<Source>, capture: CapturedResponse, status: CacheStatus): Promise<void> | void {
-    const p = prepare(capture)
-    const { res, req } = ex
-    const header = this.options.cacheHeader
-    const age = ageOf(capture, Date.now())
-    if (isNotModified(req.headers, p)) {
-      for (let i = 0; i < p.notModifiedNames.length; i++) res.setHeader(p.notModifiedNames[i]!, p.notModifiedValues[i]!)
-      res.setHeader('age', age)
-      if (header !== undefined) res.setHeader(header, status)
-      return ex.send(304, undefined)
-    }
-    for (let i = 0; i < p.names.length; i++) res.setHeader(p.names[i]!, p.values[i]!)
-    res.setHeader('age', age)
-    if (header !== undefined) res.setHeader(header, status)
-    if (req.headers.range !== undefined && req.method === 'GET') {
-      const range = rangeFor(req.headers, capture)
-      if (range.kind === 'unsatisfiable') {
-        res.setHeader('content-range', `bytes */${capture.body.length}`)
-        res.setHeader('content-length', '0')
-        return ex.send(416, Buffer.alloc(0))
-      }
-      if (range.kind === 'partial') {
-        res.setHeader('content-range', `bytes ${range.start}-${range.end}/${capture.body.length}`)
-        res.setHeader('content-length', String(range.end - range.start + 1))
-        return ex.send(206, capture.body.subarray(range.start, range.end + 1))
-      }
-    }
-    return ex.send(capture.status, capture.body)
+    return sendStored(ex, capture, status, this.options.cacheHeader)
   }
 
-  /** The failure of the run this request waited on: its response replayed when there is one, else the error for the app's error handling. */
   private replayFailure(ex: Exchange<Source>, error: unknown): Promise<void> | void {
-    const replay: Replay | undefined = error instanceof HandlerFailedError ? error.response : undefined
-    if (replay === undefined) throw error
-    const { res } = ex
-    for (const name of Object.keys(replay.headers)) res.setHeader(name, replay.headers[name]!)
-    res.setHeader('content-length', String(replay.body.length))
-    if (this.options.cacheHeader !== undefined) res.setHeader(this.options.cacheHeader, 'ERROR')
-    return ex.send(replay.status, replay.body)
+    return sendFailure(ex, error, this.options.cacheHeader)
   }
 
   private bypass(ex: Exchange<Source>): Promise<void> | void {

@@ -1,4 +1,7 @@
-export { HttpCache, withControls, type Exchange, type Run, type CacheStatus, type InvalidateOptions, type CacheControls } from './engine.js'
+export { HttpCache } from './engine.js'
+export type { Exchange, Run, CacheStatus } from './exchange.js'
+export { withControls, type InvalidateOptions, type CacheControls } from './controls.js'
+export { sendStored, sendFailure } from './respond.js'
 export { HandlerFailedError } from './errors.js'
 export { resolveOptions, parseSize, DEFAULT_STATUSES, type HttpCacheOptions, type ResolvedOptions, type KeyResult } from './options.js'
 export { normalizeUrl, routeKey, variantKey, varyValues, KEY_PREFIX } from './keys.js'

