@@ -91,6 +91,10 @@ export class HttpCache<Source = unknown> {
 
   private keysFor(keyOrUrl: string, options: InvalidateOptions): string[] {
     if (typeof keyOrUrl !== 'string') throw new HerdArgumentError(`herdCache: expected a URL path or key string; got ${typeof keyOrUrl}`)
+    if (options.scheme !== undefined && options.scheme !== 'http' && options.scheme !== 'https') {
+      throw new HerdArgumentError(`herdCache: scheme must be 'http' or 'https'; got ${JSON.stringify(options.scheme)}`)
+    }
+    if (options.user !== undefined && typeof options.user !== 'string') throw new HerdArgumentError(`herdCache: user must be a string; got ${typeof options.user}`)
     let key = keyOrUrl
     let schemes: readonly string[] = options.scheme === undefined ? SCHEMES : [options.scheme]
     if (this.options.key === undefined) {
