@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { gunzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import compression from 'compression'
@@ -7,7 +7,7 @@ import express4 from 'express4'
 import { createHerd, HerdArgumentError, type Herd } from '@herd/core'
 import { herdCache, type HerdCacheOptions } from '../src/index.js'
 import { resetOrderWarning } from '../src/order.js'
-import { barrier, closeAll, counter, eventually, gate, get, listen, sleep, times, track } from '@herd/testing/http-harness'
+import { closeAll, get, listen, sleep, times, track } from '@herd/testing/http-harness'
 
 type Express = typeof express5
 type App = ReturnType<Express>

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createHerd, type Herd, type Store, type StoredEntry } from '@herd/core'
-import { herdCacheListener, isBackgroundRefresh, type HttpCacheOptions } from '../src/index.js'
+import { herdCacheListener, type HttpCacheOptions } from '../src/index.js'
 
 /*
  * The engine on the plain node:http binding, for what the shared behaviour
