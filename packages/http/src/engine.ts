@@ -180,9 +180,18 @@ export class HttpCache<Source = unknown> {
     })
   }
 
+  /** The common answers (a hit, or this request leads), resolved without resolve()'s retry loop: the hit path stays short. */
+  private simple(answer: Answer): Resolved | undefined {
+    if (answer.kind === 'lead') return { kind: 'led', handled: answer.run.handled }
+    if (answer.kind !== 'value' || !isCaptured(answer.value)) return undefined
+    if (answer.status === 'stale' && answer.value.revalidate !== 'stale-ok') return undefined
+    return { kind: 'hit', capture: answer.value, status: answer.own ? 'MISS' : answer.status === 'stale' ? 'STALE' : 'HIT' }
+  }
+
   private async lookup(ex: Exchange<Source>, plan: Planned): Promise<void> {
     const state: RequestState = { phase: { kind: 'answered' } }
-    let resolved = await this.resolve(ex, state, plan.route, undefined, plan.perUser)
+    const first = await this.ask(ex, state, plan.route, undefined, plan.perUser)
+    let resolved = this.simple(first) ?? (await this.resolve(ex, state, plan.route, undefined, plan.perUser, first))
     if (resolved.kind === 'hit') {
       const parent = resolved.capture
       const values = varyValues(ex.req.headers, parent.vary)
@@ -224,9 +233,9 @@ export class HttpCache<Source = unknown> {
    * run fails as well, they all get its failure. So a failing origin sees at
    * most two runs per process per failure, never one per waiting request.
    */
-  private async resolve(ex: Exchange<Source>, state: RequestState, key: string, parent: CapturedResponse | undefined, perUser: boolean): Promise<Resolved> {
+  private async resolve(ex: Exchange<Source>, state: RequestState, key: string, parent: CapturedResponse | undefined, perUser: boolean, first?: Answer): Promise<Resolved> {
     for (let attempt = 1; ; attempt++) {
-      let answer = await this.ask(ex, state, key, parent, perUser)
+      let answer = attempt === 1 && first !== undefined ? first : await this.ask(ex, state, key, parent, perUser)
       if (answer.kind === 'lead') return { kind: 'led', handled: answer.run.handled }
       if (answer.kind === 'value' && answer.status === 'stale' && isCaptured(answer.value) && answer.value.revalidate !== 'stale-ok') {
         // must-revalidate / no-cache: never served stale. Wait for this process's revalidation of it (started here if needed).
