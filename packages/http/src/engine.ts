@@ -28,6 +28,8 @@ interface RequestState {
   phase: Phase
 }
 
+const ANSWERED: Phase = Object.freeze({ kind: 'answered' })
+
 /** How a fetch came back to one request. */
 type Answer =
   | { kind: 'lead'; run: Run }
@@ -156,6 +158,11 @@ export class HttpCache<Source = unknown> {
     if (req.method === undefined || !this.options.methods.has(req.method)) return undefined
     // A GET with a body may be answered from what it sent: never shared.
     if (requestHasBody(req.headers)) return undefined
+    if (this.options.key === undefined) {
+      // The default key, without key()'s bookkeeping (every request plans one).
+      if (requestHasCredentials(req.headers)) return undefined
+      return { route: routeKey(ex.scheme, normalizeUrl(ex.url), undefined), perUser: false }
+    }
     const planned = this.userKey(ex, normalizeUrl(ex.url))
     if (planned === undefined) return undefined
     if (planned.user === undefined && requestHasCredentials(req.headers)) return undefined
@@ -189,8 +196,13 @@ export class HttpCache<Source = unknown> {
   }
 
   private async lookup(ex: Exchange<Source>, plan: Planned): Promise<void> {
-    const state: RequestState = { phase: { kind: 'answered' } }
+    const state: RequestState = { phase: ANSWERED }
     const first = await this.ask(ex, state, plan.route, undefined, plan.perUser)
+    // The hit path: a servable entry of this request's variant is served at once.
+    if (first.kind === 'value' && isCaptured(first.value) && (first.status !== 'stale' || first.value.revalidate === 'stale-ok')) {
+      const capture = first.value
+      if (varyValues(ex.req.headers, capture.vary) === capture.varyValues) return this.serve(ex, capture, first.own ? 'MISS' : first.status === 'stale' ? 'STALE' : 'HIT')
+    }
     let resolved = this.simple(first) ?? (await this.resolve(ex, state, plan.route, undefined, plan.perUser, first))
     if (resolved.kind === 'hit') {
       const parent = resolved.capture
@@ -261,7 +273,7 @@ export class HttpCache<Source = unknown> {
       let loaded = false
       const wake = (answer: Answer): void => {
         if (state.phase.kind !== 'asking' || state.phase.wake !== wake) return
-        state.phase = answer.kind === 'lead' ? { kind: 'leading', run: answer.run } : { kind: 'answered' }
+        state.phase = answer.kind === 'lead' ? { kind: 'leading', run: answer.run } : ANSWERED
         resolve(answer)
       }
       state.phase = { kind: 'asking', wake }
@@ -381,7 +393,7 @@ export class HttpCache<Source = unknown> {
     perUser: boolean,
     onStored?: (capture: CapturedResponse | undefined) => void,
   ): Promise<void> | void {
-    state.phase = { kind: 'answered' }
+    state.phase = ANSWERED
     if (ex.req.method !== 'GET') {
       onStored?.(undefined)
       return this.bypass(ex)
