@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Readable } from 'node:stream'
+import { streamOf } from '@herd/testing/http-suite'
 import type express5 from 'express'
 import { listen, type AppSpec, type BindingDriver, type SuiteReply, type SuiteRequest } from '@herd/testing/http-suite'
 import { herdCache, isBackgroundRefresh, type HerdCacheOptions } from '../src/index.js'
@@ -16,9 +16,9 @@ function reply(res: ServerResponse & { send(body: unknown): void }): SuiteReply 
     status: (code) => void (res.statusCode = code),
     set: (name, value) => void res.setHeader(name, value),
     send: (body) => res.send(body),
-    stream: (chunks, length) => {
+    stream: (chunks, length, end) => {
       if (length !== undefined) res.setHeader('content-length', String(length))
-      Readable.from(chunks).pipe(res)
+      streamOf(chunks, end).pipe(res)
     },
   }
 }
@@ -50,7 +50,8 @@ export function expressDriver(name: string, express: Express): BindingDriver {
               return writeHead.apply(this, args)
             } as ServerResponse['writeHead']
           }
-          next()
+          if (front.hold === undefined) next()
+          else void front.hold().then(() => next())
         })
       }
       const cache = herdCache(spec.options as unknown as HerdCacheOptions)

@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
-import { Readable } from 'node:stream'
+import { streamOf } from '@herd/testing/http-suite'
 import { listen, type AppSpec, type BindingDriver, type SuiteReply, type SuiteRequest } from '@herd/testing/http-suite'
 import { herdCacheListener, isBackgroundRefresh, type HttpCacheOptions, type NodeHandler } from '../src/index.js'
 
@@ -13,9 +13,9 @@ function reply(res: ServerResponse): SuiteReply {
     status: (code) => void (res.statusCode = code),
     set: (name, value) => void res.setHeader(name, value),
     send: (body) => void res.end(body),
-    stream: (chunks, length) => {
+    stream: (chunks, length, end) => {
       if (length !== undefined) res.setHeader('content-length', String(length))
-      Readable.from(chunks).pipe(res)
+      streamOf(chunks, end).pipe(res)
     },
   }
 }
@@ -51,7 +51,8 @@ export const nodeDriver: BindingDriver = {
                 return writeHead.apply(this, args)
               } as ServerResponse['writeHead']
             }
-            cache(req, res)
+            if (front.hold === undefined) cache(req, res)
+            else void front.hold().then(() => cache(req, res))
           }
     return { url: await listen(listener), cache }
   },

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream'
+import { streamOf } from '@herd/testing/http-suite'
 import type Koa3 from 'koa'
 import type { Context, Next } from 'koa'
 import { listen, type AppSpec, type BindingDriver, type SuiteReply, type SuiteRequest } from '@herd/testing/http-suite'
@@ -13,8 +13,8 @@ function reply(ctx: Context): SuiteReply {
     status: (code) => void (ctx.status = code),
     set: (name, value) => ctx.set(name, value),
     send: (body) => void (ctx.body = body),
-    stream: (chunks, length) => {
-      ctx.body = Readable.from(chunks)
+    stream: (chunks, length, end) => {
+      ctx.body = streamOf(chunks, end)
       if (length !== undefined) ctx.set('content-length', String(length))
     },
   }
@@ -49,6 +49,7 @@ export function koaDriver(name: string, Koa: typeof Koa3): BindingDriver {
           }
           const v = view(ctx)
           for (const [k, value] of Object.entries(front.early?.(v) ?? {})) ctx.set(k, value)
+          if (front.hold !== undefined) await front.hold()
           await next()
           // As koa-session does: after downstream (herdCache included) returned.
           for (const [k, value] of Object.entries(front.late?.(v) ?? {})) ctx.set(k, value)

@@ -23,8 +23,11 @@ export interface SuiteReply {
   set(name: string, value: string): void
   /** Sends the whole body and ends the response. */
   send(body: string | Buffer): void
-  /** Sends the body as a stream of `chunks`; `length` sets Content-Length (after the body, so it stays as given). */
-  stream(chunks: Array<string | Buffer>, length?: number): void
+  /**
+   * Sends the body as a stream of `chunks`; `length` sets Content-Length (after the body, so it stays
+   * as given); with `end`, the stream ends only when that promise settles.
+   */
+  stream(chunks: Array<string | Buffer>, length?: number, end?: Promise<void>): void
 }
 
 /** A handler in the suite. Throwing (or rejecting) reaches the app's error handling. */
@@ -38,6 +41,8 @@ export interface FrontMiddleware {
   late?: (req: SuiteRequest) => Record<string, string> | undefined
   /** Answers refresh copies itself with this status (a rate limiter that turns them away). */
   refuseBackground?: number
+  /** Holds each request until the promise settles, before herdCache sees it: a barrier that lets many requests in within one tick. */
+  hold?: () => Promise<void>
 }
 
 export interface AppSpec {

@@ -5,15 +5,25 @@
  * framework version; the suite builds every app through it.
  */
 import { request as httpRequest } from 'node:http'
+import { PassThrough, Readable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHerd, type HerdOptions } from '@herd/core'
 import type { AppSpec, BindingDriver, ServedApp, SuiteHandler } from './http-binding-driver.js'
-import { barrier, closeAll, counter, eventually, gate, get, listen, sleep, times, track } from './http-harness.js'
+import { barrier, closeAll, counter, eventually, get, listen, sleep, times, track } from './http-harness.js'
 
 export { httpFleetSuite, type FleetSuiteOptions } from './http-fleet-suite.js'
 export type { AppSpec, BindingDriver, FrontMiddleware, ServedApp, ServedCache, SuiteHandler, SuiteReply, SuiteRequest } from './http-binding-driver.js'
 
 type Spec = Omit<AppSpec, 'options'> & { options?: Record<string, unknown>; herd?: HerdOptions }
+
+/** A body stream of `chunks` for drivers' SuiteReply.stream: it ends at once, or when `end` settles. */
+export function streamOf(chunks: Array<string | Buffer>, end?: Promise<void>): Readable {
+  if (end === undefined) return Readable.from(chunks)
+  const body = new PassThrough()
+  for (const chunk of chunks) body.write(chunk)
+  void end.then(() => body.end())
+  return body
+}
 
 /** Reads `bytes` bytes of a response, then hangs up: a client that left mid-way. */
 function readThenLeave(url: string, bytes: number): Promise<string> {
@@ -221,21 +231,22 @@ function suite(driver: BindingDriver): void {
 
     it('a burst behind one personalised response costs two runs: its waiters elect one new leader, whose shareable response serves them', async () => {
       let calls = 0
-      const everyoneWaits = gate()
-      let coalesced = 0
-      const herd = track(createHerd())
-      herd.on('coalesced', () => {
-        if (++coalesced >= 49) everyoneWaits.open()
-      })
-      const { url } = await driver.serve({
+      let arrived = 0
+      let letIn!: () => void
+      const allIn = new Promise<void>((resolve) => (letIn = resolve))
+      const { url } = await serve({
         handler: async (_req, reply) => {
-          if (++calls === 1) {
-            await everyoneWaits.wait()
-            reply.set('set-cookie', 'sid=first-visitor')
-          }
+          // The 50 requests join the first run's flight within the tick they are let in; it answers after that.
+          await new Promise((resolve) => setImmediate(resolve))
+          if (++calls === 1) reply.set('set-cookie', 'sid=first-visitor')
           reply.send('home')
         },
-        options: { ttl: '1m', herd },
+        front: {
+          hold: () => {
+            if (++arrived === 50) letIn()
+            return allIn
+          },
+        },
       })
       const burst = await Promise.all(times(50, () => get(`${url}/home`)))
       expect(burst.map((r) => r.text)).toEqual(Array(50).fill('home'))
@@ -284,24 +295,29 @@ function suite(driver: BindingDriver): void {
       it(`200 requests waiting on a leader that ${failure} cause at most 2 handler runs, and all get the failure`, async () => {
         let runs = 0
         const errors: string[] = []
-        const arrived = gate()
-        const hang = gate()
-        let coalesced = 0
-        const herdOptions = failure === 'times out' ? { hardTimeout: 300 } : {}
-        const herd = track(createHerd(herdOptions))
-        herd.on('coalesced', () => {
-          if (++coalesced >= 199) arrived.open()
-        })
+        // Every request is held in front of herdCache until all 200 arrived, then let in within one tick: they all
+        // join the leader's flight before any timer (the hard timeout included) can fire, however loaded the machine.
+        let arrived = 0
+        let letIn!: () => void
+        const allIn = new Promise<void>((resolve) => (letIn = resolve))
+        let unhang!: () => void
+        const hang = new Promise<void>((resolve) => (unhang = resolve))
+        const herd = track(createHerd(failure === 'times out' ? { hardTimeout: 300 } : {}))
         const { url } = await driver.serve({
           handler: async (_req, reply) => {
             runs++
-            await arrived.wait(10_000)
             // Let every waiter's retry join the new leader before it fails too.
             await new Promise((resolve) => setImmediate(resolve))
             if (failure === 'throws') throw new Error('db down')
-            if (failure === 'times out') await hang.wait(10_000)
+            if (failure === 'times out') await hang
             reply.status(503)
             reply.send('unavailable')
+          },
+          front: {
+            hold: () => {
+              if (++arrived === 200) letIn()
+              return allIn
+            },
           },
           options: { ttl: '1m', herd },
           errors,
@@ -310,8 +326,8 @@ function suite(driver: BindingDriver): void {
         const pending = Promise.all(times(200, () => get(`${url}/down`).finally(() => answered++)))
         if (failure === 'times out') {
           // The two leaders hang; once the 198 waiters were answered (after two hard timeouts), let the leaders finish.
-          await eventually(async () => (answered >= 198 ? true : undefined), 15_000)
-          hang.open()
+          await eventually(async () => (answered >= 198 ? true : undefined), 30_000)
+          unhang()
         }
         const responses = await pending
         expect(runs).toBeLessThanOrEqual(2)
@@ -655,12 +671,13 @@ function suite(driver: BindingDriver): void {
     it('serves the stale response at once, then the refreshed one, refreshing in a detached run', async () => {
       let version = 0
       const background: boolean[] = []
-      const refresh = gate()
+      let release!: () => void
+      const refreshMayEnd = new Promise<void>((resolve) => (release = resolve))
       const app = await serve({
         handler: async (req, reply) => {
           version++
           background.push(req.background)
-          if (version > 1) await refresh.wait()
+          if (version > 1) await refreshMayEnd
           reply.send(`v${version}`)
         },
         options: { staleWhileRevalidate: '1m' },
@@ -669,7 +686,7 @@ function suite(driver: BindingDriver): void {
       await app.cache.expire('/swr')
       const stale = await Promise.all(times(10, () => get(`${app.url}/swr`)))
       for (const r of stale) expect([r.text, r.headers['x-cache']]).toEqual(['v1', 'STALE'])
-      refresh.open()
+      release()
       const fresh = await eventually(async () => {
         const r = await get(`${app.url}/swr`)
         return r.text === 'v2' ? r : undefined
@@ -711,28 +728,27 @@ function suite(driver: BindingDriver): void {
 
     it('does not store a response whose client left mid-way; its waiter gets a full response', async () => {
       let calls = 0
-      const release = gate()
+      let release!: () => void
+      const firstMayEnd = new Promise<void>((resolve) => (release = resolve))
       const { url } = await serve({
-        handler: async (_req, reply) => {
-          const n = ++calls
-          if (n === 1) await release.wait()
-          reply.send(`complete ${n}`)
+        handler: (_req, reply) => {
+          // The first run sends a part and ends only when the test says so: its client leaves before.
+          if (++calls === 1) return reply.stream(['part1-'], undefined, firstMayEnd)
+          reply.send('complete 2')
         },
       })
       const { request } = await import('undici')
       const controller = new AbortController()
-      const leaving = request(`${url}/drip`, { signal: controller.signal }).catch(() => undefined)
-      await eventually(async () => (calls === 1 ? true : undefined))
+      const leaving = await request(`${url}/drip`, { signal: controller.signal })
       const waiter = get(`${url}/drip`)
-      await sleep(30)
-      controller.abort()
-      await leaving
-      await sleep(30)
-      release.open()
+      leaving.body.once('data', () => controller.abort())
+      await leaving.body.text().catch(() => undefined)
+      // Nothing of the first run was stored: the waiter (joined or not) gets a run of its own.
       const waited = await waiter
-      expect(waited.text).toMatch(/^complete \d$/)
+      release()
+      expect(waited.text).toBe('complete 2')
       const next = await get(`${url}/drip`)
-      expect(next.headers['x-cache']).toBe('HIT')
+      expect([next.text, next.headers['x-cache']]).toEqual(['complete 2', 'HIT'])
     })
 
     it('never replays headers set in front of herdCache (a request id), and keeps the ones set behind it', async () => {
