@@ -97,7 +97,7 @@ export function httpFleetSuite(options: FleetSuiteOptions): void {
           const cached = await get(`${servers[1]!.url}/items/1`, { headers: host })
           expect([cached.text, cached.headers['x-cache']]).toEqual(['item 1 v0', 'HIT'])
           expect((await get(`${servers[0]!.url}/items/1`, { method: 'POST', headers: host })).text).toBe('saved')
-          await eventually(async () => ((await get(`${servers[1]!.url}/items/1`, { headers: host })).text === 'item 1 v1' ? true : undefined))
+          await eventually(async () => ((await get(`${servers[1]!.url}/items/1`, { headers: host })).text === 'item 1 v1' ? true : undefined), 20_000)
 
           // 100 requests over both processes wait on a leader that fails: at most two runs per process, never one per request.
           const coalesced = async () => {
@@ -108,7 +108,7 @@ export function httpFleetSuite(options: FleetSuiteOptions): void {
           let answered = 0
           const down = Promise.all(times(100, (i) => get(`${servers[i % 2]!.url}/down`, { headers: host }).finally(() => answered++)))
           // Every request joined a flight: one leader per process, the other 98 coalesced behind them.
-          await eventually(async () => ((await coalesced()) - before >= 98 ? true : undefined), 10_000)
+          await eventually(async () => ((await coalesced()) - before >= 98 ? true : undefined), 25_000)
           await redis.command('SET', `${prefix}down-release`, '1')
           const failed = await down
           expect(answered).toBe(100)
@@ -117,7 +117,8 @@ export function httpFleetSuite(options: FleetSuiteOptions): void {
         } finally {
           await Promise.all(servers.map((s) => stop(s.child)))
         }
-      })
+        // Two processes, a Redis and five scenarios: generous on a loaded machine (the waits inside are bounded polls).
+      }, 90_000)
     }
   })
 }
