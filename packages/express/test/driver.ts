@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { streamOf } from '@herd/testing/http-suite'
 import type express5 from 'express'
-import { listen, type AppSpec, type BindingDriver, type SuiteReply, type SuiteRequest } from '@herd/testing/http-suite'
+import { listen, streamOf, type AppSpec, type BindingDriver, type SuiteReply, type SuiteRequest } from '@herd/testing/http-suite'
 import { herdCache, isBackgroundRefresh, type HerdCacheOptions } from '../src/index.js'
 
 type Express = typeof express5

@@ -1,6 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
-import { streamOf } from '@herd/testing/http-suite'
-import { listen, type AppSpec, type BindingDriver, type SuiteReply, type SuiteRequest } from '@herd/testing/http-suite'
+import { listen, streamOf, type AppSpec, type BindingDriver, type SuiteReply, type SuiteRequest } from '@herd/testing/http-suite'
 import { herdCacheListener, isBackgroundRefresh, type HttpCacheOptions, type NodeHandler } from '../src/index.js'
 
 function view(req: IncomingMessage): SuiteRequest {

@@ -1,7 +1,6 @@
-import { streamOf } from '@herd/testing/http-suite'
 import type Koa3 from 'koa'
 import type { Context, Next } from 'koa'
-import { listen, type AppSpec, type BindingDriver, type SuiteReply, type SuiteRequest } from '@herd/testing/http-suite'
+import { listen, streamOf, type AppSpec, type BindingDriver, type SuiteReply, type SuiteRequest } from '@herd/testing/http-suite'
 import { herdCache, isBackgroundRefresh, type HerdCacheOptions } from '../src/index.js'
 
 function view(ctx: Context): SuiteRequest {
