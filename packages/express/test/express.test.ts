@@ -140,21 +140,19 @@ describe.each([
   })
 
   describe('errors', () => {
-    it('does not cache next(err); requests that waited on it retry once, then share the failure', async () => {
+    it('does not cache next(err): every request gets the error handler's answer, and the next one runs again', async () => {
       const { app, cache } = setup()
       const seen: string[] = []
       app.get('/e', cache(), (_req, _res, next) => {
-        setTimeout(() => next(new Error('later')), 50)
+        setTimeout(() => next(new Error('later')), 20)
       })
       errorHandler(app, seen)
       const url = await listen(app)
+      // (How many runs the concurrent ones cost is the shared suite's failing-leader case, made deterministic there.)
       const responses = await Promise.all(times(5, () => get(`${url}/e`)))
-      for (const r of responses) {
-        expect(r.status).toBe(500)
-        expect(r.text).toBe('handled: later')
-      }
-      expect(seen.length).toBeLessThanOrEqual(2)
+      for (const r of responses) expect([r.status, r.text]).toEqual([500, 'handled: later'])
       const before = seen.length
+      expect(before).toBeGreaterThan(0)
       expect((await get(`${url}/e`)).text).toBe('handled: later')
       expect(seen.length).toBe(before + 1)
     })
