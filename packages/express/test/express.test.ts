@@ -140,7 +140,7 @@ describe.each([
   })
 
   describe('errors', () => {
-    it('does not cache next(err): every request gets the error handler's answer, and the next one runs again', async () => {
+    it('does not cache next(err): every request gets the error handler\'s answer, and the next one runs again', async () => {
       const { app, cache } = setup()
       const seen: string[] = []
       app.get('/e', cache(), (_req, _res, next) => {
