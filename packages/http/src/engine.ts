@@ -61,7 +61,8 @@ export class HttpCache<Source = unknown> {
   readonly options: ResolvedOptions
   private herdInstance: Herd | undefined
   private readonly fetchOptions: FetchOptions
-  private readonly expiring = new Set<string>()
+  /** Variant key → the route entry's `at` it was last expired for: an expire fences out loads begun before it, so expiring again while the variant refreshes would keep it stale forever. */
+  private readonly expired = new Map<string, number>()
   /**
    * Detached runs in this process, by key. herd's loader and a request that
    * may not be served a stale entry (must-revalidate, no-cache) share one, so
@@ -216,7 +217,7 @@ export class HttpCache<Source = unknown> {
           if (resolved.capture.base !== undefined && resolved.capture.base < parent.at) {
             // The route entry was refreshed since this variant was made: serve it, and have the next request refresh it.
             resolved = { ...resolved, status: 'STALE' }
-            this.expireOnce(key)
+            this.expireOnce(key, parent.at)
           }
         }
         return this.finish(ex, state, resolved, key, parent, plan.perUser)
@@ -472,12 +473,12 @@ export class HttpCache<Source = unknown> {
     return ex.pass()
   }
 
-  private expireOnce(key: string): void {
-    if (this.expiring.has(key)) return
-    this.expiring.add(key)
-    this.herd.expire(key).then(
-      () => this.expiring.delete(key),
-      () => this.expiring.delete(key),
-    )
+  private expireOnce(key: string, generation: number): void {
+    if (this.expired.get(key) === generation) return
+    // Bounded: a variant expired long ago at worst gets expired once more.
+    if (this.expired.size >= 10_000) this.expired.clear()
+    this.expired.set(key, generation)
+    this.herd.expire(key).catch(() => this.expired.delete(key))
   }
+
 }
