@@ -1,7 +1,8 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { Duration } from '@herd/core'
 import type { Request } from 'express'
-import { HttpCache, captureResponse, withControls, type CacheControls, type Exchange, type HttpCacheOptions, type Run } from '@herd/http'
+import { HttpCache, captureResponse, passThenEnd, withControls, type CacheControls, type Exchange, type HttpCacheOptions, type OnHeaders, type Run } from '@herd/http'
+import { warnIfAfterRoutes } from './order.js'
 
 export { isBackgroundRefresh, type CapturedResponse, type InvalidateOptions, type KeyResult } from '@herd/http'
 
@@ -35,12 +36,22 @@ class ExpressExchange implements Exchange<Request> {
     return this.source.originalUrl ?? this.source.url ?? '/'
   }
 
+  get scheme(): string {
+    // req.protocol honours the app's "trust proxy" setting (X-Forwarded-Proto only from a trusted proxy).
+    return this.source.protocol === 'https' ? 'https' : 'http'
+  }
+
   pass(): void {
     this.next()
   }
 
-  capture(limit: number, onHeaders: (status: number, headers: OutgoingHttpHeaders) => void): Run {
-    const outcome = captureResponse(this.res, limit, onHeaders)
+  passThen(beforeEnd: (status: number, headers: OutgoingHttpHeaders) => Promise<void> | undefined): void {
+    passThenEnd(this.res, beforeEnd)
+    this.next()
+  }
+
+  capture(limit: number, onLayer: OnHeaders): Run {
+    const outcome = captureResponse(this.res, limit, onLayer)
     this.next()
     return { handled: undefined, outcome }
   }
@@ -59,13 +70,21 @@ class ExpressExchange implements Exchange<Request> {
 }
 
 /**
- * Response caching for Express 4 and 5: `app.use(herdCache('30s'))` or per
- * route. Concurrent requests for a key run the handler once (fleet-wide with
- * a Redis-backed herd); private responses are never shared.
+ * Response caching for Express 4 and 5: `app.use(herdCache('30s'))` before
+ * the routes, or per route. Concurrent requests for a key run the handler
+ * once (fleet-wide with a Redis-backed herd); private responses are never
+ * shared; a successful POST, PUT, PATCH or DELETE through it invalidates the
+ * URL.
  */
 export function herdCache(options: Duration | HerdCacheOptions): HerdCacheMiddleware {
+  // app.use(herdCache), uncalled, hands a request here: resolveOptions says so, on the first request.
   const cache = new HttpCache<Request>(options)
+  let checked = false
   const middleware = function herdCache(req: IncomingMessage, res: ServerResponse, next: Next): void {
+    if (!checked) {
+      checked = true
+      warnIfAfterRoutes((req as Request).app, middleware)
+    }
     let result
     try {
       result = cache.handle(new ExpressExchange(req as Request, res, next))

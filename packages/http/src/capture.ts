@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
-import { varyNames } from './rules.js'
+import { varyNames, type Revalidate } from './rules.js'
 import { varyValues } from './keys.js'
+
+export type StoredHeaders = Record<string, string | string[]>
 
 /**
  * A response as herd stores it. Plain data and a Buffer, so herd's default
@@ -12,17 +14,15 @@ import { varyValues } from './keys.js'
 export interface CapturedResponse {
   kind: 'response'
   status: number
-  headers: Record<string, string | string[]>
+  headers: StoredHeaders
   body: Buffer
-  /** Epoch ms when the handler produced it. */
+  /** Epoch ms when the handler produced it (or last revalidated it with a 304). */
   at: number
-  /** Epoch ms until which it is fresh by its ttl after `max-age` / `s-maxage` (herd's entry, jittered, may end sooner: herd decides HIT or STALE). */
-  freshUntil: number
-  /** `Age` the handler itself sent (a proxied response), in seconds. */
+  /** Seconds old it already was when herd received it (`Age`, `Date`), added to every `Age` herd sends. */
   age: number
+  /** When it may be reused without asking the handler: see Revalidate. */
+  revalidate: Revalidate
   etag?: string
-  /** `Last-Modified` in epoch ms. */
-  lastModified?: number
   /** Request headers this response varies on, and the values it was produced for. */
   vary: string[]
   varyValues: string
@@ -32,7 +32,7 @@ export interface CapturedResponse {
   base?: number
 }
 
-/** Hit-for-pass: this key's responses are not shareable right now; requests run their own handler. */
+/** Hit-for-pass: this key's last response was not shareable; requests run their own handler, and a shareable answer replaces the marker. */
 export interface PassMarker {
   kind: 'pass'
   at: number
@@ -41,7 +41,42 @@ export interface PassMarker {
   retry?: true
 }
 
-export type CacheValue = CapturedResponse | PassMarker
+/** A response replayed to the requests that waited on a failed run; never stored. */
+export interface Replay {
+  status: number
+  headers: StoredHeaders
+  body: Buffer
+}
+
+/**
+ * The failed revalidation of a must-revalidate / no-cache entry, handed to the
+ * requests that waited on it (ttl 0: never stored). It is a value, not an
+ * error, because herd would serve the stale entry for an error, and these
+ * entries must never be served stale.
+ */
+export interface FailedRun {
+  kind: 'failed'
+  at: number
+}
+
+export type CacheValue = CapturedResponse | PassMarker | FailedRun
+
+const failures = new WeakMap<FailedRun, unknown>()
+
+/** A FailedRun carrying `error` (in this process: the error is not part of the value). */
+export function failedRun(error: unknown): FailedRun {
+  const run: FailedRun = { kind: 'failed', at: Date.now() }
+  failures.set(run, error)
+  return run
+}
+
+export function isFailed(value: unknown): value is FailedRun {
+  return value !== null && typeof value === 'object' && (value as FailedRun).kind === 'failed'
+}
+
+export function failureOf(run: FailedRun): unknown {
+  return failures.get(run) ?? new Error('herdCache: the revalidation failed')
+}
 
 export function isCaptured(value: unknown): value is CapturedResponse {
   return value !== null && typeof value === 'object' && (value as CapturedResponse).kind === 'response'
@@ -77,13 +112,9 @@ export function snapshotHeaders(headers: OutgoingHttpHeaders): OutgoingHttpHeade
  * request id or CORS header set by middleware in front of herdCache is set
  * anew per request, never replayed from the cache), minus hop-by-hop ones.
  */
-export function storedHeaders(
-  before: OutgoingHttpHeaders,
-  after: OutgoingHttpHeaders,
-  cacheHeader: string | undefined,
-): Record<string, string | string[]> {
+export function storedHeaders(before: OutgoingHttpHeaders, after: OutgoingHttpHeaders, cacheHeader: string | undefined): StoredHeaders {
   const connection = varyNames(after.connection)
-  const out: Record<string, string | string[]> = {}
+  const out: StoredHeaders = {}
   for (const name in after) {
     const value = after[name]
     if (value === undefined || name === cacheHeader || dropped(name, connection)) continue
@@ -93,7 +124,7 @@ export function storedHeaders(
   return out
 }
 
-/** A weak validator for a body, as Express's etag does: length and SHA-1. */
+/** A weak validator for a body, as Express's etag does: length and SHA-1 (so Express's res.send answers herd's revalidations with 304). */
 export function weakEtag(body: Buffer): string {
   const hash = createHash('sha1').update(body).digest('base64').slice(0, 27)
   return `W/"${body.length.toString(16)}-${hash}"`
@@ -103,55 +134,72 @@ export function newGeneration(): string {
   return randomBytes(6).toString('base64url')
 }
 
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** Every name the final response varies on: herd's own (Host and the `vary` option), the response's `Vary` as it left, and Accept-Encoding for an encoded body. */
+export function varyList(implicit: readonly string[], stored: StoredHeaders, final: OutgoingHttpHeaders): string[] {
+  const vary = [...implicit]
+  for (const name of varyNames(final.vary)) if (!vary.includes(name)) vary.push(name)
+  for (const name of varyNames(stored.vary)) if (!vary.includes(name)) vary.push(name)
+  // An encoded body must never reach a client that didn't ask for that encoding, whether or not the compressor said so.
+  if (stored['content-encoding'] !== undefined && !vary.includes('accept-encoding')) vary.push('accept-encoding')
+  return vary
+}
+
 export interface CaptureInput {
   status: number
-  headers: Record<string, string | string[]>
+  /** What herdCache stores (storedHeaders). */
+  headers: StoredHeaders
+  /** The headers as the response left, for the Vary names. */
+  final: OutgoingHttpHeaders
   body: Buffer
   /** Request headers of the run, for the Vary values. */
   requestHeaders: IncomingHttpHeaders
   /** Always varied on (Host plus the configured `vary`). */
   implicitVary: readonly string[]
-  ttl: number
+  revalidate: Revalidate
+  /** ms old on arrival. */
+  age: number
   addEtag: boolean
   generation: string
   base: number | undefined
   now: number
 }
 
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
-}
-
 export function buildCapture(input: CaptureInput): CapturedResponse {
   const { headers, body } = input
-  const vary = [...input.implicitVary]
-  for (const name of varyNames(headers.vary)) if (!vary.includes(name)) vary.push(name)
-  // An encoded body must never reach a client that didn't ask for that encoding,
-  // whether or not the compressor said `Vary: Accept-Encoding`.
-  if (headers['content-encoding'] !== undefined && !vary.includes('accept-encoding')) vary.push('accept-encoding')
+  const vary = varyList(input.implicitVary, headers, input.final)
   let etag = first(headers.etag)
   if (etag === undefined && input.addEtag && input.status >= 200 && input.status < 300) {
     etag = weakEtag(body)
     headers.etag = etag
   }
-  const age = Number(first(headers.age))
   delete headers.age
-  const lastModifiedHeader = first(headers['last-modified'])
-  const lastModified = lastModifiedHeader === undefined ? Number.NaN : Date.parse(lastModifiedHeader)
   const capture: CapturedResponse = {
     kind: 'response',
     status: input.status,
     headers,
     body,
     at: input.now,
-    freshUntil: input.now + input.ttl,
-    age: Number.isFinite(age) && age > 0 ? Math.floor(age) : 0,
+    age: Math.floor(input.age / 1000),
+    revalidate: input.revalidate,
     vary,
     varyValues: varyValues(input.requestHeaders, vary),
     generation: input.generation,
   }
   if (etag !== undefined) capture.etag = etag
-  if (!Number.isNaN(lastModified)) capture.lastModified = lastModified
   if (input.base !== undefined) capture.base = input.base
   return capture
+}
+
+/** Fields a 304 never updates (RFC 9111 §3.2): the stored body depends on them. */
+const NOT_UPDATED = new Set(['content-length', 'content-encoding', 'content-range', 'content-type', 'transfer-encoding'])
+
+/** The stored headers updated with a 304's (RFC 9111 §4.3.4): each field the 304 sends replaces the stored one; the body stays as it is. */
+export function mergeNotModified(stored: StoredHeaders, notModified: StoredHeaders): StoredHeaders {
+  const merged: StoredHeaders = { ...stored }
+  for (const name of Object.keys(notModified)) if (!NOT_UPDATED.has(name)) merged[name] = notModified[name]!
+  return merged
 }

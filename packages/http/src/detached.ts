@@ -19,7 +19,7 @@ import { Writable } from 'node:stream'
 export const MARK: unique symbol = Symbol.for('@herd/http.mark')
 type Marked = { [MARK]?: DetachedRecord | true }
 
-/** Request headers a refresh never carries: the handler must produce the full response, not a 304 or a range. */
+/** The client's conditional and range headers: a run that fills the cache must produce the full response, not the client's 304 or range. */
 const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range']
 
 /** Removes conditional and range headers so the handler answers in full. */
@@ -75,8 +75,18 @@ export interface DetachedRecord {
   claimed: boolean
 }
 
-/** A GET copy of `from` for `url`, with a response that goes nowhere. */
-export function detachedExchange(from: IncomingMessage, url: string, record: DetachedRecord): { req: IncomingMessage; res: ServerResponse } {
+/** Validators of a stored response, sent on a refresh so the handler may answer 304 instead of the whole body. */
+export interface Validators {
+  etag?: string
+  lastModified?: string
+}
+
+/**
+ * A GET copy of `from` for `url`, with a response that goes nowhere. Without
+ * `validators` it asks for the full response; with them it is a revalidation
+ * (If-None-Match / If-Modified-Since of the stored response).
+ */
+export function detachedExchange(from: IncomingMessage, url: string, record: DetachedRecord, validators?: Validators): { req: IncomingMessage; res: ServerResponse } {
   const socket = new NullSocket(from.socket ?? undefined)
   const req = new IncomingMessage(socket as never)
   req.method = 'GET'
@@ -86,6 +96,8 @@ export function detachedExchange(from: IncomingMessage, url: string, record: Det
   req.httpVersionMinor = 1
   const headers: IncomingHttpHeaders = { ...from.headers }
   stripConditionalHeaders(headers)
+  if (validators?.etag !== undefined) headers['if-none-match'] = validators.etag
+  if (validators?.lastModified !== undefined) headers['if-modified-since'] = validators.lastModified
   req.headers = headers
   const raw: string[] = []
   for (const name of Object.keys(headers)) {

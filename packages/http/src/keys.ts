@@ -1,16 +1,24 @@
 import type { IncomingHttpHeaders } from 'node:http'
 
 /*
- * Key layout (every part is a plain string, so any Store can hold it):
- *   route key    http:<path?sorted-query>            (or http:<your key>)
- *   per user     http:<...>\0user:<id>
- *   variant      <route key>\0v:<generation>\0<values of the Vary headers>
+ * Key layout. Every part is escaped (`%` and `|` percent-encoded) and parts
+ * are joined with `|`, so no request input can forge another key: a `key()`
+ * that puts decoded input (`?q=x%00user:bob`) in its key still can't reach a
+ * per-user entry, whose key has one part more.
+ *   route key    http:<scheme>|<path?sorted-query or your key>[|<user>]
+ *   variant      <route key>|v|<generation>|<the Vary values (varyValues)>
  * The route key holds the first response seen for the URL and the names of the
  * headers it varies on. A request whose values differ is served from the
  * variant key, which includes the route entry's generation: deleting the route
  * key orphans every variant at once.
  */
 export const KEY_PREFIX = 'http:'
+
+function escapePart(part: string): string {
+  // Every request builds its key: skip the regex when there is nothing to escape (most keys).
+  if (part.indexOf('%') === -1 && part.indexOf('|') === -1) return part
+  return part.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'))
+}
 
 function paramName(part: string): string {
   const eq = part.indexOf('=')
@@ -42,21 +50,28 @@ export function normalizeUrl(url: string): string {
   return path + '?' + params.join('&')
 }
 
-export function routeKey(key: string, user: string | undefined): string {
-  return user === undefined ? KEY_PREFIX + key : KEY_PREFIX + key + '\u0000user:' + user
+/** The key of a route entry: scheme (as the framework reports it), the URL or your key, and the user of a per-user entry. */
+export function routeKey(scheme: string, key: string, user: string | undefined): string {
+  const base = KEY_PREFIX + escapePart(scheme) + '|' + escapePart(key)
+  return user === undefined ? base : base + '|' + escapePart(user)
 }
 
 export function variantKey(route: string, generation: string, values: string): string {
-  return route + '\u0000v:' + generation + '\u0000' + values
+  return route + '|v|' + escapePart(generation) + '|' + escapePart(values)
 }
 
-/** The request's values for `names`, joined; a header that is absent counts as empty. */
+/**
+ * The request's values for `names`, one line each: `=value` when present,
+ * nothing when absent, so an absent header differs from an empty one. Header
+ * values can't hold a line break (Node's parser rejects one), so this is
+ * injective; string building rather than JSON, since every hit computes it.
+ */
 export function varyValues(headers: IncomingHttpHeaders, names: readonly string[]): string {
   let out = ''
   for (let i = 0; i < names.length; i++) {
     const value = headers[names[i]!]
-    if (i > 0) out += '\u0001'
-    if (value !== undefined) out += typeof value === 'string' ? value : value.join(', ')
+    if (i > 0) out += '\n'
+    if (value !== undefined) out += '=' + (typeof value === 'string' ? value : value.join(', '))
   }
   return out
 }

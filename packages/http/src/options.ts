@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http'
 import { HerdArgumentError, toMs, type Duration, type Herd } from '@herd/core'
 
 /** Statuses RFC 9110 §15.1 lets a cache store without explicit freshness. */
@@ -13,11 +14,11 @@ export type KeyResult = string | { key: string; user: string } | false | null | 
 export interface HttpCacheOptions<Source = unknown> {
   /** How long a response is fresh. Required. `s-maxage` / `max-age` from the handler may shorten it. */
   ttl: Duration
-  /** How long past `ttl` a stale response is served while one handler run refreshes it. Default 0. */
+  /** How long past `ttl` a stale response is served while one handler run refreshes it. Default 0. A response's `stale-while-revalidate` may shorten it. */
   staleWhileRevalidate?: Duration
-  /** How long past `ttl` a stale response stands in when the handler fails (throws, or answers 5xx). Default 0. */
+  /** How long past `ttl` a stale response stands in when the handler fails (throws, or answers 5xx). Default 0. A response's `stale-if-error` may shorten it. */
   staleIfError?: Duration
-  /** The herd that coalesces and stores. Default: one in-memory herd shared by every herdCache() of the process. */
+  /** The herd that coalesces and stores. Default: an in-memory herd of this middleware's own, so two apps in one process never see each other's entries. */
   herd?: Herd
   /**
    * Cache key. Gets the framework's request (`req` / `ctx`) and the default key
@@ -42,6 +43,14 @@ export interface HttpCacheOptions<Source = unknown> {
   etag?: boolean
   /** Longest a background refresh's handler may run before it is abandoned. Default: the herd's hardTimeout. */
   hardTimeout?: Duration
+  /**
+   * Read a targeted cache-control field (RFC 9213) meant for herd's shared
+   * cache: `true` for `CDN-Cache-Control`, or a field name such as
+   * `'Herd-Cache-Control'`. When a response has it, it replaces
+   * `Cache-Control` and `Expires` for herd (never the `Set-Cookie` and
+   * credentials rules). Default: off.
+   */
+  cdnCacheControl?: boolean | string
 }
 
 export interface ResolvedOptions {
@@ -59,11 +68,13 @@ export interface ResolvedOptions {
   passTtl: number
   etag: boolean
   hardTimeout: number | undefined
+  /** Lower-case name of the targeted cache-control field, when opted in. */
+  cdnCacheControl: string | undefined
 }
 
 const KNOWN = new Set([
   'ttl', 'staleWhileRevalidate', 'staleIfError', 'herd', 'key', 'methods', 'statuses', 'vary',
-  'maxBodySize', 'cacheHeader', 'passTtl', 'etag', 'hardTimeout',
+  'maxBodySize', 'cacheHeader', 'passTtl', 'etag', 'hardTimeout', 'cdnCacheControl',
 ])
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const SIZE = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)\s*$/i
@@ -79,6 +90,14 @@ function show(value: unknown): string {
   if (Array.isArray(value)) return 'an array'
   if (value === null) return 'null'
   return typeof value === 'object' ? 'an object' : String(value)
+}
+
+/** A Node request, or a Koa context: what a framework hands a middleware that was registered uncalled. */
+function isRequestLike(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false
+  if (value instanceof IncomingMessage) return true
+  const v = value as { req?: unknown; res?: unknown; app?: unknown }
+  return v.req instanceof IncomingMessage && v.res !== undefined && v.app !== undefined
 }
 
 /** Bytes as a number, or a string such as '512kb' or '1mb' (1024-based). */
@@ -116,6 +135,12 @@ function headerNames(value: unknown, name: string): string[] {
 
 /** Validates `herdCache(ttl)` / `herdCache({...})` once, at creation: every mistake throws HerdArgumentError here, never per request. */
 export function resolveOptions(input: Duration | HttpCacheOptions<never>): ResolvedOptions {
+  if (isRequestLike(input)) {
+    fail(
+      'was given a request instead of options: it was passed to app.use() without being called. ' +
+        "Write app.use(herdCache('30s')) or app.use(herdCache({ ttl: '30s' })), not app.use(herdCache)",
+    )
+  }
   const o: HttpCacheOptions<never> =
     typeof input === 'number' || typeof input === 'string'
       ? { ttl: input }
@@ -168,6 +193,11 @@ export function resolveOptions(input: Duration | HttpCacheOptions<never>): Resol
 
   if (o.etag !== undefined && typeof o.etag !== 'boolean') fail(`etag must be true or false; got ${show(o.etag)}`)
 
+  let cdnCacheControl: string | undefined
+  if (o.cdnCacheControl === true) cdnCacheControl = 'cdn-cache-control'
+  else if (typeof o.cdnCacheControl === 'string' && TOKEN.test(o.cdnCacheControl)) cdnCacheControl = o.cdnCacheControl.toLowerCase()
+  else if (o.cdnCacheControl !== undefined && o.cdnCacheControl !== false) fail(`cdnCacheControl must be true, false or a header name; got ${show(o.cdnCacheControl)}`)
+
   return {
     ttl,
     staleWhileRevalidate: o.staleWhileRevalidate === undefined ? 0 : duration(o.staleWhileRevalidate, 'staleWhileRevalidate'),
@@ -182,5 +212,6 @@ export function resolveOptions(input: Duration | HttpCacheOptions<never>): Resol
     passTtl: o.passTtl === undefined ? Math.min(ttl, 30_000) : duration(o.passTtl, 'passTtl'),
     etag: o.etag ?? true,
     hardTimeout: o.hardTimeout === undefined ? undefined : positive(o.hardTimeout, 'hardTimeout'),
+    cdnCacheControl,
   }
 }

@@ -1,58 +1,34 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+import { parseCacheControl, type CacheControl } from './cache-control.js'
+import { freshnessLifetime, initialAge } from './freshness.js'
 import type { ResolvedOptions } from './options.js'
 
 /*
- * RFC 9111 rules for a shared cache. Request side: only the configured
- * methods, and no credentials unless the entry is per user. Response side:
- * storable statuses, no `no-store` / `no-cache` / `private` (unless per user),
- * no `Set-Cookie`, no `Vary: *`, and freshness from `s-maxage` / `max-age` /
- * `Expires` that may only shorten the configured ttl. A response that must be
- * revalidated once stale is stored without stale windows.
+ * RFC 9111 rules for a shared cache, behind herd's own sharing rules.
+ * Request side: only the configured methods, no credentials unless the entry
+ * is per user, no body. Response side, on the headers as they leave (late
+ * headers from middleware in front included): storable statuses, no
+ * `Set-Cookie`, no `Vary: *`, no `no-store`, no `private` (unless per user);
+ * freshness from `s-maxage` / `max-age` / `Expires` minus the age the response
+ * already has, which may only shorten the configured ttl.
  * Request `Cache-Control` is ignored on purpose: honouring `no-cache` would let
  * any client force the handler to run, which is what herd exists to prevent.
  */
 
-/** Whether a request may use a shared entry; per-user entries accept credentials. */
+/** Whether a request carries credentials (a shared entry is never built from or served to one). */
 export function requestHasCredentials(headers: IncomingHttpHeaders): boolean {
   return headers.authorization !== undefined || headers.cookie !== undefined
 }
 
-export interface CacheControl {
-  noStore: boolean
-  noCache: boolean
-  private: boolean
-  /** `must-revalidate` or `proxy-revalidate`: a shared cache must not serve it stale. */
-  mustRevalidate: boolean
-  /** `must-revalidate` itself, which binds a private cache (a per-user entry) too; `proxy-revalidate` does not. */
-  mustRevalidatePrivate: boolean
-  sMaxAge: number | undefined
-  maxAge: number | undefined
+/** A request with a body: a "fat GET" whose answer may depend on what it sent, never shared. */
+export function requestHasBody(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length']
+  return (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined
 }
 
-const DIGITS = /^\d+$/
-const DIRECTIVE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?:\s*=\s*(?:"([^"]*)"|([^,\s]*)))?/g
-
-function seconds(value: string | undefined): number | undefined {
-  if (value === undefined || !DIGITS.test(value)) return undefined
-  return Number(value)
-}
-
-export function parseCacheControl(header: string): CacheControl {
-  const cc: CacheControl = { noStore: false, noCache: false, private: false, mustRevalidate: false, mustRevalidatePrivate: false, sMaxAge: undefined, maxAge: undefined }
-  for (const match of header.matchAll(DIRECTIVE)) {
-    const value = match[2] ?? match[3]
-    switch (match[1]!.toLowerCase()) {
-      case 'no-store': cc.noStore = true; break
-      case 'no-cache': cc.noCache = true; break
-      case 'private': cc.private = true; break
-      case 'must-revalidate': cc.mustRevalidate = cc.mustRevalidatePrivate = true; break
-      case 'proxy-revalidate': cc.mustRevalidate = true; break
-      // An invalid value for a freshness directive makes the response stale (RFC 9111 §1.2.2).
-      case 's-maxage': cc.sMaxAge = seconds(value) ?? 0; break
-      case 'max-age': cc.maxAge = seconds(value) ?? 0; break
-    }
-  }
-  return cc
+/** Methods whose success invalidates stored responses of the URL (RFC 9111 §4.4): all but the safe ones. */
+export function isUnsafeMethod(method: string | undefined): boolean {
+  return method !== undefined && method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && method !== 'TRACE'
 }
 
 function text(value: OutgoingHttpHeaders[string]): string | undefined {
@@ -60,7 +36,7 @@ function text(value: OutgoingHttpHeaders[string]): string | undefined {
   return Array.isArray(value) ? value.join(', ') : String(value)
 }
 
-/** Lower-case names listed in a `Vary` header. */
+/** Lower-case names listed in a `Vary` header (every field line of it). */
 export function varyNames(value: OutgoingHttpHeaders[string]): string[] {
   const header = text(value)
   if (header === undefined) return []
@@ -72,49 +48,71 @@ export function varyNames(value: OutgoingHttpHeaders[string]): string[] {
   return names
 }
 
+/**
+ * When a stored response may be reused without asking the handler again:
+ * `stale-ok` inside its stale windows, `when-stale` (must-revalidate) only
+ * while fresh, `always` (no-cache, or stale on arrival) never without a
+ * successful revalidation.
+ */
+export type Revalidate = 'stale-ok' | 'when-stale' | 'always'
+
 export type Verdict =
-  /** `mustRevalidate`: never to be served stale, so stored with no stale-while-revalidate or stale-if-error window. */
-  | { kind: 'store'; ttl: number; mustRevalidate: boolean }
+  | {
+      kind: 'store'
+      /** ms fresh from now. */
+      ttl: number
+      staleWhileRevalidate: number
+      staleIfError: number
+      revalidate: Revalidate
+      /** ms old on arrival (§4.2.3), reported in `Age` on every serve. */
+      age: number
+    }
   | { kind: 'pass'; reason: string }
   /** A 5xx the user didn't list as storable: a failed handler run, never stored; stale-if-error may stand in. */
   | { kind: 'fail' }
 
 const FAIL: Verdict = { kind: 'fail' }
 
-/** Whether a response may be shared, and for how long (ms). `now` is for `Expires`. */
-export function responseVerdict(
-  status: number,
-  headers: OutgoingHttpHeaders,
-  options: ResolvedOptions,
-  perUser: boolean,
-  now: number,
-): Verdict {
+export interface VerdictInput {
+  status: number
+  /** The headers as they leave (for a revalidated entry: merged with the 304's). */
+  headers: OutgoingHttpHeaders
+  options: ResolvedOptions
+  perUser: boolean
+  now: number
+}
+
+function window(directive: number | undefined, option: number): number {
+  return directive === undefined ? option : Math.min(directive * 1000, option)
+}
+
+/** Whether a response may be shared, for how long, and when it must be revalidated. */
+export function responseVerdict({ status, headers, options, perUser, now }: VerdictInput): Verdict {
   if (!options.statuses.has(status)) return status >= 500 ? FAIL : { kind: 'pass', reason: `status ${status}` }
   if (headers['set-cookie'] !== undefined) return { kind: 'pass', reason: 'set-cookie' }
   if (varyNames(headers.vary).includes('*')) return { kind: 'pass', reason: 'vary *' }
-  let ttl = options.ttl
-  let mustRevalidate = false
-  const cacheControl = text(headers['cache-control'])
-  let lifetime: number | undefined
-  if (cacheControl !== undefined) {
-    const cc = parseCacheControl(cacheControl)
-    if (cc.noStore) return { kind: 'pass', reason: 'no-store' }
-    if (cc.noCache) return { kind: 'pass', reason: 'no-cache' }
-    if (cc.private && !perUser) return { kind: 'pass', reason: 'private' }
-    // s-maxage is for shared caches; a per-user entry is a private cache and reads max-age. So are
-    // proxy-revalidate and s-maxage's implied proxy-revalidate (RFC 9111 §5.2.2.8, §5.2.2.10).
-    mustRevalidate = perUser ? cc.mustRevalidatePrivate : cc.mustRevalidate || cc.sMaxAge !== undefined
-    lifetime = (perUser ? undefined : cc.sMaxAge) ?? cc.maxAge
-    if (lifetime !== undefined) lifetime *= 1000
+  // RFC 9213: a targeted field, when herd was told to read one and the response has it, replaces Cache-Control and Expires.
+  const targeted = options.cdnCacheControl === undefined ? undefined : text(headers[options.cdnCacheControl])
+  const field = targeted ?? text(headers['cache-control'])
+  const cc: CacheControl | undefined = field === undefined ? undefined : parseCacheControl(field)
+  if (cc?.noStore) return { kind: 'pass', reason: 'no-store' }
+  if (cc?.private && !perUser) return { kind: 'pass', reason: 'private' }
+  const hasValidator = headers.etag !== undefined || headers['last-modified'] !== undefined || (options.etag && status >= 200 && status < 300)
+  const age = initialAge(headers, now)
+  const lifetime = freshnessLifetime(cc, headers, !perUser, targeted === undefined, now)
+  const ttl = Math.min(options.ttl, (lifetime ?? options.ttl) - age)
+  let revalidate: Revalidate = 'stale-ok'
+  if (cc?.noCache || ttl <= 0) revalidate = 'always'
+  // s-maxage implies proxy-revalidate (§5.2.2.10); both bind shared caches only. A per-user entry is a private cache.
+  else if (cc?.mustRevalidate || (!perUser && (cc?.proxyRevalidate || cc?.sMaxAge !== undefined))) revalidate = 'when-stale'
+  if (revalidate === 'always' && !hasValidator) return { kind: 'pass', reason: cc?.noCache ? 'no-cache without a validator' : 'already stale' }
+  if (revalidate !== 'stale-ok') return { kind: 'store', ttl: revalidate === 'always' ? 0 : ttl, staleWhileRevalidate: 0, staleIfError: 0, revalidate, age }
+  return {
+    kind: 'store',
+    ttl,
+    staleWhileRevalidate: window(cc?.staleWhileRevalidate, options.staleWhileRevalidate),
+    staleIfError: window(cc?.staleIfError, options.staleIfError),
+    revalidate,
+    age,
   }
-  if (lifetime === undefined) {
-    const expires = text(headers.expires)
-    if (expires !== undefined) {
-      const at = Date.parse(expires)
-      lifetime = Number.isNaN(at) ? 0 : at - now
-    }
-  }
-  if (lifetime !== undefined && lifetime < ttl) ttl = lifetime
-  if (ttl <= 0) return { kind: 'pass', reason: 'already stale' }
-  return { kind: 'store', ttl, mustRevalidate }
 }

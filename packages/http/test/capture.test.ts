@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import { defaultCodec } from '@herd/core'
 import { BodyCollector } from '../src/body.js'
-import { buildCapture, isCaptured, isPass, storedHeaders, weakEtag, type CaptureInput } from '../src/capture.js'
+import { buildCapture, isCaptured, isPass, mergeNotModified, storedHeaders, weakEtag, type CaptureInput } from '../src/capture.js'
 import { ageOf, prepare } from '../src/serve.js'
 
 const base = (over: Partial<CaptureInput> = {}): CaptureInput => ({
   status: 200,
   headers: { 'content-type': 'text/plain' },
+  final: {},
   body: Buffer.from('hello'),
   requestHeaders: { host: 'example.test', 'accept-encoding': 'gzip' },
   implicitVary: ['host'],
-  ttl: 10_000,
+  revalidate: 'stale-ok',
+  age: 0,
   addEtag: true,
   generation: 'g',
   base: undefined,
@@ -37,17 +39,16 @@ describe('storedHeaders', () => {
 describe('buildCapture', () => {
   it('records status, body, freshness, Vary values and a weak ETag', () => {
     const c = buildCapture(base())
-    expect(c).toMatchObject({ kind: 'response', status: 200, at: 1_000_000, freshUntil: 1_010_000, age: 0, vary: ['host'], varyValues: 'example.test', generation: 'g' })
+    expect(c).toMatchObject({ kind: 'response', status: 200, at: 1_000_000, age: 0, revalidate: 'stale-ok', vary: ['host'], varyValues: '=example.test', generation: 'g' })
     expect(c.etag).toBe(weakEtag(Buffer.from('hello')))
     expect(c.headers.etag).toBe(c.etag)
     expect(isCaptured(c)).toBe(true)
     expect(isPass(c)).toBe(false)
   })
 
-  it('keeps the handler ETag and reads Last-Modified and Age', () => {
-    const c = buildCapture(base({ headers: { etag: '"v1"', 'last-modified': 'Wed, 01 Jan 2025 00:00:00 GMT', age: '30' } }))
+  it('keeps the handler ETag, records the age on arrival and drops the Age header', () => {
+    const c = buildCapture(base({ headers: { etag: '"v1"', 'last-modified': 'Wed, 01 Jan 2025 00:00:00 GMT', age: '30' }, age: 30_500 }))
     expect(c.etag).toBe('"v1"')
-    expect(c.lastModified).toBe(Date.parse('Wed, 01 Jan 2025 00:00:00 GMT'))
     expect(c.age).toBe(30)
     expect(c.headers.age).toBeUndefined()
   })
@@ -60,7 +61,13 @@ describe('buildCapture', () => {
   it('varies an encoded body on Accept-Encoding even when the compressor did not say so', () => {
     const c = buildCapture(base({ headers: { 'content-encoding': 'gzip' } }))
     expect(c.vary).toEqual(['host', 'accept-encoding'])
-    expect(c.varyValues).toBe('example.test\u0001gzip')
+    expect(c.varyValues).toBe('=example.test\n=gzip')
+  })
+
+  it('varies on the Vary of the response as it left (set by middleware in front of herdCache too)', () => {
+    const c = buildCapture(base({ final: { vary: 'Accept-Language' } }))
+    expect(c.vary).toEqual(['host', 'accept-language'])
+    expect(c.varyValues).toBe('=example.test\n')
   })
 
   it('adds the response Vary names after the implicit ones', () => {
@@ -69,10 +76,20 @@ describe('buildCapture', () => {
   })
 
   it('round-trips through herd default codec, Buffer included', () => {
-    const c = buildCapture(base({ base: 5, headers: { 'last-modified': 'Wed, 01 Jan 2025 00:00:00 GMT', age: '30' } }))
+    const c = buildCapture(base({ base: 5, headers: { 'last-modified': 'Wed, 01 Jan 2025 00:00:00 GMT', age: '30' }, age: 30_000 }))
     const back = defaultCodec.decode(defaultCodec.encode(c)) as typeof c
     expect(back).toEqual(c)
     expect(Buffer.isBuffer(back.body)).toBe(true)
+  })
+})
+
+describe('mergeNotModified (RFC 9111 §4.3.4)', () => {
+  it('replaces the stored fields the 304 sends, never the ones the stored body depends on', () => {
+    const merged = mergeNotModified(
+      { 'content-type': 'text/plain', 'content-encoding': 'gzip', etag: '"a"', 'cache-control': 'max-age=5', 'x-keep': '1' },
+      { 'cache-control': 'max-age=60', etag: '"a"', 'content-type': 'text/html', 'content-length': '0', 'content-encoding': 'br', 'x-new': '2' },
+    )
+    expect(merged).toEqual({ 'content-type': 'text/plain', 'content-encoding': 'gzip', etag: '"a"', 'cache-control': 'max-age=60', 'x-keep': '1', 'x-new': '2' })
   })
 })
 
@@ -89,7 +106,7 @@ describe('prepare and ageOf', () => {
   })
 
   it('adds the time in cache to the age the handler reported', () => {
-    const c = buildCapture(base({ headers: { age: '3' } }))
+    const c = buildCapture(base({ headers: { age: '3' }, age: 3_000 }))
     expect(ageOf(c, c.at + 2_500)).toBe('5')
     expect(ageOf(c, c.at - 1000)).toBe('3')
   })

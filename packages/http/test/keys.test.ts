@@ -28,20 +28,33 @@ describe('normalizeUrl', () => {
 })
 
 describe('keys', () => {
-  it('prefixes route keys and keeps per-user keys apart', () => {
-    expect(routeKey('/a', undefined)).toBe('http:/a')
-    expect(routeKey('/a', 'u1')).not.toBe(routeKey('/a', 'u2'))
-    expect(routeKey('/a', 'u1')).not.toBe(routeKey('/a', undefined))
+  it('keys the scheme and keeps per-user keys apart', () => {
+    expect(routeKey('http', '/a', undefined)).toBe('http:http|/a')
+    expect(routeKey('https', '/a', undefined)).not.toBe(routeKey('http', '/a', undefined))
+    expect(routeKey('http', '/a', 'u1')).not.toBe(routeKey('http', '/a', 'u2'))
+    expect(routeKey('http', '/a', 'u1')).not.toBe(routeKey('http', '/a', undefined))
+  })
+
+  it('is injective: no key part can forge another key', () => {
+    // A key() that puts decoded input in its key can't reach a per-user entry, whatever the input holds.
+    expect(routeKey('http', 'search:x|bob', undefined)).not.toBe(routeKey('http', 'search:x', 'bob'))
+    expect(routeKey('http', 'search:x\u0000user:bob', undefined)).not.toBe(routeKey('http', 'search:x', 'bob'))
+    expect(routeKey('http', 'a%7Cb', undefined)).not.toBe(routeKey('http', 'a|b', undefined))
+    expect(routeKey('http|/x', '/y', undefined)).not.toBe(routeKey('http', '/x|/y', undefined))
+    const route = routeKey('http', '/a', undefined)
+    expect(variantKey(route, 'g', '=x')).not.toBe(routeKey('http', '/a|v|g|=x', undefined))
+    expect(variantKey(route, 'g', '=x')).not.toBe(routeKey('http', '/a', 'v|g|=x'))
   })
 
   it('builds variant keys from the generation and the values', () => {
-    expect(variantKey('http:/a', 'g1', 'x')).not.toBe(variantKey('http:/a', 'g2', 'x'))
-    expect(variantKey('http:/a', 'g1', 'x')).not.toBe(variantKey('http:/a', 'g1', 'y'))
+    expect(variantKey('http:http|/a', 'g1', 'x')).not.toBe(variantKey('http:http|/a', 'g2', 'x'))
+    expect(variantKey('http:http|/a', 'g1', 'x')).not.toBe(variantKey('http:http|/a', 'g1', 'y'))
   })
 
-  it('reads vary values, absent headers as empty, in order', () => {
-    expect(varyValues({ host: 'h', 'accept-language': 'fr' }, ['host', 'accept-language'])).toBe('h\u0001fr')
-    expect(varyValues({ host: 'h' }, ['host', 'accept-language'])).toBe('h\u0001')
+  it('reads vary values in order, an absent header apart from an empty one', () => {
+    expect(varyValues({ host: 'h', 'accept-language': 'fr' }, ['host', 'accept-language'])).toBe('=h\n=fr')
+    expect(varyValues({ host: 'h' }, ['host', 'accept-language'])).toBe('=h\n')
+    expect(varyValues({ host: 'h', 'accept-language': '' }, ['host', 'accept-language'])).not.toBe(varyValues({ host: 'h' }, ['host', 'accept-language']))
     expect(varyValues({}, ['host', 'accept-language'])).not.toBe(varyValues({ host: 'h' }, ['host', 'accept-language']))
   })
 })

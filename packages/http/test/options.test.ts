@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { createHerd, HerdArgumentError } from '@herd/core'
+import { IncomingMessage } from 'node:http'
+import { Socket } from 'node:net'
+import { HttpCache } from '../src/engine.js'
 import { DEFAULT_STATUSES, parseSize, resolveOptions } from '../src/options.js'
 
 describe('resolveOptions', () => {
@@ -69,6 +72,26 @@ describe('resolveOptions', () => {
   it('throws for something that is neither a ttl nor an object', () => {
     expect(() => resolveOptions(null as never)).toThrow(/expects a ttl/)
     expect(() => resolveOptions([] as never)).toThrow(HerdArgumentError)
+  })
+
+  it('validates cdnCacheControl', () => {
+    expect(resolveOptions({ ttl: '1s', cdnCacheControl: true }).cdnCacheControl).toBe('cdn-cache-control')
+    expect(resolveOptions({ ttl: '1s', cdnCacheControl: 'Herd-Cache-Control' }).cdnCacheControl).toBe('herd-cache-control')
+    expect(resolveOptions({ ttl: '1s', cdnCacheControl: false }).cdnCacheControl).toBeUndefined()
+    expect(() => resolveOptions({ ttl: '1s', cdnCacheControl: 'not a header' })).toThrow(/cdnCacheControl/)
+  })
+
+  it('says what is wrong when given a request instead of options (app.use(herdCache), uncalled)', () => {
+    const req = new IncomingMessage(new Socket())
+    expect(() => resolveOptions(req as never)).toThrow(/passed to app\.use\(\) without being called/)
+    expect(() => resolveOptions({ req, res: {}, app: {} } as never)).toThrow(HerdArgumentError)
+  })
+
+  it('rejects a bad scheme or user in invalidation calls', () => {
+    const cache = new HttpCache({ ttl: '1s' })
+    expect(() => cache.keyFor('/a', { scheme: 'ftp' as never })).toThrow(HerdArgumentError)
+    expect(() => cache.keyFor('/a', { user: 7 as never })).toThrow(HerdArgumentError)
+    expect(cache.keyFor('/a', { scheme: 'https', user: 'u' })).toBe('http:https|/a|u')
   })
 
   it('names the option in the message', () => {

@@ -1,8 +1,9 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { Stream, type Readable } from 'node:stream'
 import type { Duration } from '@herd/core'
-import { HttpCache, teeStream, withControls, type CacheControls, type Exchange, type HttpCacheOptions, type Run, type RunOutcome, type StreamOutcome } from '@herd/http'
+import { HttpCache, teeStream, watchHeaders, withControls, type CacheControls, type Exchange, type HttpCacheOptions, type OnHeaders, type Run, type RunOutcome, type StreamOutcome } from '@herd/http'
 import type { Context, Next } from 'koa'
+import { warnIfAfterRouters } from './order.js'
 
 export { isBackgroundRefresh, type CapturedResponse, type InvalidateOptions, type KeyResult } from '@herd/http'
 
@@ -19,6 +20,8 @@ const EMPTY = new Set([204, 205, 304])
 function isReadable(body: unknown): body is Readable {
   return body instanceof Stream && typeof (body as Readable).pipe === 'function'
 }
+
+type Final = { status: number; headers: OutgoingHttpHeaders } | undefined
 
 class KoaExchange implements Exchange<Context> {
   constructor(
@@ -38,14 +41,31 @@ class KoaExchange implements Exchange<Context> {
     return this.source.originalUrl
   }
 
+  get scheme(): string {
+    // ctx.protocol honours app.proxy (X-Forwarded-Proto only from a trusted proxy).
+    return this.source.protocol === 'https' ? 'https' : 'http'
+  }
+
   pass(): Promise<void> {
     return this.next() as Promise<void>
   }
 
-  capture(limit: number, onHeaders: (status: number, headers: OutgoingHttpHeaders) => void): Run {
+  async passThen(beforeEnd: (status: number, headers: OutgoingHttpHeaders) => Promise<void> | undefined): Promise<void> {
+    await this.next()
+    // Koa writes the response after every middleware returned: waiting here holds its end.
+    await beforeEnd(this.source.status, this.source.res.getHeaders())
+  }
+
+  capture(limit: number, onLayer: OnHeaders): Run {
     let settle!: (outcome: RunOutcome) => void
     const outcome = new Promise<RunOutcome>((resolve) => (settle = resolve))
-    const handled = this.runAndCapture(limit, onHeaders, settle)
+    // The headers as they leave: Koa writes them in respond(), after middleware in front of herdCache
+    // (koa-session, an i18n Vary) had its turn after `await next()`.
+    const final = new Promise<Final>((resolve) => {
+      watchHeaders(this.source.res, undefined, (status, headers) => resolve({ status, headers }))
+      this.source.res.once('close', () => resolve(undefined))
+    })
+    const handled = this.runAndCapture(limit, onLayer, final, settle)
     return { handled, outcome }
   }
 
@@ -55,7 +75,7 @@ class KoaExchange implements Exchange<Context> {
    * after herdCache has already swapped in its stream), turned into bytes the
    * way Koa's own respond() would, or teed when it is a stream.
    */
-  private async runAndCapture(limit: number, onHeaders: (status: number, headers: OutgoingHttpHeaders) => void, settle: (outcome: RunOutcome) => void): Promise<void> {
+  private async runAndCapture(limit: number, onLayer: OnHeaders, final: Promise<Final>, settle: (outcome: RunOutcome) => void): Promise<void> {
     try {
       await this.next()
     } catch (error) {
@@ -63,14 +83,14 @@ class KoaExchange implements Exchange<Context> {
       throw error
     }
     try {
-      this.captureBody(limit, onHeaders, settle)
+      this.captureBody(limit, onLayer, final, settle)
     } catch (error) {
       settle({ kind: 'error', error })
       throw error
     }
   }
 
-  private captureBody(limit: number, onHeaders: (status: number, headers: OutgoingHttpHeaders) => void, settle: (outcome: RunOutcome) => void): void {
+  private captureBody(limit: number, onLayer: OnHeaders, final: Promise<Final>, settle: (outcome: RunOutcome) => void): void {
     const ctx = this.source
     let body: unknown = ctx.body
     const empty = EMPTY.has(ctx.status)
@@ -99,12 +119,16 @@ class KoaExchange implements Exchange<Context> {
     }
     // Anything else (Koa 3's Blob, web ReadableStream, Response) is served as it is and not stored.
     if (bytes !== undefined && bytes.length > limit) bytes = undefined
-    onHeaders(ctx.status, ctx.res.getHeaders())
-    // Headers as they are now: a compressor in front of herdCache adds its own later, to a body it compresses later.
+    onLayer(ctx.status, ctx.res.getHeaders())
+    // Headers at herdCache's place: a compressor in front adds its own later, to a body it compresses later.
     const headers = ctx.res.getHeaders()
     const status = ctx.status
-    if (stream === undefined) settle({ kind: 'response', status, headers, body: bytes })
-    else void stream.then((o) => settle(o.kind === 'done' ? { kind: 'response', status, headers, body: o.body } : o))
+    const whole: Promise<StreamOutcome> = stream ?? Promise.resolve({ kind: 'done', body: bytes })
+    void Promise.all([whole, final]).then(([o, left]) => {
+      if (o.kind !== 'done') return settle(o)
+      if (left === undefined) return settle({ kind: 'aborted' })
+      settle({ kind: 'response', status, headers, finalStatus: left.status, final: left.headers, body: o.body })
+    })
   }
 
   send(status: number, body: Buffer | undefined): void {
@@ -128,13 +152,20 @@ function isJson(body: unknown): boolean {
 }
 
 /**
- * Response caching for Koa 2 and 3: `app.use(herdCache('30s'))` or per
- * route. Concurrent requests for a key run downstream once (fleet-wide with a
- * Redis-backed herd); private responses are never shared.
+ * Response caching for Koa 2 and 3: `app.use(herdCache('30s'))` before the
+ * router, or per route. Concurrent requests for a key run downstream once
+ * (fleet-wide with a Redis-backed herd); private responses are never shared;
+ * a successful POST, PUT, PATCH or DELETE through it invalidates the URL.
  */
 export function herdCache(options: Duration | HerdCacheOptions): HerdCacheMiddleware {
+  // app.use(herdCache), uncalled, hands a context here: resolveOptions says so, on the first request.
   const cache = new HttpCache<Context>(options)
+  let checked = false
   const middleware = function herdCache(ctx: Context, next: Next): Promise<void> {
+    if (!checked) {
+      checked = true
+      warnIfAfterRouters(ctx.app, middleware)
+    }
     // koa-compose turns a synchronous throw (a failing key function) into a rejection.
     return cache.handle(new KoaExchange(ctx, next)) ?? Promise.resolve()
   }

@@ -14,7 +14,7 @@ export { sleep }
 
 const servers: Server[] = []
 const herds: Herd[] = []
-let agent = new Agent({ connections: 64 })
+let agent = new Agent({ connections: 256 })
 
 /** Listens on 127.0.0.1 on a free port; closed by closeAll(). */
 export async function listen(handler: RequestListener): Promise<string> {
@@ -40,7 +40,7 @@ export async function closeAll(): Promise<void> {
   await Promise.all(closing)
   await Promise.all(herds.splice(0).map((herd) => herd.close()))
   const old = agent
-  agent = new Agent({ connections: 64 })
+  agent = new Agent({ connections: 256 })
   await old.close()
 }
 
@@ -51,8 +51,8 @@ export interface Got {
   text: string
 }
 
-export async function get(url: string, options: { method?: 'GET' | 'HEAD' | 'POST'; headers?: Record<string, string> } = {}): Promise<Got> {
-  const res = await request(url, { method: options.method ?? 'GET', headers: options.headers, dispatcher: agent })
+export async function get(url: string, options: { method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; headers?: Record<string, string>; body?: string } = {}): Promise<Got> {
+  const res = await request(url, { method: options.method ?? 'GET', headers: options.headers, body: options.body, dispatcher: agent })
   const body = Buffer.from(await res.body.arrayBuffer())
   return { status: res.statusCode, headers: res.headers, body, text: body.toString() }
 }

@@ -24,10 +24,10 @@ const SERVER = fileURLToPath(new URL('./http-server.ts', import.meta.url))
 
 const VARIANTS: ReadonlyArray<{ variant: Variant; name: string; config: string; family: 'express' | 'koa'; library: string }> = [
   { variant: 'express-bare', name: 'bare Express', family: 'express', library: 'bare', config: 'Express 5, app.get(path, handler) sending the same bytes at once: no cache, no query (the ceiling)' },
-  { variant: 'express-herd', name: '@herd/express', family: 'express', library: 'herd', config: 'app.get(path, herdCache({ ttl }), handler) with the default in-memory herd' },
+  { variant: 'express-herd', name: '@herd/express', family: 'express', library: 'herd', config: 'app.get(path, herdCache({ ttl }), handler) with its own in-memory herd' },
   { variant: 'express-apicache', name: 'apicache', family: 'express', library: 'apicache', config: "app.get(path, apicache.newInstance({ defaultDuration: '<ttl> milliseconds' }).middleware(), handler) — its README's setup; it has no stampede protection to configure" },
   { variant: 'koa-bare', name: 'bare Koa', family: 'koa', library: 'bare', config: 'Koa 3, one middleware setting ctx.body to the same bytes at once: no cache, no query (the ceiling)' },
-  { variant: 'koa-herd', name: '@herd/koa', family: 'koa', library: 'herd', config: 'app.use(herdCache({ ttl })) with the default in-memory herd' },
+  { variant: 'koa-herd', name: '@herd/koa', family: 'koa', library: 'herd', config: 'app.use(herdCache({ ttl })) with its own in-memory herd' },
   { variant: 'koa-cash', name: 'koa-cash', family: 'koa', library: 'koa-cash', config: 'app.use(koaCash({ maxAge: ttl, get, set })) over lru-cache, `if (await ctx.cashed()) return` in the handler — its README\'s setup; no stampede protection to configure' },
 ]
 
