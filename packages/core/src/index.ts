@@ -21,6 +21,7 @@ export type { Lock, Lease, FusedLock, FusedAcquire, FusedWait, FusedWrite } from
 export type { Bus, BusMessage, BusListener, BusSubscribeOptions } from './contracts/bus.js'
 export type { Codec } from './contracts/codec.js'
 export { defaultCodec } from './codec/default-codec.js'
+export { MAX_TAGS_PER_ENTRY } from './options.js'
 export { toMs, type Duration } from './duration.js'
 export { toBytes, type Size } from './size.js'
 export {

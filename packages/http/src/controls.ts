@@ -13,6 +13,10 @@ export interface CacheControls {
   delete(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
   /** Marks them stale: the next request gets the old response while the handler refreshes it. */
   expire(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
+  /** Every stored response tagged with one of `tags` (the `tags` option, or the handler's Cache-Tag header) turns stale, in every process. */
+  expireTags(tags: readonly string[]): Promise<void>
+  /** Every stored response tagged with one of `tags` is gone, in every process. */
+  deleteTags(tags: readonly string[]): Promise<void>
   /** The herd key for a URL path or key, to use with the herd directly (http unless the URL or `scheme` says https). */
   keyFor(keyOrUrl: string, options?: InvalidateOptions): string
   /** The herd this middleware stores in. */
@@ -23,6 +27,8 @@ export interface CacheControls {
 interface Controlled {
   delete(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
   expire(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
+  expireTags(tags: readonly string[]): Promise<void>
+  deleteTags(tags: readonly string[]): Promise<void>
   keyFor(keyOrUrl: string, options?: InvalidateOptions): string
   readonly herd: Herd
 }
@@ -32,6 +38,8 @@ export function withControls<M extends (...args: never[]) => unknown>(middleware
   const m = middleware as M & { -readonly [K in keyof CacheControls]: CacheControls[K] }
   m.delete = (keyOrUrl, options) => cache.delete(keyOrUrl, options)
   m.expire = (keyOrUrl, options) => cache.expire(keyOrUrl, options)
+  m.expireTags = (tags) => cache.expireTags(tags)
+  m.deleteTags = (tags) => cache.deleteTags(tags)
   m.keyFor = (keyOrUrl, options) => cache.keyFor(keyOrUrl, options)
   Object.defineProperty(m, 'herd', { get: () => cache.herd, enumerable: true })
   return m

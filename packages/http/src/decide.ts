@@ -8,7 +8,7 @@ import { responseVerdict } from './rules.js'
 
 /** What a finished run comes to: an entry to store, a hit-for-pass marker, or a failure. */
 export type Decision =
-  | { kind: 'store'; value: CapturedResponse; entry: LoadedEntryOptions }
+  | { kind: 'store'; value: CapturedResponse; entry: LoadedEntryOptions; tags: readonly string[] }
   | { kind: 'pass'; value: PassMarker; entry: LoadedEntryOptions }
   | { kind: 'failed'; error: unknown }
 
@@ -28,7 +28,7 @@ function failed(status: number, replay: Replay | undefined, message?: string): D
  */
 export function decide(
   o: ResolvedOptions,
-  outcome: RunOutcome & { before?: OutgoingHttpHeaders },
+  outcome: RunOutcome & { before?: OutgoingHttpHeaders; tags?: readonly string[] },
   req: IncomingMessage,
   parent: CapturedResponse | undefined,
   perUser: boolean,
@@ -79,5 +79,5 @@ export function decide(
     verdict.revalidate === 'stale-ok'
       ? { ttl: verdict.ttl, staleWhileRevalidate: verdict.staleWhileRevalidate, staleIfError: verdict.staleIfError }
       : { ttl: Math.max(verdict.ttl, 1), staleWhileRevalidate: 0, staleIfError: Math.max(o.ttl, o.staleWhileRevalidate, o.staleIfError) }
-  return { kind: 'store', value, entry }
+  return { kind: 'store', value, entry, tags: outcome.tags ?? [] }
 }

@@ -1,4 +1,5 @@
-import { createHerd, HerdArgumentError, type Duration, type FetchOptions, type FetchStatus, type Herd, type LoaderContext } from '@herd/core'
+import type { OutgoingHttpHeaders } from 'node:http'
+import { createHerd, HerdArgumentError, MAX_TAGS_PER_ENTRY, type Duration, type FetchOptions, type FetchStatus, type Herd, type LoaderContext, type SetOptions } from '@herd/core'
 import { failedRun, failureOf, isCaptured, isFailed, isPass, snapshotHeaders, type CacheValue, type CapturedResponse } from './capture.js'
 import type { InvalidateOptions } from './controls.js'
 import { decide, type Decision } from './decide.js'
@@ -119,6 +120,16 @@ export class HttpCache<Source = unknown> {
   /** Marks the URL's responses stale: the next request is served the old one while the handler refreshes it. */
   async expire(keyOrUrl: string, options: InvalidateOptions = {}): Promise<void> {
     await Promise.all(this.keysFor(keyOrUrl, options).map((key) => this.herd.expire(key)))
+  }
+
+  /** Every stored response with one of `tags` turns stale in every process: served once more while one run refreshes it. */
+  expireTags(tags: readonly string[]): Promise<void> {
+    return this.herd.expireTags(tags)
+  }
+
+  /** Every stored response with one of `tags` is gone, in every process. */
+  deleteTags(tags: readonly string[]): Promise<void> {
+    return this.herd.deleteTags(tags)
   }
 
   handle(ex: Exchange<Source>): Promise<void> | void {
@@ -341,7 +352,7 @@ export class HttpCache<Source = unknown> {
       const signal = AbortSignal.timeout(this.options.hardTimeout ?? 10_000)
       decision = this.track(key, this.detachedDecision(ex, signal, parent, perUser, stale))
       void decision.then((d) => {
-        if (d.kind !== 'failed') this.herd.set(key, d.value, d.entry).catch(() => undefined)
+        if (d.kind !== 'failed') this.herd.set(key, d.value, entryOf(d)).catch(() => undefined)
       })
     }
     const d = await decision
@@ -353,6 +364,7 @@ export class HttpCache<Source = unknown> {
   private apply(decision: Decision, ctx: LoaderContext<CacheValue>, stale: CapturedResponse | undefined): CacheValue {
     if (decision.kind !== 'failed') {
       ctx.setOptions(decision.entry)
+      if (decision.kind === 'store' && decision.tags.length > 0) ctx.setTags(decision.tags)
       return decision.value
     }
     // An error lets herd serve the stale entry inside staleIfError; a must-revalidate / no-cache one must not be.
@@ -368,14 +380,18 @@ export class HttpCache<Source = unknown> {
     if (live) stripConditionalHeaders(ex.req.headers)
     const header = this.options.cacheHeader
     if (header !== undefined) res.setHeader(header, 'MISS')
+    let tags: readonly string[] = []
     const run = ex.capture(this.options.maxBodySize, (status, headers) => {
+      // The handler's Cache-Tag header is herd's, never the client's: taken off as the headers reach herdCache.
+      tags = tagsOf(this.options, ex.source, status, headers)
+      if (this.options.tagHeader !== undefined) res.removeHeader(this.options.tagHeader)
       if (header !== undefined && responseVerdict({ status, headers, options: this.options, perUser, now: Date.now() }).kind !== 'store') {
         res.setHeader(header, 'BYPASS')
       }
     })
     return {
       handled: run.handled,
-      outcome: run.outcome.then((o) => (o.kind === 'response' ? { ...o, before } : o)),
+      outcome: run.outcome.then((o) => (o.kind === 'response' ? { ...o, before, tags } : o)),
     }
   }
 
@@ -402,7 +418,7 @@ export class HttpCache<Source = unknown> {
     const run = this.startCapture(ex, perUser)
     void run.outcome.then((outcome) => {
       const decision = decide(this.options, outcome, ex.req, parent, perUser, undefined)
-      if (decision.kind === 'store') this.herd.set(key, decision.value, decision.entry).catch(() => undefined)
+      if (decision.kind === 'store') this.herd.set(key, decision.value, entryOf(decision)).catch(() => undefined)
       onStored?.(decision.kind === 'store' ? decision.value : undefined)
     })
     return run.handled
@@ -481,4 +497,25 @@ export class HttpCache<Source = unknown> {
     this.herd.expire(key).catch(() => this.expired.delete(key))
   }
 
+}
+
+/** The tags a stored response carries: the middleware's own (an array, or from its function) and those the handler named in the tag header, at most MAX_TAGS_PER_ENTRY. */
+function tagsOf(o: ResolvedOptions, source: unknown, status: number, headers: OutgoingHttpHeaders): readonly string[] {
+  const tags = new Set<string>()
+  const configured = typeof o.tags === 'function' ? o.tags(source as never, { status, headers }) : o.tags
+  if (configured !== undefined) for (const tag of configured) if (typeof tag === 'string' && tag.length > 0) tags.add(tag)
+  const named = o.tagHeader === undefined ? undefined : headers[o.tagHeader]
+  if (named !== undefined) {
+    for (const part of (Array.isArray(named) ? named.join(',') : String(named)).split(',')) {
+      const tag = part.trim()
+      if (tag.length > 0) tags.add(tag)
+    }
+  }
+  // More tags than an entry can carry: the first ones count (a handler's header is not worth failing its response over).
+  return [...tags].slice(0, MAX_TAGS_PER_ENTRY)
+}
+
+/** What herd.set() stores a decided response with: its entry options and its tags. */
+function entryOf(decision: Decision & { kind: 'store' | 'pass' }): SetOptions {
+  return decision.kind === 'store' && decision.tags.length > 0 ? { ...decision.entry, tags: decision.tags } : decision.entry
 }

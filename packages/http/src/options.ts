@@ -1,4 +1,4 @@
-import { IncomingMessage } from 'node:http'
+import { IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
 import { HerdArgumentError, toMs, type Duration, type Herd } from '@herd/core'
 
 /** Statuses RFC 9110 §15.1 lets a cache store without explicit freshness. */
@@ -51,6 +51,15 @@ export interface HttpCacheOptions<Source = unknown> {
    * credentials rules). Default: off.
    */
   cdnCacheControl?: boolean | string
+  /**
+   * Tags for every response this middleware stores: an array, or a function
+   * of the request (`req` / `ctx`) and the response's status and headers.
+   * `cache.expireTags([...])` / `cache.deleteTags([...])` invalidate them,
+   * in every process. The handler may add its own in the `Cache-Tag` header.
+   */
+  tags?: readonly string[] | ((source: Source, response: { status: number; headers: OutgoingHttpHeaders }) => readonly string[] | undefined)
+  /** The response header the handler names tags in (comma separated); never sent to the client. `false` ignores it. Default 'cache-tag'. */
+  tagHeader?: string | false
 }
 
 export interface ResolvedOptions {
@@ -70,11 +79,14 @@ export interface ResolvedOptions {
   hardTimeout: number | undefined
   /** Lower-case name of the targeted cache-control field, when opted in. */
   cdnCacheControl: string | undefined
+  tags: readonly string[] | ((source: never, response: { status: number; headers: OutgoingHttpHeaders }) => readonly string[] | undefined) | undefined
+  /** Lower-case name of the tag header, when read. */
+  tagHeader: string | undefined
 }
 
 const KNOWN = new Set([
   'ttl', 'staleWhileRevalidate', 'staleIfError', 'herd', 'key', 'methods', 'statuses', 'vary',
-  'maxBodySize', 'cacheHeader', 'passTtl', 'etag', 'hardTimeout', 'cdnCacheControl',
+  'maxBodySize', 'cacheHeader', 'passTtl', 'etag', 'hardTimeout', 'cdnCacheControl', 'tags', 'tagHeader',
 ])
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const SIZE = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)\s*$/i
@@ -198,6 +210,14 @@ export function resolveOptions(input: Duration | HttpCacheOptions<never>): Resol
   else if (typeof o.cdnCacheControl === 'string' && TOKEN.test(o.cdnCacheControl)) cdnCacheControl = o.cdnCacheControl.toLowerCase()
   else if (o.cdnCacheControl !== undefined && o.cdnCacheControl !== false) fail(`cdnCacheControl must be true, false or a header name; got ${show(o.cdnCacheControl)}`)
 
+  if (o.tags !== undefined && typeof o.tags !== 'function') {
+    if (!Array.isArray(o.tags) || o.tags.some((t) => typeof t !== 'string' || t.length === 0)) fail(`tags must be an array of non-empty strings or a function; got ${show(o.tags)}`)
+  }
+  let tagHeader: string | undefined = 'cache-tag'
+  if (o.tagHeader === false) tagHeader = undefined
+  else if (typeof o.tagHeader === 'string' && TOKEN.test(o.tagHeader)) tagHeader = o.tagHeader.toLowerCase()
+  else if (o.tagHeader !== undefined) fail(`tagHeader must be a header name or false; got ${show(o.tagHeader)}`)
+
   return {
     ttl,
     staleWhileRevalidate: o.staleWhileRevalidate === undefined ? 0 : duration(o.staleWhileRevalidate, 'staleWhileRevalidate'),
@@ -213,5 +233,7 @@ export function resolveOptions(input: Duration | HttpCacheOptions<never>): Resol
     etag: o.etag ?? true,
     hardTimeout: o.hardTimeout === undefined ? undefined : positive(o.hardTimeout, 'hardTimeout'),
     cdnCacheControl,
+    tags: o.tags,
+    tagHeader,
   }
 }

@@ -60,6 +60,8 @@ export interface AppSpec {
 export interface ServedCache {
   delete(keyOrUrl: string, options?: { user?: string }): Promise<void>
   expire(keyOrUrl: string, options?: { user?: string }): Promise<void>
+  expireTags(tags: readonly string[]): Promise<void>
+  deleteTags(tags: readonly string[]): Promise<void>
   keyFor(keyOrUrl: string, options?: { user?: string }): string
   readonly herd: Herd
 }

@@ -799,6 +799,55 @@ function suite(driver: BindingDriver): void {
       expect(app.cache.keyFor('https://example.test/items/1')).toBe('http:https|/items/1')
     })
   })
+
+  describe('tags', () => {
+    it('tags from the option and from the Cache-Tag header invalidate by tag; the header never reaches the client', async () => {
+      const runs = new Map<string, number>()
+      const app = await serve({
+        handler: (req, reply) => {
+          const path = req.url.split('?')[0]!
+          runs.set(path, (runs.get(path) ?? 0) + 1)
+          const id = /^\/products\/(\d+)/.exec(path)?.[1]
+          if (id !== undefined) reply.set('cache-tag', `product:${id}, products`)
+          reply.send(`${path} v${runs.get(path)}`)
+        },
+        options: { staleWhileRevalidate: '1m', tags: ['site'] },
+      })
+      for (const path of ['/products/1', '/products/2', '/about']) {
+        const first = await get(`${app.url}${path}`)
+        expect([first.text, first.headers['x-cache'], first.headers['cache-tag']]).toEqual([`${path} v1`, 'MISS', undefined])
+      }
+      expect((await get(`${app.url}/products/1`)).headers['x-cache']).toBe('HIT')
+      await app.cache.expireTags(['product:1'])
+      const stale = await get(`${app.url}/products/1`)
+      expect([stale.text, stale.headers['x-cache'], stale.headers['cache-tag']]).toEqual(['/products/1 v1', 'STALE', undefined])
+      await eventually(async () => ((await get(`${app.url}/products/1`)).text === '/products/1 v2' ? true : undefined))
+      expect((await get(`${app.url}/products/2`)).headers['x-cache']).toBe('HIT')
+      await app.cache.deleteTags(['site'])
+      for (const path of ['/about', '/products/2']) {
+        const after = await get(`${app.url}${path}`)
+        expect([after.text, after.headers['x-cache']]).toEqual([`${path} v2`, 'MISS'])
+      }
+    })
+
+    it('a tags function gets the request and the response', async () => {
+      let version = 0
+      const seen: Array<[string, number]> = []
+      const app = await serve({
+        handler: (_req, reply) => (version++, reply.set('x-kind', 'article'), reply.send(`v${version}`)),
+        options: {
+          tags: (_source: unknown, response: { status: number; headers: Record<string, unknown> }) => {
+            seen.push([String(response.headers['x-kind']), response.status])
+            return [`kind:${String(response.headers['x-kind'])}`]
+          },
+        },
+      })
+      expect((await get(`${app.url}/a`)).text).toBe('v1')
+      expect(seen).toEqual([['article', 200]])
+      await app.cache.deleteTags(['kind:article'])
+      expect((await get(`${app.url}/a`)).text).toBe('v2')
+    })
+  })
 }
 
 /** The harness the suite closes after each test: drivers listen with these, so their servers are closed too. */

@@ -99,6 +99,17 @@ export function httpFleetSuite(options: FleetSuiteOptions): void {
           expect((await get(`${servers[0]!.url}/items/1`, { method: 'POST', headers: host })).text).toBe('saved')
           await eventually(async () => ((await get(`${servers[1]!.url}/items/1`, { headers: host })).text === 'item 1 v1' ? true : undefined), 20_000)
 
+          // A route tagged through its response header: the header never reaches the client, and expireTags in one process
+          // turns it stale in the other, where it is served once more and refreshed once.
+          const tagged = await get(`${servers[0]!.url}/catalog`, { headers: host })
+          expect([tagged.text, tagged.headers['cache-tag']]).toEqual(['catalog v1', undefined])
+          const taggedHit = await get(`${servers[1]!.url}/catalog`, { headers: host })
+          expect([taggedHit.text, taggedHit.headers['x-cache'], taggedHit.headers['cache-tag']]).toEqual(['catalog v1', 'HIT', undefined])
+          expect((await get(`${servers[1]!.url}/catalog/expire`, { method: 'POST', headers: host })).text).toBe('expired')
+          await eventually(async () => ((await get(`${servers[0]!.url}/catalog`, { headers: host })).text === 'catalog v2' ? true : undefined), 20_000)
+          await eventually(async () => ((await get(`${servers[1]!.url}/catalog`, { headers: host })).text === 'catalog v2' ? true : undefined), 20_000)
+          expect(Number(await redis.command('GET', `${prefix}catalog-runs`))).toBe(2)
+
           // 100 requests over both processes wait on a leader that fails: at most two runs per process, never one per request.
           const coalesced = async () => {
             const stats = await Promise.all(servers.map(async (s) => JSON.parse((await get(`${s.url}/stats`)).text) as { coalesced: number }))
