@@ -23,6 +23,8 @@ function abandoned(): DOMException {
  */
 export class Flight {
   readonly result: Promise<FetchResult<unknown>>
+  /** `result`'s value alone, made once and shared by every fetch() caller without a signal. */
+  private valueOnly: Promise<unknown> | undefined
   settled = false
   /** The tier that answered, for a hit or a stale serve. */
   tier: Tier | undefined
@@ -126,6 +128,16 @@ export class Flight {
     this.abortWork(reason)
   }
 
+  /** The value alone, for fetch() (fetchEntry() wants the whole result): shared by the callers that can't leave. */
+  joinValue(signal: AbortSignal | undefined): Promise<unknown> {
+    if (signal === undefined || this.settled) {
+      this.pinned = true
+      this.valueOnly ??= this.result.then(valueOf)
+      return this.valueOnly
+    }
+    return this.join(signal).then(valueOf)
+  }
+
   /**
    * The caller's view of the result. A caller whose `signal` aborts stops
    * waiting at once; the work is aborted only when every caller has gone.
@@ -175,4 +187,8 @@ export class Flight {
     this.controller ??= new AbortController()
     this.controller.abort(reason)
   }
+}
+
+function valueOf(result: FetchResult<unknown>): unknown {
+  return result.value
 }

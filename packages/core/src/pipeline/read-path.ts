@@ -74,14 +74,12 @@ function readTraced(h: HerdContext, key: string, loader: Loader<unknown>, option
     if (fallback !== undefined) flight.offerFallback(fallback, 'local')
     void resolveFlight(h, flight, loader, o)
   }
-  let joined = flight.join(signal)
-  if (traced !== undefined) {
-    const answeredBy = flight
-    joined = joined.then((result) => {
-      answered(traced, coalesced ? 'coalesced' : result.status, answeredBy.tier)
-      return result
-    })
-  }
+  if (traced === undefined) return withStatus ? flight.join(signal) : flight.joinValue(signal)
+  const answeredBy = flight
+  const joined = flight.join(signal).then((result) => {
+    answered(traced, coalesced ? 'coalesced' : result.status, answeredBy.tier)
+    return result
+  })
   return withStatus ? joined : joined.then(valueOf)
 }
 

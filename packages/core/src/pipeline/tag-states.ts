@@ -82,8 +82,10 @@ export class TagStates {
    * namespace) is no older than `refreshMs`, reading the records it lacks:
    * one batch for all of them, shared with concurrent reads of the same tags.
    */
-  async prepare(entry: Entry, now: number): Promise<void> {
-    if (this.read === undefined) return
+  prepare(entry: Entry, now: number): Promise<void> | undefined {
+    if (this.read === undefined) return undefined
+    // The hot path: an untagged entry, the namespace's state current. Nothing to wait for.
+    if (entry.tags === undefined && this.pending.size === 0 && this.isCurrent(NAMESPACE_TAG, now)) return undefined
     const due: string[] = []
     const waits: Array<Promise<void>> = []
     const consider = (tag: string): void => {
@@ -94,7 +96,7 @@ export class TagStates {
     consider(NAMESPACE_TAG)
     if (entry.tags !== undefined) for (const tag of entry.tags) consider(tag)
     if (due.length > 0) waits.push(this.fetch(due, now))
-    if (waits.length > 0) await Promise.all(waits)
+    return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined)
   }
 
   /**

@@ -7,6 +7,7 @@ export type Backend = 'store' | 'lock'
 export type Guarded<R> = { readonly ok: true; readonly value: R } | { readonly ok: false }
 
 const FAILED: Guarded<never> = { ok: false }
+const SKIPPED: Promise<Guarded<never>> = Promise.resolve(FAILED)
 
 export class BackendTimeoutError extends Error {
   constructor(source: string, ms: number) {
@@ -15,18 +16,24 @@ export class BackendTimeoutError extends Error {
   }
 }
 
+/** One call in flight: its deadline, and how to end it as a failure if the sweeper finds it past it. */
 interface Pending {
-  deadline: number
-  source: string
-  timeoutMs: number
-  timedOut: boolean
-  reject: (error: unknown) => void
+  readonly deadline: number
+  readonly source: Backend
+  readonly key: string
+  readonly timeoutMs: number
+  readonly fail: (error: unknown) => void
 }
 
 export interface GuardOptions<R> {
   timeoutMs?: number
   /** A result that arrived after the timeout (a lease granted too late must still be released). */
   onLate?: (value: R) => void
+  /**
+   * An error that is an answer, not a backend failure (bytes the Store can't
+   * parse): its value, and the breaker counts the call as a success.
+   */
+  recover?: (error: unknown) => { value: R } | undefined
 }
 
 /**
@@ -34,9 +41,9 @@ export interface GuardOptions<R> {
  * so a down, slow or flapping backend costs latency, never an error: the
  * caller gets `{ ok: false }` and carries on with in-process protection.
  *
- * Timeouts share one sweeping interval, alive only while calls are in
- * flight, instead of a timer per call: a Store hit is a hot path, and a call
- * times out between its timeout and 1.1 × it.
+ * A Store hit is the hot path, so a call costs one promise: timeouts share
+ * one sweeping interval, alive only while calls are in flight, instead of a
+ * timer per call (a call times out between its timeout and 1.1 × it).
  */
 export class BackendGuard {
   private readonly pending = new Set<Pending>()
@@ -49,20 +56,45 @@ export class BackendGuard {
     private readonly onBypass: (source: Backend, key: string) => void,
   ) {}
 
-  async run<R>(source: Backend, key: string, op: () => Promise<R>, options?: GuardOptions<R>): Promise<Guarded<R>> {
+  run<R>(source: Backend, key: string, op: () => Promise<R>, options?: GuardOptions<R>): Promise<Guarded<R>> {
     if (this.breaker !== undefined && !this.breaker.allow()) {
       this.onBypass(source, key)
-      return FAILED
+      return SKIPPED
     }
-    try {
-      const value = await this.bounded(op, source, options?.timeoutMs ?? this.timeoutMs, options?.onLate)
-      this.breaker?.success()
-      return { ok: true, value }
-    } catch (error) {
-      this.breaker?.failure()
-      this.onFailure(source, key, error)
-      return FAILED
-    }
+    const timeoutMs = options?.timeoutMs ?? this.timeoutMs
+    return new Promise<Guarded<R>>((resolve) => {
+      const fail = (error: unknown): void => {
+        this.breaker?.failure()
+        this.onFailure(source, key, error)
+        resolve(FAILED)
+      }
+      const entry: Pending = { deadline: Date.now() + timeoutMs, source, key, timeoutMs, fail }
+      this.pending.add(entry)
+      this.sweeper ??= this.startSweeper()
+      let call: Promise<R>
+      try {
+        call = op()
+      } catch (error) {
+        this.pending.delete(entry)
+        fail(error)
+        return
+      }
+      call.then(
+        (value) => {
+          // Gone from `pending`: the sweeper timed it out already, and its caller went on without it.
+          if (!this.pending.delete(entry)) return options?.onLate?.(value)
+          this.breaker?.success()
+          resolve({ ok: true, value })
+        },
+        (error: unknown) => {
+          if (!this.pending.delete(entry)) return
+          const recovered = options?.recover?.(error)
+          if (recovered === undefined) return fail(error)
+          this.breaker?.success()
+          resolve({ ok: true, value: recovered.value })
+        },
+      )
+    })
   }
 
   /** Stops the sweeper (on close, or when nothing is in flight). */
@@ -71,41 +103,13 @@ export class BackendGuard {
     this.sweeper = undefined
   }
 
-  private bounded<R>(op: () => Promise<R>, source: string, timeoutMs: number, onLate: ((value: R) => void) | undefined): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const entry: Pending = { deadline: Date.now() + timeoutMs, source, timeoutMs, timedOut: false, reject }
-      this.pending.add(entry)
-      this.sweeper ??= this.startSweeper()
-      let call: Promise<R>
-      try {
-        call = op()
-      } catch (error) {
-        this.pending.delete(entry)
-        reject(error)
-        return
-      }
-      call.then(
-        (value) => {
-          this.pending.delete(entry)
-          if (entry.timedOut) onLate?.(value)
-          else resolve(value)
-        },
-        (error: unknown) => {
-          this.pending.delete(entry)
-          reject(error)
-        },
-      )
-    })
-  }
-
   private startSweeper(): Timer {
     return every(Math.max(1, Math.ceil(this.timeoutMs / 10)), () => {
       const now = Date.now()
       for (const entry of this.pending) {
         if (entry.deadline > now) continue
         this.pending.delete(entry)
-        entry.timedOut = true
-        entry.reject(new BackendTimeoutError(entry.source, entry.timeoutMs))
+        entry.fail(new BackendTimeoutError(entry.source, entry.timeoutMs))
       }
       if (this.pending.size === 0) this.stop()
     })

@@ -21,6 +21,7 @@ export type TierRead = { readonly kind: 'entry'; readonly entry: Entry } | { rea
 export type TierWrite = 'written' | 'fenced-out' | 'local-only'
 
 export const MISS: TierRead = { kind: 'miss' }
+const MISSED: Promise<TierRead> = Promise.resolve(MISS)
 
 /** A fenced write of one entry, kept until `keepUntil`. */
 export interface TierWriteJob {
@@ -58,12 +59,13 @@ export class SharedTier {
   ) {}
 
   /** One Store read, decoded, with what this process knows of the entry's tags brought up to date. */
-  async read(key: string): Promise<TierRead> {
+  read(key: string): Promise<TierRead> {
     const store = this.store
-    if (store === undefined) return MISS
+    if (store === undefined) return MISSED
     const stored = this.keys.entry(key)
-    const read = await this.guard.run('store', key, () => store.get(stored).catch((error: unknown) => this.unreadable(key, error)))
-    return read.ok && read.value != null ? this.checked(key, read.value) : this.overlay(key, MISS)
+    return this.guard
+      .run<StoredEntry | undefined>('store', key, () => store.get(stored), { recover: (error) => this.unreadable(key, error) })
+      .then((read) => (read.ok && read.value != null ? this.checked(key, read.value) : this.overlay(key, MISS)))
   }
 
   /** Many Store reads in one batch (getMany where the Store has it: MGET, or one pipelined round trip per node). */
@@ -71,7 +73,15 @@ export class SharedTier {
     const store = this.store
     if (store === undefined || keys.length === 0) return keys.map(() => MISS)
     const names = keys.map((key) => this.keys.entry(key))
-    const oneByOne = () => Promise.all(names.map((name, i) => store.get(name).catch((error: unknown) => this.unreadable(keys[i]!, error))))
+    const oneByOne = () =>
+      Promise.all(
+        names.map((name, i) =>
+          store.get(name).catch((error: unknown) => {
+            if (this.unreadable(keys[i]!, error) === undefined) throw error
+            return undefined
+          }),
+        ),
+      )
     const read = await this.guard.run('store', keys[0]!, () => {
       if (store.getMany === undefined) return oneByOne()
       // One corrupt entry fails a whole batch read: read that batch key by key, so only it is a miss.
@@ -84,18 +94,19 @@ export class SharedTier {
     return Promise.all(keys.map((key, i) => (read.value[i] != null ? this.checked(key, read.value[i]!) : this.overlay(key, MISS))))
   }
 
-  /** A stored entry handed over by the Lock (fused): decoded, its tags brought up to date. */
-  async checked(key: string, stored: StoredEntry): Promise<TierRead> {
+  /** A stored entry handed over by the Lock (fused): decoded, its tags brought up to date (at once when nothing needs reading). */
+  checked(key: string, stored: StoredEntry): TierRead | Promise<TierRead> {
     const read = this.decode(key, stored)
-    if (read.kind === 'entry') await this.tags.prepare(read.entry, this.clock.now())
-    return this.overlay(key, read)
+    if (read.kind === 'miss') return this.overlay(key, read)
+    const preparing = this.tags.prepare(read.entry, this.clock.coarse())
+    return preparing === undefined ? this.overlay(key, read) : preparing.then(() => this.overlay(key, read))
   }
 
   /** For inspect(): the entry as stored, whatever its state; `unreachable` when the Store could not be asked. */
   async peek(key: string): Promise<Entry | 'unreachable' | undefined> {
     const store = this.store
     if (store === undefined) return undefined
-    const result = await this.guard.run('store', key, () => store.get(this.keys.entry(key)).catch((error: unknown) => this.unreadable(key, error)))
+    const result = await this.guard.run<StoredEntry | undefined>('store', key, () => store.get(this.keys.entry(key)), { recover: (error) => this.unreadable(key, error) })
     if (!result.ok) return 'unreachable'
     if (result.value == null) return undefined
     const read = this.decode(key, result.value)
@@ -215,11 +226,11 @@ export class SharedTier {
     this.clockSync?.cancel()
   }
 
-  /** A Store that found bytes it can't parse as an entry answered; that is a miss, not a backend failure. */
-  private unreadable(key: string, error: unknown): undefined {
-    if (!(error instanceof HerdDecodeError)) throw error
+  /** A Store that found bytes it can't parse as an entry answered: a miss (and a codec error), not a backend failure. */
+  private unreadable(key: string, error: unknown): { value: undefined } | undefined {
+    if (!(error instanceof HerdDecodeError)) return undefined
     this.corrupt(key, error)
-    return undefined
+    return { value: undefined }
   }
 
   private corrupt(key: string, error: unknown): void {
