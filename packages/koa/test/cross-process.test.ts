@@ -1,17 +1,16 @@
-import { fork, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { build } from 'tsup'
 import { redisReady, startRedis, type RedisServer } from '@herd/testing/redis-server'
+import { forkSource } from '@herd/testing/source-process'
 import { counter, eventually, get, sleep, times } from '@herd/testing/http-harness'
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
-const BUNDLE = here('../test-output/herd-koa/index.js')
 // What a load balancer in front of the fleet sends: one Host for every process.
 const host = { host: 'api.example.test' }
 
 async function startServer(config: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(here('./fixtures/server.mjs'), [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = forkSource(here('./fixtures/server.mjs'), [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { port: number }) => resolve(m.port))
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
@@ -35,7 +34,6 @@ function stop(child: ChildProcess): Promise<void> {
 describe.skipIf(!redisReady())('across processes (two Koa servers, one Redis)', () => {
   let redis: RedisServer
   beforeAll(async () => {
-    await build({ config: false, entry: { index: here('../src/index.ts') }, outDir: here('../test-output/herd-koa'), format: ['esm'], target: 'node20', dts: false, silent: true, external: ['@herd/http', '@herd/core', 'koa'] })
     redis = await startRedis()
   })
   afterAll(async () => {
@@ -45,7 +43,7 @@ describe.skipIf(!redisReady())('across processes (two Koa servers, one Redis)', 
   for (const [name, pkg] of [['Koa 3', 'koa'], ['Koa 2', 'koa2']] as const) {
     it(`${name}: concurrent requests spread over both processes run the handler once in total`, async () => {
       const prefix = `x${Math.random().toString(36).slice(2)}:`
-      const config = { bundle: BUNDLE, koa: pkg, redisUrl: redis.url, prefix }
+      const config = { koa: pkg, redisUrl: redis.url, prefix }
       const servers = await Promise.all([startServer(config), startServer(config)])
       try {
         const responses = await Promise.all(times(60, (i) => get(`${servers[i % 2]!.url}/hot?page=1`, { headers: host })))

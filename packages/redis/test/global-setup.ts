@@ -1,10 +1,5 @@
 import { type RedisServer, type RedisCluster, redisReady, startRedis, startRedisCluster } from '@herd/testing/redis-server'
-import { fileURLToPath } from 'node:url'
-import { build } from 'tsup'
 import type { TestProject } from 'vitest/node'
-
-/** The child processes of the cross-process tests import this bundle of src/ (tests may run before `pnpm build`). */
-export const FIXTURE_BUNDLE = fileURLToPath(new URL('../test-output/herd-redis/index.js', import.meta.url))
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,8 +7,6 @@ declare module 'vitest' {
     redisUrl: string
     /** Root nodes of the shared 3-master Cluster. */
     clusterUrls: string[]
-    /** ESM bundle of src/index.ts for child processes. */
-    redisBundle: string
   }
 }
 
@@ -27,18 +20,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let cluster: RedisCluster | undefined
   project.provide('redisUrl', '')
   project.provide('clusterUrls', [])
-  project.provide('redisBundle', FIXTURE_BUNDLE)
   if (redisReady()) {
-    await build({
-      config: false,
-      entry: { index: fileURLToPath(new URL('../src/index.ts', import.meta.url)) },
-      outDir: fileURLToPath(new URL('../test-output/herd-redis', import.meta.url)),
-      format: ['esm'],
-      target: 'node20',
-      dts: false,
-      silent: true,
-      external: ['@herd/core', 'redis'],
-    })
     try {
       ;[redis, cluster] = await Promise.all([startRedis(), startRedisCluster({ masters: 3 })])
     } catch (error) {
