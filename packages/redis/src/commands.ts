@@ -3,10 +3,22 @@ import { RedisCommandTimeoutError, RedisUnavailableError } from './errors.js'
 import type { Script } from './scripts.js'
 
 /**
- * A node-redis client (v5 API) from `createClient` or `createCluster`. The
+ * A node-redis client from `createClient` or `createCluster` (node-redis 5
+ * and 6), whatever its modules, scripts, RESP version and type mapping. The
  * user owns it: herd never connects, quits or reconfigures it.
  */
-export type RedisClient = Standalone | Cluster
+export type RedisClient = Standalone | Cluster | ClusterByShape
+
+/**
+ * A cluster from `createCluster()`, by shape: `RedisClusterType<any, …>`
+ * refuses every cluster with modules (the default ones included) over a
+ * contravariant internal member, so `createCluster(...)` was a TS2345. Its
+ * members are node-redis' own, whatever the version and generics.
+ */
+interface ClusterByShape {
+  readonly masters: unknown
+  readonly [member: string]: any
+}
 
 // `any` generics: any modules, scripts, RESP version and type mapping the user configured.
 type Standalone = RedisClientType<any, any, any, any, any>
