@@ -1,0 +1,13 @@
+import { defineConfig, mergeConfig } from 'vitest/config'
+import shared from '../../vitest.shared.js'
+
+export default mergeConfig(
+  shared,
+  defineConfig({
+    test: {
+      include: ['test/**/*.test.ts'],
+      // Each run starts a redis-server and child processes: one file at a time on a 2-core machine.
+      fileParallelism: false,
+    },
+  }),
+)
