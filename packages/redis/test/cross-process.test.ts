@@ -1,7 +1,7 @@
 import { createHerd } from '@herd/core'
 import { type RedisServer, startRedis } from '@herd/testing/redis-server'
 import { describe, expect, it } from 'vitest'
-import { redisLock, redisStore } from '../src/index.js'
+import { redisStore } from '../src/index.js'
 import { connect, haveRedis, redisUrl, uniquePrefix } from './clients.js'
 import { percentile, spawnWorkers } from './fleet.js'
 
