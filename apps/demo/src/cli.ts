@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { StartupError } from './backend.js'
+import { connectRedis, StartupError } from './backend.js'
 import { parseConfig, USAGE, type Config } from './config.js'
 import { isClusterWorker, runClusterWorker, startCluster } from './fleet/cluster.js'
 import { describeSetup, startSingle, type Running } from './fleet/single.js'
@@ -34,6 +34,8 @@ async function main(): Promise<void> {
     process.exit(2)
   }
 
+  // An unreachable REDIS_URL fails here, in about a second, rather than after the database is seeded.
+  if (config.redisUrl) (await connectRedis(config.redisUrl)).destroy()
   if (config.command === 'serve') console.log('herd demo: starting (seeding the database takes a few seconds)…')
   running = await (config.workers > 1 ? startCluster(config) : startSingle(config))
 

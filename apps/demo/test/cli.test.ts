@@ -1,18 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '@herd/testing/redis-server'
-import { sourceExecArgv } from '@herd/testing/source-process'
+import { sourceExecArgv, type WatchedOutput, watchOutput } from '@herd/testing/source-process'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const DEMO_DIR = fileURLToPath(new URL('..', import.meta.url))
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
-
-interface Started {
-  child: ChildProcess
-  output: () => string
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  printed(pattern: RegExp): Promise<void>
-}
 
 const live = new Set<ChildProcess>()
 afterEach(() => {
@@ -20,36 +13,11 @@ afterEach(() => {
   live.clear()
 })
 
-/** A process in a process group of its own (as a terminal runs a command), its output collected. */
-function start(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Started {
+/** A process in a process group of its own (as a terminal runs a command), its output watched. */
+function start(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): WatchedOutput & { child: ChildProcess } {
   const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(child)
-  let output = ''
-  const waiting: Array<{ pattern: RegExp; resolve: () => void }> = []
-  const onData = (chunk: Buffer) => {
-    output += chunk
-    for (const w of waiting.filter((w) => w.pattern.test(output))) {
-      waiting.splice(waiting.indexOf(w), 1)
-      w.resolve()
-    }
-  }
-  child.stdout!.on('data', onData)
-  child.stderr!.on('data', onData)
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  )
-  return {
-    child,
-    output: () => output,
-    exit,
-    printed: (pattern) =>
-      pattern.test(output)
-        ? Promise.resolve()
-        : Promise.race([
-            new Promise<void>((resolve) => waiting.push({ pattern, resolve })),
-            exit.then(({ code }) => Promise.reject(new Error(`exited (${code}) before printing ${pattern}:\n${output}`))),
-          ]),
-  }
+  return { child, ...watchOutput(child) }
 }
 
 /** A clean environment: a developer's REDIS_URL, DATABASE_URL or PORT must not leak in. */

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type RedisServer, redisReady, startRedis } from '@herd/testing/redis-server'
-import { forkSource } from '@herd/testing/source-process'
+import { forkSource, type WatchedOutput, watchOutput } from '@herd/testing/source-process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, sampleFiles } from './readme-samples.js'
 
@@ -14,44 +14,13 @@ const NOT_RUN: Record<string, string> = {
   'docs/samples/src/testing-conformance.ts': 'a vitest file: its suites run in packages/memory and packages/redis',
 }
 
-interface Run {
-  child: ChildProcess
-  output: () => string
-  exit: Promise<number | null>
-  /** Resolves once the output contains `text`. */
-  printed(text: string): Promise<void>
-}
-
-function run(file: string, redisUrl: string, env: Record<string, string> = {}): Run {
+function run(file: string, redisUrl: string, env: Record<string, string> = {}): WatchedOutput & { child: ChildProcess } {
   const child = forkSource(RUNNER, [join(ROOT, file)], {
     cwd: join(ROOT, 'docs/samples'),
     env: { ...process.env, REDIS_URL: redisUrl, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   })
-  let output = ''
-  const watchers: Array<{ text: string; resolve: () => void }> = []
-  const onData = (chunk: Buffer) => {
-    output += chunk
-    for (const w of watchers.filter((w) => output.includes(w.text))) {
-      watchers.splice(watchers.indexOf(w), 1)
-      w.resolve()
-    }
-  }
-  child.stdout!.on('data', onData)
-  child.stderr!.on('data', onData)
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return {
-    child,
-    output: () => output,
-    exit,
-    printed: (text) =>
-      output.includes(text)
-        ? Promise.resolve()
-        : Promise.race([
-            new Promise<void>((resolve) => watchers.push({ text, resolve })),
-            exit.then((code) => Promise.reject(new Error(`the sample exited (${code}) before printing "${text}":\n${output}`))),
-          ]),
-  }
+  return { child, ...watchOutput(child) }
 }
 
 function message(child: ChildProcess, type: string): Promise<void> {
@@ -86,7 +55,7 @@ describe.skipIf(!redisReady())('README samples, run against a real redis-server'
   it.each(runnable)('%s runs to its end', async (file) => {
     const sample = run(file, redis.url)
     live.add(sample.child)
-    const code = await sample.exit
+    const { code } = await sample.exit
     expect(sample.output()).toContain('sample ran to its end')
     expect(code, sample.output()).toBe(0)
   })
@@ -101,7 +70,7 @@ describe.skipIf(!redisReady())('README samples, run against a real redis-server'
     await sample.printed('redis: ')
     await redis.restart()
     sample.child.send({ type: 'go' })
-    const code = await sample.exit
+    const { code } = await sample.exit
     expect(sample.output()).toContain('sample ran to its end')
     expect(sample.output()).not.toContain('Unhandled')
     expect(code, sample.output()).toBe(0)
