@@ -125,7 +125,9 @@ export async function connectRedis(redisUrl: string): Promise<ReturnType<typeof 
     await client.connect()
   } catch (error) {
     const cause = (error as { socketError?: Error }).socketError ?? (error as Error)
-    throw new StartupError(`herd demo: can't reach Redis at ${redacted(redisUrl)} (${cause.message}). Start redis-server there, or unset REDIS_URL to keep herd in process memory.`)
+    throw new StartupError(
+      `herd demo: can't reach Redis at ${redacted(redisUrl)} (${cause.message}). Start redis-server there, or unset REDIS_URL to keep herd in process memory.`,
+    )
   }
   connected = true
   return client

@@ -12,7 +12,9 @@ const available = existsSync(CHROMIUM)
 // In CI a missing browser is a failure (the beforeAll below throws); elsewhere the suite skips, loudly.
 if (!available && !process.env.CI) {
   const line = '!'.repeat(78)
-  console.warn(`\n${line}\n!! SKIPPING THE BROWSER TEST: no Chromium at ${CHROMIUM}.\n!! apt-get install -y chromium, or set CHROMIUM_PATH. In CI (CI=true) this is a failure.\n${line}\n`)
+  console.warn(
+    `\n${line}\n!! SKIPPING THE BROWSER TEST: no Chromium at ${CHROMIUM}.\n!! apt-get install -y chromium, or set CHROMIUM_PATH. In CI (CI=true) this is a failure.\n${line}\n`,
+  )
 }
 
 describe.skipIf(!available && !process.env.CI)('dashboard in a real browser', () => {
@@ -26,8 +28,16 @@ describe.skipIf(!available && !process.env.CI)('dashboard in a real browser', ()
     // Playwright starts Chromium with a fresh temporary profile (user-data-dir) and removes it on close.
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--disable-quic'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     })
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
   })

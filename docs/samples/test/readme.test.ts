@@ -8,7 +8,10 @@ const TYPESCRIPT = new Set(['ts', 'typescript', 'js', 'javascript'])
 describe.each(readmes())('%s', (readme) => {
   it('names a checked sample file above every TypeScript block', () => {
     const unmarked = blocks(readme).filter((b) => TYPESCRIPT.has(b.language) && b.file === undefined)
-    expect(unmarked.map((b) => `${b.readme}:${b.line}`), 'add <!-- sample: docs/samples/src/NAME.ts --> above the block').toEqual([])
+    expect(
+      unmarked.map((b) => `${b.readme}:${b.line}`),
+      'add <!-- sample: docs/samples/src/NAME.ts --> above the block',
+    ).toEqual([])
   })
 
   it("shows each sample file's text exactly (pnpm --filter @herd/samples sync rewrites them)", () => {

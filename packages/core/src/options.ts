@@ -157,4 +157,3 @@ export function positiveInteger(value: unknown, name: string, allowInfinity = fa
   }
   return value
 }
-

@@ -24,7 +24,11 @@ describe('circuit breaker around the Store', () => {
     store.mode = 'ok'
     await sleep(120)
     await herd.fetch('k', loader)
-    expect(transitions).toEqual([['closed', 'open'], ['open', 'half-open'], ['half-open', 'closed']])
+    expect(transitions).toEqual([
+      ['closed', 'open'],
+      ['open', 'half-open'],
+      ['half-open', 'closed'],
+    ])
     // recovered: values are cached in the Store again
     await herd.fetch('k2', loader)
     expect(store.entries.has('k2')).toBe(true)

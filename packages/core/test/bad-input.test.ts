@@ -1,12 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  HerdArgumentError,
-  HerdClosedError,
-  HerdEncodeError,
-  HerdTimeoutError,
-  createHerd,
-  type Herd,
-} from '../src/index.js'
+import { HerdArgumentError, HerdClosedError, HerdEncodeError, HerdTimeoutError, createHerd, type Herd } from '../src/index.js'
 import { allSettleWithin, countingLoader, sleep } from './support/helpers.js'
 import { MapStore } from './support/map-store.js'
 
@@ -66,7 +59,10 @@ describe('bad input gets a typed error at the call that caused it', () => {
       calls++
       throw boom
     }
-    const results = await allSettleWithin(Array.from({ length: 10 }, () => herd.fetch('k', loader)), 1_000)
+    const results = await allSettleWithin(
+      Array.from({ length: 10 }, () => herd.fetch('k', loader)),
+      1_000,
+    )
     for (const r of results) expect(r).toEqual({ status: 'rejected', reason: boom })
     expect(calls).toBe(1)
     await expect(herd.get('k')).resolves.toBeUndefined()
@@ -75,16 +71,22 @@ describe('bad input gets a typed error at the call that caused it', () => {
   it.each([
     ['a function', () => () => 1],
     ['a symbol', () => Symbol('s')],
-    ['a circular object', () => {
-      const o: Record<string, unknown> = {}
-      o.self = o
-      return o
-    }],
+    [
+      'a circular object',
+      () => {
+        const o: Record<string, unknown> = {}
+        o.self = o
+        return o
+      },
+    ],
   ])('a loader returning %s rejects with HerdEncodeError, caches nothing, leaves nothing pending', async (_name, make) => {
     const store = new MapStore()
     herd = createHerd({ store, staleIfError: '1h' })
     const loader = countingLoader(() => make())
-    const results = await allSettleWithin(Array.from({ length: 5 }, () => herd.fetch('k', loader)), 1_000)
+    const results = await allSettleWithin(
+      Array.from({ length: 5 }, () => herd.fetch('k', loader)),
+      1_000,
+    )
     for (const r of results) {
       expect(r.status).toBe('rejected')
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(HerdEncodeError)
@@ -116,7 +118,10 @@ describe('bad input gets a typed error at the call that caused it', () => {
       signal = ctx.signal
       return new Promise<string>(() => {})
     }
-    const results = await allSettleWithin(Array.from({ length: 3 }, () => herd.fetch('k', never)), 2_000)
+    const results = await allSettleWithin(
+      Array.from({ length: 3 }, () => herd.fetch('k', never)),
+      2_000,
+    )
     for (const r of results) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(HerdTimeoutError)
     expect(signal?.aborted).toBe(true)
     expect(signal?.reason).toBeInstanceOf(HerdTimeoutError)

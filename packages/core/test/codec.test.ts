@@ -13,7 +13,13 @@ describe('default codec', () => {
     ['boolean', false],
     ['NaN and infinities', [Number.NaN, Infinity, -Infinity]],
     ['Date', new Date('2026-11-23T10:00:00.000Z')],
-    ['Map', new Map<unknown, unknown>([['a', 1], [2, { b: new Date(0) }]])],
+    [
+      'Map',
+      new Map<unknown, unknown>([
+        ['a', 1],
+        [2, { b: new Date(0) }],
+      ]),
+    ],
     ['Set', new Set([1, 'two', 3n])],
     ['BigInt', 12345678901234567890n],
     ['undefined inside containers', { a: undefined, list: [1, undefined, 3] }],
@@ -49,7 +55,10 @@ describe('default codec', () => {
       }
     }
     class Point {
-      constructor(readonly x: number, readonly y: number) {}
+      constructor(
+        readonly x: number,
+        readonly y: number,
+      ) {}
     }
     expect(roundTrip({ price: new Money(250), at: new Point(1, 2) })).toEqual({ price: '2.5 EUR', at: { x: 1, y: 2 } })
   })

@@ -147,10 +147,12 @@ describe('adaptive TTL', () => {
 
   it('an invalid setTtl() fails the call with a HerdArgumentError', async () => {
     herd = createHerd({ staleIfError: '1h' })
-    await expect(herd.fetch('k', (ctx) => {
-      ctx.setTtl(-1)
-      return 1
-    })).rejects.toThrow(/setTtl/)
+    await expect(
+      herd.fetch('k', (ctx) => {
+        ctx.setTtl(-1)
+        return 1
+      }),
+    ).rejects.toThrow(/setTtl/)
   })
 })
 

@@ -35,9 +35,11 @@ describe('fetchEntry() says how each caller was answered', () => {
     herd = createHerd({ ttl: 10, jitter: 0, beta: 0, staleIfError: '1m' })
     await herd.fetch('k', async () => 'old')
     await sleep(20)
-    await expect(herd.fetchEntry('k', async () => {
-      throw new Error('down')
-    })).resolves.toMatchObject({ value: 'old', status: 'stale' })
+    await expect(
+      herd.fetchEntry('k', async () => {
+        throw new Error('down')
+      }),
+    ).resolves.toMatchObject({ value: 'old', status: 'stale' })
   })
 })
 
@@ -57,13 +59,17 @@ describe('ctx.setOptions()', () => {
 
   it('rejects bad values with a HerdArgumentError at the call', async () => {
     herd = createHerd()
-    await expect(herd.fetch('k', (ctx) => {
-      ctx.setOptions({ staleWhileRevalidate: 'soon' })
-      return 1
-    })).rejects.toThrow(/staleWhileRevalidate/)
-    await expect(herd.fetch('k2', (ctx) => {
-      ctx.setOptions(null as never)
-      return 1
-    })).rejects.toThrow(/setOptions/)
+    await expect(
+      herd.fetch('k', (ctx) => {
+        ctx.setOptions({ staleWhileRevalidate: 'soon' })
+        return 1
+      }),
+    ).rejects.toThrow(/staleWhileRevalidate/)
+    await expect(
+      herd.fetch('k2', (ctx) => {
+        ctx.setOptions(null as never)
+        return 1
+      }),
+    ).rejects.toThrow(/setOptions/)
   })
 })

@@ -40,7 +40,10 @@ describe.skipIf(!redisReady())('across processes (two Express servers, one Redis
     await redis?.stop()
   })
 
-  for (const [name, pkg] of [['Express 5', 'express'], ['Express 4', 'express4']] as const) {
+  for (const [name, pkg] of [
+    ['Express 5', 'express'],
+    ['Express 4', 'express4'],
+  ] as const) {
     it(`${name}: concurrent requests spread over both processes run the handler once in total`, async () => {
       const prefix = `x${Math.random().toString(36).slice(2)}:`
       const config = { express: pkg, redisUrl: redis.url, prefix }

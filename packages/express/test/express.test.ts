@@ -160,7 +160,11 @@ describe.each([
       expect(a.headers['x-cache']).toBe('BYPASS')
       const mixed = await Promise.all(
         times(30, (i) =>
-          i % 3 === 0 ? get(`${url}/me`, { headers: { authorization: 'Bearer A' } }) : i % 3 === 1 ? get(`${url}/me`, { headers: { authorization: 'Bearer B' } }) : get(`${url}/me`),
+          i % 3 === 0
+            ? get(`${url}/me`, { headers: { authorization: 'Bearer A' } })
+            : i % 3 === 1
+              ? get(`${url}/me`, { headers: { authorization: 'Bearer B' } })
+              : get(`${url}/me`),
         ),
       )
       mixed.forEach((r, i) => expect(r.text).toBe(['hello Bearer A', 'hello Bearer B', 'hello anonymous'][i % 3]))
@@ -174,7 +178,11 @@ describe.each([
       const calls = { n: 0 }
       echoUser(app, '/me', cache(), calls)
       const url = await listen(app)
-      const [a, b, anon] = await Promise.all([get(`${url}/me`, { headers: { cookie: 'sid=A' } }), get(`${url}/me`, { headers: { cookie: 'sid=B' } }), get(`${url}/me`)])
+      const [a, b, anon] = await Promise.all([
+        get(`${url}/me`, { headers: { cookie: 'sid=A' } }),
+        get(`${url}/me`, { headers: { cookie: 'sid=B' } }),
+        get(`${url}/me`),
+      ])
       expect([a.text, b.text, anon.text]).toEqual(['hello sid=A', 'hello sid=B', 'hello anonymous'])
       expect((await get(`${url}/me`, { headers: { cookie: 'sid=B' } })).text).toBe('hello sid=B')
       expect((await get(`${url}/me`)).text).toBe('hello anonymous')
@@ -527,7 +535,17 @@ describe.each([
     it('sends an error thrown by the key function to the error handler', async () => {
       const { app, cache } = setup()
       const seen: string[] = []
-      app.get('/k', cache({ key: () => { throw new Error('bad key') } }), (_req, res) => { res.send('unreached') })
+      app.get(
+        '/k',
+        cache({
+          key: () => {
+            throw new Error('bad key')
+          },
+        }),
+        (_req, res) => {
+          res.send('unreached')
+        },
+      )
       errorHandler(app, seen)
       const url = await listen(app)
       expect((await get(`${url}/k`)).text).toBe('handled: bad key')

@@ -1,6 +1,16 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { HerdArgumentError, type Duration, type FetchOptions, type Herd, type LoadedEntryOptions, type LoaderContext } from '@herd/core'
-import { buildCapture, isCaptured, isPass, newGeneration, snapshotHeaders, storedHeaders, type CacheValue, type CapturedResponse, type PassMarker } from './capture.js'
+import {
+  buildCapture,
+  isCaptured,
+  isPass,
+  newGeneration,
+  snapshotHeaders,
+  storedHeaders,
+  type CacheValue,
+  type CapturedResponse,
+  type PassMarker,
+} from './capture.js'
 import { isNotModified } from './conditional.js'
 import { defaultHerd } from './default-herd.js'
 import { detachedExchange, markOf, markSeen, stripConditionalHeaders, type DetachedRecord } from './detached.js'
@@ -182,7 +192,11 @@ export class HttpCache<Source = unknown> {
       const result = (this.options.key as (source: Source, url: string) => unknown)(ex.source, url)
       if (!result) return undefined
       if (typeof result === 'string') key = result
-      else if (typeof result === 'object' && typeof (result as { key: unknown }).key === 'string' && typeof (result as { user: unknown }).user === 'string') {
+      else if (
+        typeof result === 'object' &&
+        typeof (result as { key: unknown }).key === 'string' &&
+        typeof (result as { user: unknown }).user === 'string'
+      ) {
         key = (result as { key: string }).key
         user = (result as { user: string }).user
       } else {
@@ -238,7 +252,10 @@ export class HttpCache<Source = unknown> {
       state.wake = settle
       this.herd
         .fetchEntry<CacheValue>(key, (ctx) => this.load(ex, state, ctx, parent, perUser), this.fetchOptions)
-        .then((answer) => settle(answer.value, answer.status === 'stale'), (error: unknown) => settle(new Failed(error)))
+        .then(
+          (answer) => settle(answer.value, answer.status === 'stale'),
+          (error: unknown) => settle(new Failed(error)),
+        )
     })
   }
 
@@ -249,7 +266,13 @@ export class HttpCache<Source = unknown> {
    * request is served the stale one) or the request is HEAD, it runs a
    * detached copy of the request instead.
    */
-  private load(ex: Exchange<Source>, state: RequestState, ctx: LoaderContext<CacheValue>, parent: CapturedResponse | undefined, perUser: boolean): Promise<CacheValue> {
+  private load(
+    ex: Exchange<Source>,
+    state: RequestState,
+    ctx: LoaderContext<CacheValue>,
+    parent: CapturedResponse | undefined,
+    perUser: boolean,
+  ): Promise<CacheValue> {
     let run: Run
     if (state.real !== undefined) {
       run = state.real
@@ -290,7 +313,10 @@ export class HttpCache<Source = unknown> {
     const { req, res } = detachedExchange(ex.req, ex.url, record)
     res.once('finish', () => {
       if (!record.claimed) {
-        settle({ kind: 'error', error: new Error(`herdCache: the refresh of ${ex.url} was answered before it reached herdCache (status ${res.statusCode})`) })
+        settle({
+          kind: 'error',
+          error: new Error(`herdCache: the refresh of ${ex.url} was answered before it reached herdCache (status ${res.statusCode})`),
+        })
       }
     })
     const signal = ctx.signal
@@ -311,7 +337,13 @@ export class HttpCache<Source = unknown> {
     return { handled: undefined, outcome }
   }
 
-  private toValue(outcome: RunOutcome, ctx: LoaderContext<CacheValue>, req: IncomingMessage, parent: CapturedResponse | undefined, perUser: boolean): CacheValue {
+  private toValue(
+    outcome: RunOutcome,
+    ctx: LoaderContext<CacheValue>,
+    req: IncomingMessage,
+    parent: CapturedResponse | undefined,
+    perUser: boolean,
+  ): CacheValue {
     if (outcome.kind === 'error') throw outcome.error
     const now = Date.now()
     if (outcome.kind === 'aborted') {
@@ -353,7 +385,11 @@ export class HttpCache<Source = unknown> {
     const { res, req } = ex
     const header = this.options.cacheHeader
     const age = ageOf(capture, now)
-    if (p.conditional && (req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined) && isNotModified(req.headers, capture.etag, capture.lastModified)) {
+    if (
+      p.conditional &&
+      (req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined) &&
+      isNotModified(req.headers, capture.etag, capture.lastModified)
+    ) {
       for (let i = 0; i < p.notModifiedNames.length; i++) res.setHeader(p.notModifiedNames[i]!, p.notModifiedValues[i]!)
       res.setHeader('age', age)
       if (header !== undefined) res.setHeader(header, status)

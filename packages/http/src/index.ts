@@ -1,4 +1,13 @@
-export { HttpCache, HandlerFailedError, withControls, type Exchange, type Run, type CacheStatus, type InvalidateOptions, type CacheControls } from './engine.js'
+export {
+  HttpCache,
+  HandlerFailedError,
+  withControls,
+  type Exchange,
+  type Run,
+  type CacheStatus,
+  type InvalidateOptions,
+  type CacheControls,
+} from './engine.js'
 export { resolveOptions, parseSize, DEFAULT_STATUSES, type HttpCacheOptions, type ResolvedOptions, type KeyResult } from './options.js'
 export { normalizeUrl, routeKey, variantKey, varyValues, KEY_PREFIX } from './keys.js'
 export { parseCacheControl, responseVerdict, requestHasCredentials, varyNames, type CacheControl, type Verdict } from './rules.js'

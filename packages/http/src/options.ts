@@ -62,8 +62,19 @@ export interface ResolvedOptions {
 }
 
 const KNOWN = new Set([
-  'ttl', 'staleWhileRevalidate', 'staleIfError', 'herd', 'key', 'methods', 'statuses', 'vary',
-  'maxBodySize', 'cacheHeader', 'passTtl', 'etag', 'hardTimeout',
+  'ttl',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'herd',
+  'key',
+  'methods',
+  'statuses',
+  'vary',
+  'maxBodySize',
+  'cacheHeader',
+  'passTtl',
+  'etag',
+  'hardTimeout',
 ])
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const SIZE = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)\s*$/i

@@ -38,18 +38,40 @@ function seconds(value: string | undefined): number | undefined {
 }
 
 export function parseCacheControl(header: string): CacheControl {
-  const cc: CacheControl = { noStore: false, noCache: false, private: false, mustRevalidate: false, mustRevalidatePrivate: false, sMaxAge: undefined, maxAge: undefined }
+  const cc: CacheControl = {
+    noStore: false,
+    noCache: false,
+    private: false,
+    mustRevalidate: false,
+    mustRevalidatePrivate: false,
+    sMaxAge: undefined,
+    maxAge: undefined,
+  }
   for (const match of header.matchAll(DIRECTIVE)) {
     const value = match[2] ?? match[3]
     switch (match[1]!.toLowerCase()) {
-      case 'no-store': cc.noStore = true; break
-      case 'no-cache': cc.noCache = true; break
-      case 'private': cc.private = true; break
-      case 'must-revalidate': cc.mustRevalidate = cc.mustRevalidatePrivate = true; break
-      case 'proxy-revalidate': cc.mustRevalidate = true; break
+      case 'no-store':
+        cc.noStore = true
+        break
+      case 'no-cache':
+        cc.noCache = true
+        break
+      case 'private':
+        cc.private = true
+        break
+      case 'must-revalidate':
+        cc.mustRevalidate = cc.mustRevalidatePrivate = true
+        break
+      case 'proxy-revalidate':
+        cc.mustRevalidate = true
+        break
       // An invalid value for a freshness directive makes the response stale (RFC 9111 §1.2.2).
-      case 's-maxage': cc.sMaxAge = seconds(value) ?? 0; break
-      case 'max-age': cc.maxAge = seconds(value) ?? 0; break
+      case 's-maxage':
+        cc.sMaxAge = seconds(value) ?? 0
+        break
+      case 'max-age':
+        cc.maxAge = seconds(value) ?? 0
+        break
     }
   }
   return cc
@@ -82,13 +104,7 @@ export type Verdict =
 const FAIL: Verdict = { kind: 'fail' }
 
 /** Whether a response may be shared, and for how long (ms). `now` is for `Expires`. */
-export function responseVerdict(
-  status: number,
-  headers: OutgoingHttpHeaders,
-  options: ResolvedOptions,
-  perUser: boolean,
-  now: number,
-): Verdict {
+export function responseVerdict(status: number, headers: OutgoingHttpHeaders, options: ResolvedOptions, perUser: boolean, now: number): Verdict {
   if (!options.statuses.has(status)) return status >= 500 ? FAIL : { kind: 'pass', reason: `status ${status}` }
   if (headers['set-cookie'] !== undefined) return { kind: 'pass', reason: 'set-cookie' }
   if (varyNames(headers.vary).includes('*')) return { kind: 'pass', reason: 'vary *' }

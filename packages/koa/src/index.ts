@@ -1,7 +1,17 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { Stream, type Readable } from 'node:stream'
 import type { Duration } from '@herd/core'
-import { HttpCache, teeStream, withControls, type CacheControls, type Exchange, type HttpCacheOptions, type Run, type RunOutcome, type StreamOutcome } from '@herd/http'
+import {
+  HttpCache,
+  teeStream,
+  withControls,
+  type CacheControls,
+  type Exchange,
+  type HttpCacheOptions,
+  type Run,
+  type RunOutcome,
+  type StreamOutcome,
+} from '@herd/http'
 import type { Context, Next } from 'koa'
 
 export { isBackgroundRefresh, type CapturedResponse, type InvalidateOptions, type KeyResult } from '@herd/http'
@@ -55,7 +65,11 @@ class KoaExchange implements Exchange<Context> {
    * after herdCache has already swapped in its stream), turned into bytes the
    * way Koa's own respond() would, or teed when it is a stream.
    */
-  private async runAndCapture(limit: number, onHeaders: (status: number, headers: OutgoingHttpHeaders) => void, settle: (outcome: RunOutcome) => void): Promise<void> {
+  private async runAndCapture(
+    limit: number,
+    onHeaders: (status: number, headers: OutgoingHttpHeaders) => void,
+    settle: (outcome: RunOutcome) => void,
+  ): Promise<void> {
     try {
       await this.next()
     } catch (error) {

@@ -40,7 +40,10 @@ describe.skipIf(!redisReady())('across processes (two Koa servers, one Redis)', 
     await redis?.stop()
   })
 
-  for (const [name, pkg] of [['Koa 3', 'koa'], ['Koa 2', 'koa2']] as const) {
+  for (const [name, pkg] of [
+    ['Koa 3', 'koa'],
+    ['Koa 2', 'koa2'],
+  ] as const) {
     it(`${name}: concurrent requests spread over both processes run the handler once in total`, async () => {
       const prefix = `x${Math.random().toString(36).slice(2)}:`
       const config = { koa: pkg, redisUrl: redis.url, prefix }

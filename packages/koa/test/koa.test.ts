@@ -19,7 +19,11 @@ describe.each([
   interface Setup {
     herd: Herd
     /** An app: [error catcher], [before...], herdCache(options), [after...], handler. */
-    serve(handler: Handler, options?: Partial<HerdCacheOptions>, extra?: { before?: Koa3.Middleware[]; after?: Koa3.Middleware[]; seen?: string[] }): Promise<string>
+    serve(
+      handler: Handler,
+      options?: Partial<HerdCacheOptions>,
+      extra?: { before?: Koa3.Middleware[]; after?: Koa3.Middleware[]; seen?: string[] },
+    ): Promise<string>
     middleware: ReturnType<typeof herdCache> | undefined
   }
 
@@ -144,7 +148,13 @@ describe.each([
     it("never serves user A's Authorization or Cookie response to user B", async () => {
       const calls = { n: 0 }
       const url = await setup().serve(echoUser(calls))
-      const who: Array<Record<string, string>> = [{ authorization: 'Bearer A' }, { authorization: 'Bearer B' }, { cookie: 'sid=A' }, { cookie: 'sid=B' }, {}]
+      const who: Array<Record<string, string>> = [
+        { authorization: 'Bearer A' },
+        { authorization: 'Bearer B' },
+        { cookie: 'sid=A' },
+        { cookie: 'sid=B' },
+        {},
+      ]
       const names = ['hello Bearer A', 'hello Bearer B', 'hello sid=A', 'hello sid=B', 'hello anonymous']
       const mixed = await Promise.all(times(25, (i) => get(`${url}/me`, { headers: who[i % 5]! })))
       mixed.forEach((r, i) => expect(r.text).toBe(names[i % 5]))

@@ -28,7 +28,9 @@ end
  * entry has a higher fence; a ttl of 0 writes an entry that is gone at once
  * (deletes). 1 written, 0 refused.
  */
-export const SET_IF_NEWER = script('setIfNewer', `${STORED_FENCE}
+export const SET_IF_NEWER = script(
+  'setIfNewer',
+  `${STORED_FENCE}
 local current = storedFence(KEYS[1])
 if current and current > tonumber(ARGV[1]) then return 0 end
 if ARGV[3] == '0' then
@@ -36,13 +38,16 @@ if ARGV[3] == '0' then
 else
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 end
-return 1`)
+return 1`,
+)
 
 /**
  * KEYS: value. ARGV: at (epoch ms). freshUntil (3rd field) becomes
  * min(freshUntil, at); the rest and the TTL are kept. 1 when an entry was there.
  */
-export const MARK_STALE = script('markStale', `local v = redis.call('GET', KEYS[1])
+export const MARK_STALE = script(
+  'markStale',
+  `local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local c1 = string.find(v, ',', 1, true)
 local c2 = c1 and string.find(v, ',', c1 + 1, true)
@@ -52,7 +57,8 @@ local fresh = tonumber(string.sub(v, c2 + 1, c3 - 1))
 if fresh and fresh > tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], string.sub(v, 1, c2) .. ARGV[1] .. string.sub(v, c3), 'KEEPTTL')
 end
-return 1`)
+return 1`,
+)
 
 /**
  * The next fence: INCR of the key's counter, lifted above the stored entry's
@@ -73,26 +79,41 @@ end
 `
 
 /** KEYS: lock, fence, value. ARGV: token, lease ms, fence ttl ms. The new fence, or nil when the key is held. */
-export const ACQUIRE = script('acquire', `${NEXT_FENCE}
+export const ACQUIRE = script(
+  'acquire',
+  `${NEXT_FENCE}
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
-return nextFence(KEYS[2], KEYS[3], ARGV[3])`)
+return nextFence(KEYS[2], KEYS[3], ARGV[3])`,
+)
 
 /** KEYS: fence, value. ARGV: fence ttl ms. A fence for a write made without a lease. */
-export const FENCE = script('fence', `${NEXT_FENCE}
-return nextFence(KEYS[1], KEYS[2], ARGV[1])`)
+export const FENCE = script(
+  'fence',
+  `${NEXT_FENCE}
+return nextFence(KEYS[1], KEYS[2], ARGV[1])`,
+)
 
 /** KEYS: lock. ARGV: token, wake channel. Owner only: deletes the lease and wakes the waiters. 1 released, 0 not ours. */
-export const RELEASE = script('release', `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+export const RELEASE = script(
+  'release',
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('PUBLISH', ARGV[2], ARGV[1])
-return 1`)
+return 1`,
+)
 
 /** KEYS: lock. ARGV: token, lease ms. Owner only. 1 extended, 0 not ours. */
-export const EXTEND = script('extend', `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+export const EXTEND = script(
+  'extend',
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`)
+return 1`,
+)
 
 /** KEYS: lock. The holder's token ('' when free) and the lease's remaining ms, for a waiter's fallback check. */
-export const PROBE = script('probe', `local token = redis.call('GET', KEYS[1])
+export const PROBE = script(
+  'probe',
+  `local token = redis.call('GET', KEYS[1])
 if not token then return {'', -2} end
-return {token, redis.call('PTTL', KEYS[1])}`)
+return {token, redis.call('PTTL', KEYS[1])}`,
+)

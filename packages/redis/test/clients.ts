@@ -15,10 +15,7 @@ const opened: RedisClient[] = []
 
 /** A connected client on the shared server or Cluster, destroyed after the file (if not before). */
 export async function connect(topology: Topology): Promise<RedisClient> {
-  const client: RedisClient =
-    topology === 'single'
-      ? createClient({ url: redisUrl })
-      : createCluster({ rootNodes: clusterUrls.map((url) => ({ url })) })
+  const client: RedisClient = topology === 'single' ? createClient({ url: redisUrl }) : createCluster({ rootNodes: clusterUrls.map((url) => ({ url })) })
   client.on('error', () => {})
   await client.connect()
   opened.push(client)

@@ -77,7 +77,9 @@ describe.skipIf(!haveRedis)('across processes (4 real node processes, one Redis)
     await sleep(300) // a second refresh, if any, would have started by now
     expect(await loaderCalls(counterKey)).toBe(2) // the primer's load + 1 refresh
     const latencies = outcomes.map((o) => o.ms)
-    console.log(`[stale stampede 4×250] refreshes: 1; caller latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`)
+    console.log(
+      `[stale stampede 4×250] refreshes: 1; caller latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+    )
     await reader.close()
   })
 
@@ -134,7 +136,9 @@ describe.skipIf(!haveRedis)('across processes (4 real node processes, one Redis)
       await server.kill()
       await sleep(1_000)
       await server.restart()
-      const results = await Promise.all(workers.map((w) => w.next<{ fetches: number; rejects: number; wrong: number; breaker: Array<{ from: string; to: string }> }>('traffic', 15_000)))
+      const results = await Promise.all(
+        workers.map((w) => w.next<{ fetches: number; rejects: number; wrong: number; breaker: Array<{ from: string; to: string }> }>('traffic', 15_000)),
+      )
       for (const r of results) {
         expect(r.fetches).toBeGreaterThan(100)
         expect(r.rejects).toBe(0)

@@ -28,7 +28,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       throw error
     }
     project.provide('redisUrl', redis.url)
-    project.provide('clusterUrls', cluster.rootNodes.map((n) => n.url))
+    project.provide(
+      'clusterUrls',
+      cluster.rootNodes.map((n) => n.url),
+    )
   }
   return async () => {
     await Promise.all([redis?.stop(), cluster?.stop()])

@@ -10,7 +10,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** Channels matching `pattern` that have subscribers, on every node. */
 async function channels(client: RedisClient, pattern: string): Promise<string[]> {
   if (!isCluster(client)) return (await client.sendCommand(['PUBSUB', 'CHANNELS', pattern])) as string[]
-  const perNode = await Promise.all(client.masters.map(async (m) => (await client.nodeClient(m)).sendCommand(['PUBSUB', 'CHANNELS', pattern]) as Promise<string[]>))
+  const perNode = await Promise.all(
+    client.masters.map(async (m) => (await client.nodeClient(m)).sendCommand(['PUBSUB', 'CHANNELS', pattern]) as Promise<string[]>),
+  )
   return perNode.flat()
 }
 

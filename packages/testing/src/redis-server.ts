@@ -121,16 +121,16 @@ let warned = false
  */
 export function redisReady(): boolean {
   if (redisAvailable()) return true
-  const why = process.env.REDIS_SERVER_BIN
-    ? `REDIS_SERVER_BIN=${process.env.REDIS_SERVER_BIN} is not an executable`
-    : 'redis-server is not on PATH'
+  const why = process.env.REDIS_SERVER_BIN ? `REDIS_SERVER_BIN=${process.env.REDIS_SERVER_BIN} is not an executable` : 'redis-server is not on PATH'
   if (process.env.HERD_REQUIRE_REDIS === '1') {
     throw new Error(`@herd/testing: ${why}, and HERD_REQUIRE_REDIS=1 says Redis suites must run. Install redis-server (apt-get install redis-server).`)
   }
   if (!warned) {
     warned = true
     const line = '!'.repeat(78)
-    console.warn(`\n${line}\n!! SKIPPING REDIS SUITES: ${why}.\n!! Nothing that needs Redis was tested. Set HERD_REQUIRE_REDIS=1 to make this an error.\n${line}\n`)
+    console.warn(
+      `\n${line}\n!! SKIPPING REDIS SUITES: ${why}.\n!! Nothing that needs Redis was tested. Set HERD_REQUIRE_REDIS=1 to make this an error.\n${line}\n`,
+    )
   }
   return false
 }
@@ -259,16 +259,27 @@ class ServerProcess implements RedisServer {
   async start(): Promise<void> {
     const bin = serverBin()
     if (!bin) throw new Error('@herd/testing: redis-server not found')
-    const child = spawn(bin, [
-      '--port', String(this.port),
-      '--bind', REDIS_HOST,
-      '--save', '',
-      '--appendonly', 'no',
-      '--dir', this.dir,
-      '--logfile', this.logFile,
-      '--daemonize', 'no',
-      ...this.args,
-    ], { stdio: 'ignore' })
+    const child = spawn(
+      bin,
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        REDIS_HOST,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        '--logfile',
+        this.logFile,
+        '--daemonize',
+        'no',
+        ...this.args,
+      ],
+      { stdio: 'ignore' },
+    )
     this.child = child
     track(child, this.dir)
     try {
@@ -365,11 +376,13 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
   }
   try {
     for (let i = 0; i < masters; i++) {
-      nodes.push(await startOn(
-        // nodes.conf lands in the node's own temp dir (--dir).
-        ['--cluster-enabled', 'yes', '--cluster-node-timeout', '3000'],
-        async () => ['--cluster-port', String(await freePort())],
-      ))
+      nodes.push(
+        await startOn(
+          // nodes.conf lands in the node's own temp dir (--dir).
+          ['--cluster-enabled', 'yes', '--cluster-node-timeout', '3000'],
+          async () => ['--cluster-port', String(await freePort())],
+        ),
+      )
     }
     await runCli(['--cluster', 'create', ...nodes.map((n) => `${REDIS_HOST}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'])
     const deadline = Date.now() + 20_000

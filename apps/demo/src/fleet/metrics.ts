@@ -1,9 +1,7 @@
 import type { Herd, HerdEventName } from '@herd/core'
 import type { Sample } from './types.js'
 
-const EVENTS: readonly HerdEventName[] = [
-  'hit', 'stale', 'miss', 'coalesced', 'load', 'refresh', 'error', 'fallback', 'breaker', 'lock-wait', 'write',
-]
+const EVENTS: readonly HerdEventName[] = ['hit', 'stale', 'miss', 'coalesced', 'load', 'refresh', 'error', 'fallback', 'breaker', 'lock-wait', 'write']
 const MAX_LATENCIES = 5_000
 
 /** One process's request count, latencies and herd events, handed over (and reset) once a second. */

@@ -88,15 +88,18 @@ export class BackendGuard {
   }
 
   private startSweeper(): ReturnType<typeof setInterval> {
-    const sweeper = setInterval(() => {
-      const now = Date.now()
-      for (const entry of this.pending) {
-        if (entry.deadline > now) continue
-        this.pending.delete(entry)
-        entry.reject(new BackendTimeoutError(entry.source, entry.timeoutMs))
-      }
-      if (this.pending.size === 0) this.stop()
-    }, Math.max(1, Math.ceil(this.timeoutMs / 10)))
+    const sweeper = setInterval(
+      () => {
+        const now = Date.now()
+        for (const entry of this.pending) {
+          if (entry.deadline > now) continue
+          this.pending.delete(entry)
+          entry.reject(new BackendTimeoutError(entry.source, entry.timeoutMs))
+        }
+        if (this.pending.size === 0) this.stop()
+      },
+      Math.max(1, Math.ceil(this.timeoutMs / 10)),
+    )
     sweeper.unref?.()
     return sweeper
   }

@@ -26,8 +26,24 @@ import type { Flight } from './flight.js'
 import { LocalTier } from './local-tier.js'
 
 const HERD_OPTION_KEYS = new Set([
-  'store', 'lock', 'bus', 'codec', 'local', 'lease', 'errorBackoff', 'operationTimeout', 'breaker', 'maxConcurrentLoads',
-  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout',
+  'store',
+  'lock',
+  'bus',
+  'codec',
+  'local',
+  'lease',
+  'errorBackoff',
+  'operationTimeout',
+  'breaker',
+  'maxConcurrentLoads',
+  'ttl',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'jitter',
+  'beta',
+  'negativeTtl',
+  'softTimeout',
+  'hardTimeout',
 ])
 
 /**

@@ -47,13 +47,7 @@ export function shouldRefreshEarly(entry: Entry, now: number, beta: number): boo
 const MAX_NEG_LOG_RANDOM = 37
 
 /** Builds the entry a load or a set writes. Returns undefined when the TTL says "don't cache". */
-export function buildEntry<T>(
-  value: T | undefined,
-  o: ResolvedEntryOptions,
-  fence: number,
-  now: number,
-  loadMs: number,
-): Entry<T> | undefined {
+export function buildEntry<T>(value: T | undefined, o: ResolvedEntryOptions, fence: number, now: number, loadMs: number): Entry<T> | undefined {
   const negative = value === undefined
   const ttl = negative ? Math.min(o.negativeTtl, o.ttl) : o.ttl
   if (ttl <= 0) return undefined

@@ -43,11 +43,16 @@ export async function load<T>(
   if (lease !== undefined && lock !== undefined) {
     const lost = new AbortController()
     signal = AbortSignal.any([parent, lost.signal])
-    renewal = setInterval(() => {
-      void h.guard.run('lock', key, () => lock.extend(lease, h.leaseMs)).then((kept) => {
-        if (kept === false) lost.abort(new LeaseLostError(key))
-      })
-    }, Math.max(1, Math.floor(h.leaseMs / 3)))
+    renewal = setInterval(
+      () => {
+        void h.guard
+          .run('lock', key, () => lock.extend(lease, h.leaseMs))
+          .then((kept) => {
+            if (kept === false) lost.abort(new LeaseLostError(key))
+          })
+      },
+      Math.max(1, Math.floor(h.leaseMs / 3)),
+    )
     renewal.unref?.()
   }
   const freeSlot = await h.bulkhead.acquire(signal).catch((error: unknown) => {

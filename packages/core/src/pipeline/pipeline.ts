@@ -324,4 +324,3 @@ function pickSetOptions(options: SetOptions): EntryOptions {
   const { ttl, staleWhileRevalidate, staleIfError, jitter } = options
   return { ttl, staleWhileRevalidate, staleIfError, jitter }
 }
-

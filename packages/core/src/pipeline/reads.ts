@@ -16,7 +16,11 @@ export async function readStore(h: HerdContext, key: string): Promise<Entry | un
   try {
     return fromStored(stored, h.codec.decode(stored.value))
   } catch (error) {
-    h.reportError(key, 'codec', error instanceof HerdDecodeError ? error : new HerdDecodeError(`herd: could not decode the entry for "${key}"`, { cause: error }))
+    h.reportError(
+      key,
+      'codec',
+      error instanceof HerdDecodeError ? error : new HerdDecodeError(`herd: could not decode the entry for "${key}"`, { cause: error }),
+    )
     return undefined
   }
 }
