@@ -1,12 +1,11 @@
 import { fileURLToPath } from 'node:url'
-import { defineConfig } from 'vitest/config'
+import { defineConfig, mergeConfig } from 'vitest/config'
+import shared from '../../vitest.shared.js'
 
-export default defineConfig({
-  // The examples import the package by name, as a user's code would: that name is this package's src.
-  resolve: { alias: { '@herd/otel': fileURLToPath(new URL('./src/index.ts', import.meta.url)) } },
-  test: {
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
-  },
-})
+export default mergeConfig(
+  shared,
+  defineConfig({
+    // The examples import the package by name, as a user's code would: that name is this package's src.
+    resolve: { alias: { '@herd/otel': fileURLToPath(new URL('./src/index.ts', import.meta.url)) } },
+  }),
+)

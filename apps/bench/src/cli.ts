@@ -20,7 +20,9 @@ const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'results')
 
 function usage(message?: string): never {
   if (message) console.error(`bench: ${message}\n`)
-  console.error(`usage: pnpm bench [suite…] [--rounds N] [--smoke] [--only name,name] [--no-write]\nsuites: ${SUITES.map((s) => `${s.name} (${s.aliases.join(', ')})`).join('; ')}`)
+  console.error(
+    `usage: pnpm bench [suite…] [--rounds N] [--smoke] [--only name,name] [--no-write]\nsuites: ${SUITES.map((s) => `${s.name} (${s.aliases.join(', ')})`).join('; ')}`,
+  )
   process.exit(message ? 2 : 0)
 }
 
@@ -39,7 +41,11 @@ async function main(): Promise<void> {
     else if (a === '--rounds') {
       rounds = Number(args[++i])
       if (!Number.isInteger(rounds) || rounds < 1) usage('--rounds needs a whole number >= 1')
-    } else if (a === '--only') only = (args[++i] ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+    } else if (a === '--only')
+      only = (args[++i] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
     else if (a.startsWith('-')) usage(`unknown option ${a}`)
     else {
       const suite = findSuite(a)
@@ -61,7 +67,10 @@ async function main(): Promise<void> {
     if (write && !smoke) saveSuite(RESULTS, { ...result, machine: m, command })
   }
   if (write && !smoke) {
-    const { json, md } = writeLatest(RESULTS, SUITES.map((s) => s.name))
+    const { json, md } = writeLatest(
+      RESULTS,
+      SUITES.map((s) => s.name),
+    )
     console.log(`\nwrote ${relative(process.cwd(), json)} and ${relative(process.cwd(), md)}`)
   }
 }

@@ -29,7 +29,12 @@ function block(r: SuiteRecord): string {
   return out.join('\n')
 }
 
-const records = new Map(loadSuites(RESULTS, SUITES.map((s) => s.name)).map((r) => [r.name, r]))
+const records = new Map(
+  loadSuites(
+    RESULTS,
+    SUITES.map((s) => s.name),
+  ).map((r) => [r.name, r]),
+)
 let doc = readFileSync(DOC, 'utf8')
 let replaced = 0
 doc = doc.replace(/<!-- bench:([a-z-]+) -->[\s\S]*?<!-- \/bench:\1 -->/g, (whole, name: string) => {
@@ -41,7 +46,8 @@ doc = doc.replace(/<!-- bench:([a-z-]+) -->[\s\S]*?<!-- \/bench:\1 -->/g, (whole
 doc = doc.replace(/<!-- targets -->[\s\S]*?<!-- \/targets -->/, () => {
   const rows = ['| suite | target | measured | met |', '| --- | --- | --- | --- |']
   for (const r of records.values()) {
-    for (const t of r.targets) rows.push(`| ${r.title} | ${t.target} | ${t.measured.replace(/\|/g, '\\|')} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |`)
+    for (const t of r.targets)
+      rows.push(`| ${r.title} | ${t.target} | ${t.measured.replace(/\|/g, '\\|')} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |`)
   }
   return `<!-- targets -->\n${rows.join('\n')}\n<!-- /targets -->`
 })

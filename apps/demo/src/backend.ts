@@ -23,6 +23,25 @@ export interface Backend {
   close(): Promise<void>
 }
 
+/** A start that can't succeed (an unreachable REDIS_URL): the CLI prints its message alone and exits 1. */
+export class StartupError extends Error {
+  override name = 'StartupError'
+}
+
+/** Connection attempts before an unreachable Redis stops the start (about a second). */
+const CONNECT_ATTEMPTS = 4
+
+/** The URL without its password, for messages. */
+function redacted(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return url
+  }
+}
+
 /** Herd-wide defaults of the demo; routes override ttl per call. */
 const HERD_DEFAULTS: HerdOptions = {
   ttl: '30s',
@@ -55,14 +74,7 @@ export async function openBackend(redisUrl: string | undefined): Promise<Backend
     }
   }
 
-  const client = createClient({ url: redisUrl })
-  // Without a listener a dropped connection would crash the process; herd degrades on its own meanwhile.
-  let lastError = ''
-  client.on('error', (error: Error) => {
-    if (error.message !== lastError) console.error(`redis: ${error.message}`)
-    lastError = error.message
-  })
-  await client.connect()
+  const client = await connectRedis(redisUrl)
   const herd = createHerd({ ...HERD_DEFAULTS, ...redisBackend(client, { prefix: 'herd-demo:' }) })
   const NAIVE = 'herd-demo:naive:'
   return {
@@ -85,4 +97,38 @@ export async function openBackend(redisUrl: string | undefined): Promise<Backend
       client.destroy()
     },
   }
+}
+
+/**
+ * A connected node-redis client. Once connected it reconnects for as long as it takes (herd serves on
+ * in-process protection meanwhile); before that, a Redis that refuses a few attempts in a row is a setup
+ * mistake: StartupError, with what to do.
+ */
+export async function connectRedis(redisUrl: string): Promise<ReturnType<typeof createClient>> {
+  let connected = false
+  const client = createClient({
+    url: redisUrl,
+    socket: {
+      reconnectStrategy: (retries: number, cause: Error) => {
+        if (connected) return Math.min(50 * 2 ** retries, 2_000)
+        return retries < CONNECT_ATTEMPTS ? 250 : cause
+      },
+    },
+  })
+  // Without a listener a dropped connection would crash the process; herd degrades on its own meanwhile.
+  let lastError = ''
+  client.on('error', (error: Error) => {
+    if (connected && error.message !== lastError) console.error(`redis: ${error.message}`)
+    lastError = error.message
+  })
+  try {
+    await client.connect()
+  } catch (error) {
+    const cause = (error as { socketError?: Error }).socketError ?? (error as Error)
+    throw new StartupError(
+      `herd demo: can't reach Redis at ${redacted(redisUrl)} (${cause.message}). Start redis-server there, or unset REDIS_URL to keep herd in process memory.`,
+    )
+  }
+  connected = true
+  return client
 }

@@ -113,7 +113,8 @@ export function createCatalog({ herd, naive, query }: { herd: Herd; naive: Naive
     },
 
     async expireHotKey(protect, mode) {
-      if (!protect) await naive.delete(HOT_KEY) // plain cache-aside has no stale: expired is gone
+      if (!protect)
+        await naive.delete(HOT_KEY) // plain cache-aside has no stale: expired is gone
       else if (mode === 'expired') await herd.expire(HOT_KEY)
       else await herd.delete(HOT_KEY)
     },

@@ -16,10 +16,12 @@ export async function runStampede(running: Running, count: number, print: (line:
   for (const scenario of SCENARIOS) {
     results.push(await running.hub.burst({ protect: scenario.protect, mode: scenario.mode, count }))
   }
-  print(table(
-    ['scenario', 'db queries', 'ok', 'failed', 'burst ms', 'p50 ms', 'p99 ms'],
-    results.map((r, i) => [SCENARIOS[i]!.label, r.queries, r.ok, r.failed, r.durationMs, r.latency.p50, r.latency.p99]),
-  ))
+  print(
+    table(
+      ['scenario', 'db queries', 'ok', 'failed', 'burst ms', 'p50 ms', 'p99 ms'],
+      results.map((r, i) => [SCENARIOS[i]!.label, r.queries, r.ok, r.failed, r.durationMs, r.latency.p50, r.latency.p99]),
+    ),
+  )
   return results
 }
 

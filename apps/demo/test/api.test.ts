@@ -138,7 +138,11 @@ describe.each([
       ['/api/orders', 400, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1, 2]' }],
       ['/api/orders', 400, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'userId=1' }],
       ['/api/orders', 400, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: '1', productId: 1 }) }],
-      ['/api/orders', 400, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: 1, productId: 1, quantity: 0 }) }],
+      [
+        '/api/orders',
+        400,
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: 1, productId: 1, quantity: 0 }) },
+      ],
       ['/api/orders', 413, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(40_000) }) }],
       ['/api/products/1', 400, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' }],
       ['/api/products/1', 400, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x'.repeat(101) }) }],

@@ -12,7 +12,9 @@ const available = existsSync(CHROMIUM)
 // In CI a missing browser is a failure (the beforeAll below throws); elsewhere the suite skips, loudly.
 if (!available && !process.env.CI) {
   const line = '!'.repeat(78)
-  console.warn(`\n${line}\n!! SKIPPING THE BROWSER TEST: no Chromium at ${CHROMIUM}.\n!! apt-get install -y chromium, or set CHROMIUM_PATH. In CI (CI=true) this is a failure.\n${line}\n`)
+  console.warn(
+    `\n${line}\n!! SKIPPING THE BROWSER TEST: no Chromium at ${CHROMIUM}.\n!! apt-get install -y chromium, or set CHROMIUM_PATH. In CI (CI=true) this is a failure.\n${line}\n`,
+  )
 }
 
 describe.skipIf(!available && !process.env.CI)('dashboard in a real browser', () => {
@@ -26,8 +28,16 @@ describe.skipIf(!available && !process.env.CI)('dashboard in a real browser', ()
     // Playwright starts Chromium with a fresh temporary profile (user-data-dir) and removes it on close.
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--disable-quic'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     })
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
   })
@@ -93,7 +103,9 @@ describe.skipIf(!available && !process.env.CI)('dashboard in a real browser', ()
             id,
             type: chart.config.type as string,
             axes: chart.data.datasets.map((d: any) => d.yAxisID ?? 'y') as string[],
-            scales: Object.fromEntries(Object.entries(chart.scales).map(([key, scale]: [string, any]) => [key, { type: scale.type, position: scale.position }])),
+            scales: Object.fromEntries(
+              Object.entries(chart.scales).map(([key, scale]: [string, any]) => [key, { type: scale.type, position: scale.position }]),
+            ),
             points: chart.data.datasets[0].data.length as number,
             peak: Math.max(0, ...chart.data.datasets.flatMap((d: any) => d.data).filter((v: unknown) => typeof v === 'number')) as number,
             painted: painted > 0,
@@ -128,10 +140,15 @@ describe.skipIf(!available && !process.env.CI)('dashboard in a real browser', ()
       const canvas = (globalThis as any).document.getElementById('chart-bursts')
       const scale = canvas.width / canvas.getBoundingClientRect().width
       const context = canvas.getContext('2d')
-      return bars.map((bar: DrawnLabel) => Array.from(context.getImageData(Math.round(bar.x * scale), Math.round(((bar.top + bar.bottom) / 2) * scale), 1, 1).data))
+      return bars.map((bar: DrawnLabel) =>
+        Array.from(context.getImageData(Math.round(bar.x * scale), Math.round(((bar.top + bar.bottom) / 2) * scale), 1, 1).data),
+      )
     }, drawn)
     for (const bar of drawn) expect(bar.bottom - bar.top, `bar "${bar.text}" height in px`).toBeGreaterThanOrEqual(10)
-    expect(colours).toEqual([[0xe5, 0x48, 0x4d, 255], [0x30, 0xa4, 0x6c, 255]]) // red without herd, green with it
+    expect(colours).toEqual([
+      [0xe5, 0x48, 0x4d, 255],
+      [0x30, 0xa4, 0x6c, 255],
+    ]) // red without herd, green with it
 
     // The page's running totals are the API's.
     const stats = (await (await fetch(demo.urls.express + '/api/stats')).json()) as { db: { total: number } }

@@ -22,24 +22,28 @@ export interface Answer<T = any> {
 export function call<T = any>(url: string, init: { method?: string; json?: unknown; headers?: Record<string, string> } = {}): Promise<Answer<T>> {
   const payload = init.json === undefined ? undefined : JSON.stringify(init.json)
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      agent: false,
-      method: init.method ?? (payload === undefined ? 'GET' : 'POST'),
-      headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
-    }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => (text += chunk))
-      res.once('error', reject)
-      res.once('end', () => {
-        const isJson = String(res.headers['content-type']).includes('application/json')
-        resolve({
-          status: res.statusCode!,
-          headers: { get: (name) => res.headers[name.toLowerCase()]?.toString() },
-          body: isJson && text ? JSON.parse(text) : text,
+    const req = request(
+      url,
+      {
+        agent: false,
+        method: init.method ?? (payload === undefined ? 'GET' : 'POST'),
+        headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => (text += chunk))
+        res.once('error', reject)
+        res.once('end', () => {
+          const isJson = String(res.headers['content-type']).includes('application/json')
+          resolve({
+            status: res.statusCode!,
+            headers: { get: (name) => res.headers[name.toLowerCase()]?.toString() },
+            body: isJson && text ? JSON.parse(text) : text,
+          })
         })
-      })
-    })
+      },
+    )
     req.once('error', reject)
     req.end(payload)
   })

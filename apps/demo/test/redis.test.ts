@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { redisReady, startRedis, type RedisServer } from '@herd/testing/redis-server'
+import { sourceExecArgv } from '@herd/testing/source-process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { call } from './helpers.js'
 
@@ -19,8 +20,8 @@ describe.skipIf(!redisReady())('REDIS_URL with two worker processes', () => {
 
   beforeAll(async () => {
     redis = await startRedis()
-    // From source through tsx; the cluster workers inherit --import tsx.
-    demo = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--workers', '2', '--port', '0'], {
+    // From source through tsx; the cluster workers inherit the flags.
+    demo = spawn(process.execPath, [...sourceExecArgv, 'src/cli.ts', '--workers', '2', '--port', '0'], {
       cwd: DEMO_DIR,
       env: { ...process.env, REDIS_URL: redis.url, DATABASE_URL: '' },
       stdio: ['ignore', 'pipe', 'pipe'],

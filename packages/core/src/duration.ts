@@ -28,9 +28,7 @@ export function toMs(value: Duration, name: string): number {
     const match = PATTERN.exec(value)
     if (match) return withinRange(Math.round(Number(match[1]) * UNIT_MS[match[2]!]!), name, value)
   }
-  throw new HerdArgumentError(
-    `herd: ${name} must be ms as a number or a string like '250ms', '30s', '5m', '1h', '7d'; got ${describe(value)}`,
-  )
+  throw new HerdArgumentError(`herd: ${name} must be ms as a number or a string like '250ms', '30s', '5m', '1h', '7d'; got ${describe(value)}`)
 }
 
 function withinRange(ms: number, name: string, value: Duration): number {

@@ -1,11 +1,5 @@
 /** Every error herd raises carries a stable `code` users can switch on. */
-export type HerdErrorCode =
-  | 'HERD_INVALID_ARGUMENT'
-  | 'HERD_ENCODE'
-  | 'HERD_DECODE'
-  | 'HERD_TIMEOUT'
-  | 'HERD_CLOSED'
-  | 'HERD_UNAVAILABLE'
+export type HerdErrorCode = 'HERD_INVALID_ARGUMENT' | 'HERD_ENCODE' | 'HERD_DECODE' | 'HERD_TIMEOUT' | 'HERD_CLOSED' | 'HERD_UNAVAILABLE'
 
 export class HerdError extends Error {
   readonly code: HerdErrorCode

@@ -214,7 +214,12 @@ export const ENTRY_DEFAULTS: ResolvedEntryOptions = {
  * it touches. With `known`, any other key is rejected, so a typo such as
  * `{ swr: '1m' }` fails at the call instead of being silently ignored.
  */
-export function resolveEntryOptions(base: ResolvedEntryOptions, options: EntryOptions & Pick<FetchOptions, 'tags' | 'local' | 'lock' | 'bus'>, where: string, known?: ReadonlySet<string>): ResolvedEntryOptions {
+export function resolveEntryOptions(
+  base: ResolvedEntryOptions,
+  options: EntryOptions & Pick<FetchOptions, 'tags' | 'local' | 'lock' | 'bus'>,
+  where: string,
+  known?: ReadonlySet<string>,
+): ResolvedEntryOptions {
   if (options === null || typeof options !== 'object') {
     throw new HerdArgumentError(`herd: ${where} options must be an object; got ${describe(options)}`)
   }
@@ -277,7 +282,6 @@ export function positiveInteger(value: unknown, name: string, allowInfinity = fa
   }
   return value
 }
-
 
 /** The call's options with what the loader set (ctx.setTtl, setOptions, setTags); tags it added join the call's own. */
 export function withOverrides(options: ResolvedEntryOptions, overrides: Partial<ResolvedEntryOptions>): ResolvedEntryOptions {

@@ -25,9 +25,8 @@ export function assertSignal(signal: unknown): asserts signal is AbortSignal | u
 
 export function assertAdapter(value: unknown, name: string, methods: readonly string[]): void {
   if (value === undefined) return
-  const missing = value === null || typeof value !== 'object'
-    ? methods
-    : methods.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function')
+  const missing =
+    value === null || typeof value !== 'object' ? methods : methods.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function')
   if (missing.length > 0) {
     throw new HerdArgumentError(`herd: ${name} must implement ${methods.join(', ')}; missing ${missing.join(', ')}`)
   }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { type BreakerState, createHerd, type Herd } from '../src/index.js'
 import { advance, settle, useFakeClock } from './support/clock.js'
-import { countingLoader, sleep } from './support/helpers.js'
+import { countingLoader } from './support/helpers.js'
 import { MapStore } from './support/map-store.js'
 
 useFakeClock()
@@ -26,7 +26,11 @@ describe('circuit breaker around the Store', () => {
     store.mode = 'ok'
     await advance(120)
     await settle(herd.fetch('k', loader))
-    expect(transitions).toEqual([['closed', 'open'], ['open', 'half-open'], ['half-open', 'closed']])
+    expect(transitions).toEqual([
+      ['closed', 'open'],
+      ['open', 'half-open'],
+      ['half-open', 'closed'],
+    ])
     // recovered: values are cached in the Store again
     await settle(herd.fetch('k2', loader))
     expect(store.entries.has('k2')).toBe(true)

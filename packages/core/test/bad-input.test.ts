@@ -1,12 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  HerdArgumentError,
-  HerdClosedError,
-  HerdEncodeError,
-  HerdTimeoutError,
-  createHerd,
-  type Herd,
-} from '../src/index.js'
+import { HerdArgumentError, HerdClosedError, HerdEncodeError, HerdTimeoutError, createHerd, type Herd } from '../src/index.js'
 import { advance, settle, useFakeClock } from './support/clock.js'
 import { countingLoader } from './support/helpers.js'
 import { MapStore } from './support/map-store.js'
@@ -77,11 +70,14 @@ describe('bad input gets a typed error at the call that caused it', () => {
   it.each([
     ['a function', () => () => 1],
     ['a symbol', () => Symbol('s')],
-    ['a circular object', () => {
-      const o: Record<string, unknown> = {}
-      o.self = o
-      return o
-    }],
+    [
+      'a circular object',
+      () => {
+        const o: Record<string, unknown> = {}
+        o.self = o
+        return o
+      },
+    ],
   ])('a loader returning %s rejects with HerdEncodeError, caches nothing, leaves nothing pending', async (_name, make) => {
     const store = new MapStore()
     herd = createHerd({ store, staleIfError: '1h' })

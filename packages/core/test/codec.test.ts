@@ -13,7 +13,13 @@ describe('default codec', () => {
     ['boolean', false],
     ['NaN and infinities', [Number.NaN, Infinity, -Infinity]],
     ['Date', new Date('2026-11-23T10:00:00.000Z')],
-    ['Map', new Map<unknown, unknown>([['a', 1], [2, { b: new Date(0) }]])],
+    [
+      'Map',
+      new Map<unknown, unknown>([
+        ['a', 1],
+        [2, { b: new Date(0) }],
+      ]),
+    ],
     ['Set', new Set([1, 'two', 3n])],
     ['BigInt', 12345678901234567890n],
     ['undefined inside containers', { a: undefined, list: [1, undefined, 3] }],
@@ -27,7 +33,7 @@ describe('default codec', () => {
     expect(Object.keys(back)).toEqual(['a', 'b', 'list', 'nested'])
     expect(1 in (back.list as unknown[])).toBe(true)
     expect((back.list as unknown[]).length).toBe(3)
-    expect(0 in ((back.nested as { deep: unknown[] }).deep)).toBe(true)
+    expect(0 in (back.nested as { deep: unknown[] }).deep).toBe(true)
   })
 
   it('round-trips -0', () => {
@@ -57,7 +63,10 @@ describe('default codec', () => {
       }
     }
     class Point {
-      constructor(readonly x: number, readonly y: number) {}
+      constructor(
+        readonly x: number,
+        readonly y: number,
+      ) {}
     }
     expect(roundTrip({ price: new Money(250), at: new Point(1, 2) })).toEqual({ price: '2.5 EUR', at: { x: 1, y: 2 } })
   })

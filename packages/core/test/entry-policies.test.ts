@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createHerd, type Herd } from '../src/index.js'
 import { advance, settle, useFakeClock } from './support/clock.js'
-import { countingLoader, sleep } from './support/helpers.js'
+import { countingLoader } from './support/helpers.js'
 import { MapStore } from './support/map-store.js'
 
 useFakeClock()
@@ -149,10 +149,14 @@ describe('adaptive TTL', () => {
 
   it('an invalid setTtl() fails the call with a HerdArgumentError', async () => {
     herd = createHerd({ staleIfError: '1h' })
-    await expect(settle(herd.fetch('k', (ctx) => {
-      ctx.setTtl(-1)
-      return 1
-    }))).rejects.toThrow(/setTtl/)
+    await expect(
+      settle(
+        herd.fetch('k', (ctx) => {
+          ctx.setTtl(-1)
+          return 1
+        }),
+      ),
+    ).rejects.toThrow(/setTtl/)
   })
 })
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHerd, type Herd } from '../src/index.js'
 import { advance, settle, useFakeClock } from './support/clock.js'
-import { countingLoader, sleep } from './support/helpers.js'
+import { countingLoader } from './support/helpers.js'
 import { MapStore } from './support/map-store.js'
 
 useFakeClock()
@@ -37,9 +37,13 @@ describe('fetchEntry() says how each caller was answered', () => {
     herd = createHerd({ ttl: 10, jitter: 0, beta: 0, staleIfError: '1m' })
     await settle(herd.fetch('k', async () => 'old'))
     await advance(20)
-    await expect(settle(herd.fetchEntry('k', async () => {
-      throw new Error('down')
-    }))).resolves.toMatchObject({ value: 'old', status: 'stale' })
+    await expect(
+      settle(
+        herd.fetchEntry('k', async () => {
+          throw new Error('down')
+        }),
+      ),
+    ).resolves.toMatchObject({ value: 'old', status: 'stale' })
   })
 })
 
@@ -59,13 +63,21 @@ describe('ctx.setOptions()', () => {
 
   it('rejects bad values with a HerdArgumentError at the call', async () => {
     herd = createHerd()
-    await expect(settle(herd.fetch('k', (ctx) => {
-      ctx.setOptions({ staleWhileRevalidate: 'soon' })
-      return 1
-    }))).rejects.toThrow(/staleWhileRevalidate/)
-    await expect(settle(herd.fetch('k2', (ctx) => {
-      ctx.setOptions(null as never)
-      return 1
-    }))).rejects.toThrow(/setOptions/)
+    await expect(
+      settle(
+        herd.fetch('k', (ctx) => {
+          ctx.setOptions({ staleWhileRevalidate: 'soon' })
+          return 1
+        }),
+      ),
+    ).rejects.toThrow(/staleWhileRevalidate/)
+    await expect(
+      settle(
+        herd.fetch('k2', (ctx) => {
+          ctx.setOptions(null as never)
+          return 1
+        }),
+      ),
+    ).rejects.toThrow(/setOptions/)
   })
 })

@@ -98,7 +98,11 @@ describe('fetchMany', () => {
     expect(calls).toEqual([['a', 'gone', 'b']])
     await expect(herd.fetchMany(['gone'], loader)).resolves.toEqual([undefined])
     expect(calls).toHaveLength(1) // the negative entry was cached
-    const extra: BatchLoader<string> = async () => new Map([['x', 'x'], ['not asked', 'ignored']])
+    const extra: BatchLoader<string> = async () =>
+      new Map([
+        ['x', 'x'],
+        ['not asked', 'ignored'],
+      ])
     await expect(settle(herd.fetchMany(['x'], extra))).resolves.toEqual(['x'])
     await expect(herd.get('not asked')).resolves.toBeUndefined()
   })

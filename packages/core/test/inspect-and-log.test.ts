@@ -26,7 +26,15 @@ describe('inspect(key)', () => {
       },
     })
     const herd = track(createHerd({ store, lock, ttl: '1m', staleWhileRevalidate: '1m', jitter: 0, lease: '5s' }))
-    expect(await herd.inspect('k')).toEqual({ key: 'k', at: Date.now(), shared: undefined, local: undefined, lease: { held: false }, inFlight: false, heldOffUntil: undefined })
+    expect(await herd.inspect('k')).toEqual({
+      key: 'k',
+      at: Date.now(),
+      shared: undefined,
+      local: undefined,
+      lease: { held: false },
+      inFlight: false,
+      heldOffUntil: undefined,
+    })
     const slow = gate<string>()
     const loading = herd.fetch('k', () => slow.promise)
     await flush()
@@ -36,7 +44,15 @@ describe('inspect(key)', () => {
     await loading
     const now = Date.now()
     const after = await herd.inspect('k')
-    const entry = { state: 'fresh', negative: false, createdAt: now, freshUntil: now + 60_000, staleUntil: now + 120_000, errorUntil: now + 120_000, loadMs: 0 }
+    const entry = {
+      state: 'fresh',
+      negative: false,
+      createdAt: now,
+      freshUntil: now + 60_000,
+      staleUntil: now + 120_000,
+      errorUntil: now + 120_000,
+      loadMs: 0,
+    }
     expect(after).toMatchObject({ shared: entry, local: { ...entry, until: now + 5_000 }, lease: { held: false }, inFlight: false })
     await advance(61_000)
     expect(await herd.inspect('k')).toMatchObject({ shared: { state: 'stale' }, local: undefined })
@@ -72,7 +88,19 @@ describe('logger', () => {
     const herd = track(createHerd({ logger }))
     await expect(herd.fetch('k', () => Promise.reject(new Error('db down')))).rejects.toThrow('db down')
     expect(lines.map((l) => `${l.level}:${l.message}`)).toEqual(['debug:herd: a loader failed'])
-    const broken = track(createHerd({ logger: { error: () => { throw new Error('x') }, warn: () => { throw new Error('x') } }, store: Object.assign(new MapStore(), { mode: 'fail' as const }) }))
+    const broken = track(
+      createHerd({
+        logger: {
+          error: () => {
+            throw new Error('x')
+          },
+          warn: () => {
+            throw new Error('x')
+          },
+        },
+        store: Object.assign(new MapStore(), { mode: 'fail' as const }),
+      }),
+    )
     await expect(settle(broken.fetch('k', countingLoader('v')))).resolves.toBe('v')
   })
 

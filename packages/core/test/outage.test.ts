@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type Bus, type BusListener, type BusMessage, type BusSubscribeOptions, createHerd, type Herd } from '../src/index.js'
+import { type Bus, type BusListener, type BusMessage, type BusSubscribeOptions, createHerd } from '../src/index.js'
 import { advance, flush, settle, useFakeClock } from './support/clock.js'
 import { countingLoader } from './support/helpers.js'
 import { MapLock } from './support/map-lock.js'

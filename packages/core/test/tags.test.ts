@@ -83,7 +83,10 @@ describe.each(setups)('tags (%s)', (_name, adapters) => {
     await herd.deleteTags(['t'])
     await expect(herd.get('a')).resolves.toBeUndefined()
     const reads = await settle(Promise.all([herd.fetchEntry('a', loader), herd.fetchEntry('a', loader)]))
-    expect(reads.map((r) => [r.value, r.status])).toEqual([['v3', 'miss'], ['v3', 'miss']])
+    expect(reads.map((r) => [r.value, r.status])).toEqual([
+      ['v3', 'miss'],
+      ['v3', 'miss'],
+    ])
     await expect(herd.fetch('b', loader)).resolves.toBe('v2')
     expect(loader.calls).toBe(3)
   })
@@ -114,10 +117,16 @@ describe.each(setups)('tags (%s)', (_name, adapters) => {
 
   it('ctx.setTags adds tags from what was loaded; set() takes tags too', async () => {
     const herd = track(createHerd({ ...adapters(), jitter: 0, beta: 0 }))
-    await settle(herd.fetch('k', (ctx) => {
-      ctx.setTags(['from-row'])
-      return 'loaded'
-    }, { tags: ['from-call'] }))
+    await settle(
+      herd.fetch(
+        'k',
+        (ctx) => {
+          ctx.setTags(['from-row'])
+          return 'loaded'
+        },
+        { tags: ['from-call'] },
+      ),
+    )
     await herd.set('s', 'set value', { tags: ['from-set'] })
     await herd.deleteTags(['from-row'])
     await expect(herd.get('k')).resolves.toBeUndefined()
@@ -230,10 +239,12 @@ describe('bad input', () => {
     }
     await expect(herd.expireTags('products' as never)).rejects.toThrow(/expireTags\(\) must be an array/)
     await expect(herd.deleteTags([''])).rejects.toThrow(/non-empty strings/)
-    await expect(herd.fetch('k', (ctx) => {
-      ctx.setTags([42 as never])
-      return 1
-    })).rejects.toThrow(/setTags/)
+    await expect(
+      herd.fetch('k', (ctx) => {
+        ctx.setTags([42 as never])
+        return 1
+      }),
+    ).rejects.toThrow(/setTags/)
     await expect(herd.fetch('\0k', loader)).rejects.toThrow(/U\+0000/)
     expect(() => createHerd({ namespace: 'a\0b' })).toThrow(/namespace/)
     expect(() => createHerd({ namespace: 42 as never })).toThrow(/namespace/)

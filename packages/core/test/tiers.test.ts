@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { HerdDecodeError, type Store, type StoredEntry, createHerd, type Herd } from '../src/index.js'
-import { advance, flush, settle, useFakeClock } from './support/clock.js'
+import { HerdDecodeError, type Store, type StoredEntry, createHerd } from '../src/index.js'
+import { flush, settle, useFakeClock } from './support/clock.js'
 import { countingLoader, gate } from './support/helpers.js'
 import { MapLock } from './support/map-lock.js'
 import { trackHerds } from './support/herds.js'

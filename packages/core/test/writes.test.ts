@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHerd, type Herd } from '../src/index.js'
 import { advance, settle, useFakeClock } from './support/clock.js'
-import { countingLoader, sleep } from './support/helpers.js'
+import { countingLoader } from './support/helpers.js'
 import { MapStore } from './support/map-store.js'
 
 useFakeClock()

@@ -1,7 +1,17 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { Duration } from '@herd/core'
 import type { Request } from 'express'
-import { HttpCache, captureResponse, passThenEnd, withControls, type CacheControls, type Exchange, type HttpCacheOptions, type OnHeaders, type Run } from '@herd/http'
+import {
+  HttpCache,
+  captureResponse,
+  passThenEnd,
+  withControls,
+  type CacheControls,
+  type Exchange,
+  type HttpCacheOptions,
+  type OnHeaders,
+  type Run,
+} from '@herd/http'
 import { warnIfAfterRoutes } from './order.js'
 
 export { isBackgroundRefresh, type CapturedResponse, type InvalidateOptions, type KeyResult } from '@herd/http'

@@ -140,7 +140,7 @@ describe.each([
   })
 
   describe('errors', () => {
-    it('does not cache next(err): every request gets the error handler\'s answer, and the next one runs again', async () => {
+    it("does not cache next(err): every request gets the error handler's answer, and the next one runs again", async () => {
       const { app, cache } = setup()
       const seen: string[] = []
       app.get('/e', cache(), (_req, _res, next) => {
@@ -166,7 +166,17 @@ describe.each([
     it('sends an error thrown by the key function to the error handler', async () => {
       const { app, cache } = setup()
       const seen: string[] = []
-      app.get('/k', cache({ key: () => { throw new Error('bad key') } }), (_req, res) => { res.send('unreached') })
+      app.get(
+        '/k',
+        cache({
+          key: () => {
+            throw new Error('bad key')
+          },
+        }),
+        (_req, res) => {
+          res.send('unreached')
+        },
+      )
       errorHandler(app, seen)
       const url = await listen(app)
       expect((await get(`${url}/k`)).text).toBe('handled: bad key')
@@ -178,7 +188,9 @@ describe.each([
       const app = express()
       const seen: string[] = []
       app.use(herdCache as never)
-      app.get('/x', (_req, res) => { res.send('x') })
+      app.get('/x', (_req, res) => {
+        res.send('x')
+      })
       errorHandler(app, seen)
       const url = await listen(app)
       const r = await get(`${url}/x`)
@@ -193,9 +205,13 @@ describe.each([
       process.on('warning', onWarning)
       try {
         const { app, cache } = setup()
-        app.get('/early', (_req, res) => { res.send('not cached') })
+        app.get('/early', (_req, res) => {
+          res.send('not cached')
+        })
         app.use(cache())
-        app.use((_req, res) => { res.status(404).send('nothing') })
+        app.use((_req, res) => {
+          res.status(404).send('nothing')
+        })
         const url = await listen(app)
         await get(`${url}/early`)
         await get(`${url}/other`)

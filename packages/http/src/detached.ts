@@ -86,7 +86,12 @@ export interface Validators {
  * `validators` it asks for the full response; with them it is a revalidation
  * (If-None-Match / If-Modified-Since of the stored response).
  */
-export function detachedExchange(from: IncomingMessage, url: string, record: DetachedRecord, validators?: Validators): { req: IncomingMessage; res: ServerResponse } {
+export function detachedExchange(
+  from: IncomingMessage,
+  url: string,
+  record: DetachedRecord,
+  validators?: Validators,
+): { req: IncomingMessage; res: ServerResponse } {
   const socket = new NullSocket(from.socket ?? undefined)
   const req = new IncomingMessage(socket as never)
   req.method = 'GET'

@@ -1,5 +1,15 @@
 import type { OutgoingHttpHeaders } from 'node:http'
-import { createHerd, HerdArgumentError, MAX_TAGS_PER_ENTRY, type Duration, type FetchOptions, type FetchStatus, type Herd, type LoaderContext, type SetOptions } from '@herd/core'
+import {
+  createHerd,
+  HerdArgumentError,
+  MAX_TAGS_PER_ENTRY,
+  type Duration,
+  type FetchOptions,
+  type FetchStatus,
+  type Herd,
+  type LoaderContext,
+  type SetOptions,
+} from '@herd/core'
 import { failedRun, failureOf, isCaptured, isFailed, isPass, snapshotHeaders, type CacheValue, type CapturedResponse } from './capture.js'
 import type { InvalidateOptions } from './controls.js'
 import { decide, type Decision } from './decide.js'
@@ -98,7 +108,8 @@ export class HttpCache<Source = unknown> {
     if (options.scheme !== undefined && options.scheme !== 'http' && options.scheme !== 'https') {
       throw new HerdArgumentError(`herdCache: scheme must be 'http' or 'https'; got ${JSON.stringify(options.scheme)}`)
     }
-    if (options.user !== undefined && typeof options.user !== 'string') throw new HerdArgumentError(`herdCache: user must be a string; got ${typeof options.user}`)
+    if (options.user !== undefined && typeof options.user !== 'string')
+      throw new HerdArgumentError(`herdCache: user must be a string; got ${typeof options.user}`)
     let key = keyOrUrl
     let schemes: readonly string[] = options.scheme === undefined ? SCHEMES : [options.scheme]
     if (this.options.key === undefined) {
@@ -213,7 +224,8 @@ export class HttpCache<Source = unknown> {
     // The hit path: a servable entry of this request's variant is served at once.
     if (first.kind === 'value' && isCaptured(first.value) && (first.status !== 'stale' || first.value.revalidate === 'stale-ok')) {
       const capture = first.value
-      if (varyValues(ex.req.headers, capture.vary) === capture.varyValues) return this.serve(ex, capture, first.own ? 'MISS' : first.status === 'stale' ? 'STALE' : 'HIT')
+      if (varyValues(ex.req.headers, capture.vary) === capture.varyValues)
+        return this.serve(ex, capture, first.own ? 'MISS' : first.status === 'stale' ? 'STALE' : 'HIT')
     }
     let resolved = this.simple(first) ?? (await this.resolve(ex, state, plan.route, undefined, plan.perUser, first))
     if (resolved.kind === 'hit') {
@@ -237,7 +249,14 @@ export class HttpCache<Source = unknown> {
     return this.finish(ex, state, resolved, plan.route, undefined, plan.perUser)
   }
 
-  private finish(ex: Exchange<Source>, state: RequestState, resolved: Resolved, key: string, parent: CapturedResponse | undefined, perUser: boolean): Promise<void> | void {
+  private finish(
+    ex: Exchange<Source>,
+    state: RequestState,
+    resolved: Resolved,
+    key: string,
+    parent: CapturedResponse | undefined,
+    perUser: boolean,
+  ): Promise<void> | void {
     switch (resolved.kind) {
       case 'led':
         return resolved.handled
@@ -257,7 +276,14 @@ export class HttpCache<Source = unknown> {
    * run fails as well, they all get its failure. So a failing origin sees at
    * most two runs per process per failure, never one per waiting request.
    */
-  private async resolve(ex: Exchange<Source>, state: RequestState, key: string, parent: CapturedResponse | undefined, perUser: boolean, first?: Answer): Promise<Resolved> {
+  private async resolve(
+    ex: Exchange<Source>,
+    state: RequestState,
+    key: string,
+    parent: CapturedResponse | undefined,
+    perUser: boolean,
+    first?: Answer,
+  ): Promise<Resolved> {
     for (let attempt = 1; ; attempt++) {
       let answer = attempt === 1 && first !== undefined ? first : await this.ask(ex, state, key, parent, perUser)
       if (answer.kind === 'lead') return { kind: 'led', handled: answer.run.handled }
@@ -315,7 +341,13 @@ export class HttpCache<Source = unknown> {
    * stale meanwhile, and the handler may answer 304), when the request is HEAD,
    * or once the request was answered, it runs a detached copy of the request.
    */
-  private load(ex: Exchange<Source>, state: RequestState, ctx: LoaderContext<CacheValue>, parent: CapturedResponse | undefined, perUser: boolean): Promise<CacheValue> {
+  private load(
+    ex: Exchange<Source>,
+    state: RequestState,
+    ctx: LoaderContext<CacheValue>,
+    parent: CapturedResponse | undefined,
+    perUser: boolean,
+  ): Promise<CacheValue> {
     const stale = isCaptured(ctx.stale) ? ctx.stale : undefined
     const phase = state.phase
     if (phase.kind === 'asking' && stale === undefined && ex.req.method === 'GET') {
@@ -328,7 +360,13 @@ export class HttpCache<Source = unknown> {
   }
 
   /** Runs a detached copy (a revalidation when `stale` is given) and decides what it produced. */
-  private detachedDecision(ex: Exchange<Source>, signal: AbortSignal, parent: CapturedResponse | undefined, perUser: boolean, stale: CapturedResponse | undefined): Promise<Decision> {
+  private detachedDecision(
+    ex: Exchange<Source>,
+    signal: AbortSignal,
+    parent: CapturedResponse | undefined,
+    perUser: boolean,
+    stale: CapturedResponse | undefined,
+  ): Promise<Decision> {
     return this.detach(ex, signal, perUser, stale).outcome.then((outcome) => decide(this.options, outcome, ex.req, parent, perUser, stale))
   }
 
@@ -346,7 +384,13 @@ export class HttpCache<Source = unknown> {
    * `expire`, or standing in for a timed-out run): join this process's
    * revalidation of the key, or start one and store what it brings.
    */
-  private async revalidation(ex: Exchange<Source>, key: string, stale: CapturedResponse, parent: CapturedResponse | undefined, perUser: boolean): Promise<Answer> {
+  private async revalidation(
+    ex: Exchange<Source>,
+    key: string,
+    stale: CapturedResponse,
+    parent: CapturedResponse | undefined,
+    perUser: boolean,
+  ): Promise<Answer> {
     let decision = this.loading.get(key)
     if (decision === undefined) {
       const signal = AbortSignal.timeout(this.options.hardTimeout ?? 10_000)
@@ -431,7 +475,13 @@ export class HttpCache<Source = unknown> {
    * otherwise each runs its own handler. A burst behind one personalised
    * response costs two runs, not one per request.
    */
-  private passAfterWaiting(ex: Exchange<Source>, state: RequestState, key: string, parent: CapturedResponse | undefined, perUser: boolean): Promise<void> | void {
+  private passAfterWaiting(
+    ex: Exchange<Source>,
+    state: RequestState,
+    key: string,
+    parent: CapturedResponse | undefined,
+    perUser: boolean,
+  ): Promise<void> | void {
     const elected = this.electedPasses.get(key)
     if (elected === undefined) {
       let settle!: (capture: CapturedResponse | undefined) => void
@@ -455,7 +505,10 @@ export class HttpCache<Source = unknown> {
     const { req, res } = detachedExchange(ex.req, ex.url, record, validators)
     res.once('finish', () => {
       if (!record.claimed) {
-        settle({ kind: 'error', error: new Error(`herdCache: the refresh of ${ex.url} was answered before it reached herdCache (status ${res.statusCode})`) })
+        settle({
+          kind: 'error',
+          error: new Error(`herdCache: the refresh of ${ex.url} was answered before it reached herdCache (status ${res.statusCode})`),
+        })
       }
     })
     const onAbort = (): void => {
@@ -496,7 +549,6 @@ export class HttpCache<Source = unknown> {
     this.expired.set(key, generation)
     this.herd.expire(key).catch(() => this.expired.delete(key))
   }
-
 }
 
 /** The tags a stored response carries: the middleware's own (an array, or from its function) and those the handler named in the tag header, at most MAX_TAGS_PER_ENTRY. */

@@ -40,7 +40,13 @@ export function initialAge(headers: OutgoingHttpHeaders, now: number): number {
  * `Expires` minus `Date` (minus `now` without a Date). An invalid or repeated
  * `Expires` means already stale (§5.3).
  */
-export function freshnessLifetime(cc: CacheControl | undefined, headers: OutgoingHttpHeaders, shared: boolean, useExpires: boolean, now: number): number | undefined {
+export function freshnessLifetime(
+  cc: CacheControl | undefined,
+  headers: OutgoingHttpHeaders,
+  shared: boolean,
+  useExpires: boolean,
+  now: number,
+): number | undefined {
   if (shared && cc?.sMaxAge !== undefined) return cc.sMaxAge * 1000
   if (cc?.maxAge !== undefined) return cc.maxAge * 1000
   if (!useExpires || headers.expires === undefined) return undefined

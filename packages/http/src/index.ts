@@ -7,7 +7,16 @@ export { resolveOptions, parseSize, DEFAULT_STATUSES, type HttpCacheOptions, typ
 export { normalizeUrl, routeKey, variantKey, varyValues, KEY_PREFIX } from './keys.js'
 export { parseCacheControl, parseDirectives, type CacheControl } from './cache-control.js'
 export { initialAge, freshnessLifetime } from './freshness.js'
-export { responseVerdict, requestHasCredentials, requestHasBody, isUnsafeMethod, varyNames, type Verdict, type VerdictInput, type Revalidate } from './rules.js'
+export {
+  responseVerdict,
+  requestHasCredentials,
+  requestHasBody,
+  isUnsafeMethod,
+  varyNames,
+  type Verdict,
+  type VerdictInput,
+  type Revalidate,
+} from './rules.js'
 export {
   buildCapture,
   storedHeaders,

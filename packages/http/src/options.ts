@@ -85,8 +85,22 @@ export interface ResolvedOptions {
 }
 
 const KNOWN = new Set([
-  'ttl', 'staleWhileRevalidate', 'staleIfError', 'herd', 'key', 'methods', 'statuses', 'vary',
-  'maxBodySize', 'cacheHeader', 'passTtl', 'etag', 'hardTimeout', 'cdnCacheControl', 'tags', 'tagHeader',
+  'ttl',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'herd',
+  'key',
+  'methods',
+  'statuses',
+  'vary',
+  'maxBodySize',
+  'cacheHeader',
+  'passTtl',
+  'etag',
+  'hardTimeout',
+  'cdnCacheControl',
+  'tags',
+  'tagHeader',
 ])
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const SIZE = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)\s*$/i
@@ -208,10 +222,12 @@ export function resolveOptions(input: Duration | HttpCacheOptions<never>): Resol
   let cdnCacheControl: string | undefined
   if (o.cdnCacheControl === true) cdnCacheControl = 'cdn-cache-control'
   else if (typeof o.cdnCacheControl === 'string' && TOKEN.test(o.cdnCacheControl)) cdnCacheControl = o.cdnCacheControl.toLowerCase()
-  else if (o.cdnCacheControl !== undefined && o.cdnCacheControl !== false) fail(`cdnCacheControl must be true, false or a header name; got ${show(o.cdnCacheControl)}`)
+  else if (o.cdnCacheControl !== undefined && o.cdnCacheControl !== false)
+    fail(`cdnCacheControl must be true, false or a header name; got ${show(o.cdnCacheControl)}`)
 
   if (o.tags !== undefined && typeof o.tags !== 'function') {
-    if (!Array.isArray(o.tags) || o.tags.some((t) => typeof t !== 'string' || t.length === 0)) fail(`tags must be an array of non-empty strings or a function; got ${show(o.tags)}`)
+    if (!Array.isArray(o.tags) || o.tags.some((t) => typeof t !== 'string' || t.length === 0))
+      fail(`tags must be an array of non-empty strings or a function; got ${show(o.tags)}`)
   }
   let tagHeader: string | undefined = 'cache-tag'
   if (o.tagHeader === false) tagHeader = undefined

@@ -3,10 +3,7 @@ import parseRange from 'range-parser'
 import type { CapturedResponse } from './capture.js'
 
 /** What a Range request on a stored complete 200 gets (RFC 9110 §14). */
-export type RangeAnswer =
-  | { kind: 'full' }
-  | { kind: 'partial'; start: number; end: number }
-  | { kind: 'unsatisfiable' }
+export type RangeAnswer = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' }
 
 const FULL: RangeAnswer = { kind: 'full' }
 

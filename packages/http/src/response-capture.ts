@@ -100,7 +100,14 @@ export function captureResponse(res: ServerResponse, limit: number, onLayer: OnH
     const layer = watch.layer ?? { status: this.statusCode, headers: this.getHeaders() }
     const final = watch.final ?? layer
     const empty = layer.status === 204 || layer.status === 304
-    settle({ kind: 'response', status: layer.status, headers: layer.headers, finalStatus: final.status, final: final.headers, body: empty ? Buffer.alloc(0) : collector.body() })
+    settle({
+      kind: 'response',
+      status: layer.status,
+      headers: layer.headers,
+      finalStatus: final.status,
+      final: final.headers,
+      body: empty ? Buffer.alloc(0) : collector.body(),
+    })
     return result
   } as ServerResponse['end']
   res.once('close', () => {

@@ -106,7 +106,8 @@ export function responseVerdict({ status, headers, options, perUser, now }: Verd
   // s-maxage implies proxy-revalidate (§5.2.2.10); both bind shared caches only. A per-user entry is a private cache.
   else if (cc?.mustRevalidate || (!perUser && (cc?.proxyRevalidate || cc?.sMaxAge !== undefined))) revalidate = 'when-stale'
   if (revalidate === 'always' && !hasValidator) return { kind: 'pass', reason: cc?.noCache ? 'no-cache without a validator' : 'already stale' }
-  if (revalidate !== 'stale-ok') return { kind: 'store', ttl: revalidate === 'always' ? 0 : ttl, staleWhileRevalidate: 0, staleIfError: 0, revalidate, age }
+  if (revalidate !== 'stale-ok')
+    return { kind: 'store', ttl: revalidate === 'always' ? 0 : ttl, staleWhileRevalidate: 0, staleIfError: 0, revalidate, age }
   return {
     kind: 'store',
     ttl,

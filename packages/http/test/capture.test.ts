@@ -24,14 +24,28 @@ describe('storedHeaders', () => {
   it('drops hop-by-hop headers, Content-Length, the cache header and what Connection lists', () => {
     const out = storedHeaders(
       {},
-      { 'content-type': 'text/html', 'transfer-encoding': 'chunked', connection: 'keep-alive, x-hop', 'x-hop': '1', 'keep-alive': 'timeout=5', 'content-length': 12, 'x-cache': 'MISS', 'x-custom': 7, link: ['<a>', '<b>'] },
+      {
+        'content-type': 'text/html',
+        'transfer-encoding': 'chunked',
+        connection: 'keep-alive, x-hop',
+        'x-hop': '1',
+        'keep-alive': 'timeout=5',
+        'content-length': 12,
+        'x-cache': 'MISS',
+        'x-custom': 7,
+        link: ['<a>', '<b>'],
+      },
       'x-cache',
     )
     expect(out).toEqual({ 'content-type': 'text/html', 'x-custom': '7', link: ['<a>', '<b>'] })
   })
 
   it('leaves out headers set before herdCache and not changed after it', () => {
-    const out = storedHeaders({ 'x-request-id': 'r1', 'x-powered-by': 'Express', vary: 'Origin' }, { 'x-request-id': 'r1', 'x-powered-by': 'Express', vary: 'Origin, Accept-Encoding', 'content-type': 'text/plain' }, undefined)
+    const out = storedHeaders(
+      { 'x-request-id': 'r1', 'x-powered-by': 'Express', vary: 'Origin' },
+      { 'x-request-id': 'r1', 'x-powered-by': 'Express', vary: 'Origin, Accept-Encoding', 'content-type': 'text/plain' },
+      undefined,
+    )
     expect(out).toEqual({ vary: 'Origin, Accept-Encoding', 'content-type': 'text/plain' })
   })
 })
@@ -39,7 +53,16 @@ describe('storedHeaders', () => {
 describe('buildCapture', () => {
   it('records status, body, freshness, Vary values and a weak ETag', () => {
     const c = buildCapture(base())
-    expect(c).toMatchObject({ kind: 'response', status: 200, at: 1_000_000, age: 0, revalidate: 'stale-ok', vary: ['host'], varyValues: '=example.test', generation: 'g' })
+    expect(c).toMatchObject({
+      kind: 'response',
+      status: 200,
+      at: 1_000_000,
+      age: 0,
+      revalidate: 'stale-ok',
+      vary: ['host'],
+      varyValues: '=example.test',
+      generation: 'g',
+    })
     expect(c.etag).toBe(weakEtag(Buffer.from('hello')))
     expect(c.headers.etag).toBe(c.etag)
     expect(isCaptured(c)).toBe(true)
@@ -89,7 +112,14 @@ describe('mergeNotModified (RFC 9111 §4.3.4)', () => {
       { 'content-type': 'text/plain', 'content-encoding': 'gzip', etag: '"a"', 'cache-control': 'max-age=5', 'x-keep': '1' },
       { 'cache-control': 'max-age=60', etag: '"a"', 'content-type': 'text/html', 'content-length': '0', 'content-encoding': 'br', 'x-new': '2' },
     )
-    expect(merged).toEqual({ 'content-type': 'text/plain', 'content-encoding': 'gzip', etag: '"a"', 'cache-control': 'max-age=60', 'x-keep': '1', 'x-new': '2' })
+    expect(merged).toEqual({
+      'content-type': 'text/plain',
+      'content-encoding': 'gzip',
+      etag: '"a"',
+      'cache-control': 'max-age=60',
+      'x-keep': '1',
+      'x-new': '2',
+    })
   })
 })
 

@@ -4,7 +4,13 @@ import { herdCacheListener, isBackgroundRefresh, type HttpCacheOptions, type Nod
 
 function view(req: IncomingMessage): SuiteRequest {
   const encrypted = (req.socket as { encrypted?: boolean } | null)?.encrypted === true
-  return { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, scheme: encrypted ? 'https' : 'http', background: isBackgroundRefresh(req) }
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    headers: req.headers,
+    scheme: encrypted ? 'https' : 'http',
+    background: isBackgroundRefresh(req),
+  }
 }
 
 function reply(res: ServerResponse): SuiteReply {

@@ -9,7 +9,15 @@ const now = Date.parse('2026-01-01T00:00:00Z')
 const at = (offsetMs: number) => new Date(now + offsetMs).toUTCString()
 const verdict = (status: number, headers: Record<string, string | string[]> = {}, perUser = false, options = o) =>
   responseVerdict({ status, headers, options, perUser, now })
-const stored = (ttl: number, over: Record<string, unknown> = {}) => ({ kind: 'store', ttl, staleWhileRevalidate: 0, staleIfError: 0, revalidate: 'stale-ok', age: 0, ...over })
+const stored = (ttl: number, over: Record<string, unknown> = {}) => ({
+  kind: 'store',
+  ttl,
+  staleWhileRevalidate: 0,
+  staleIfError: 0,
+  revalidate: 'stale-ok',
+  age: 0,
+  ...over,
+})
 
 describe('request side', () => {
   it('treats Authorization and Cookie as credentials', () => {
@@ -159,8 +167,14 @@ describe('responseVerdict', () => {
   it('takes stale-while-revalidate and stale-if-error from the response, capped by the options', () => {
     const windows = resolveOptions({ ttl: '60s', staleWhileRevalidate: '1m', staleIfError: '10m' })
     expect(verdict(200, {}, false, windows)).toMatchObject({ staleWhileRevalidate: 60_000, staleIfError: 600_000 })
-    expect(verdict(200, { 'cache-control': 'max-age=5, stale-while-revalidate=10, stale-if-error=20' }, false, windows)).toMatchObject({ staleWhileRevalidate: 10_000, staleIfError: 20_000 })
-    expect(verdict(200, { 'cache-control': 'stale-while-revalidate=3600, stale-if-error=86400' }, false, windows)).toMatchObject({ staleWhileRevalidate: 60_000, staleIfError: 600_000 })
+    expect(verdict(200, { 'cache-control': 'max-age=5, stale-while-revalidate=10, stale-if-error=20' }, false, windows)).toMatchObject({
+      staleWhileRevalidate: 10_000,
+      staleIfError: 20_000,
+    })
+    expect(verdict(200, { 'cache-control': 'stale-while-revalidate=3600, stale-if-error=86400' }, false, windows)).toMatchObject({
+      staleWhileRevalidate: 60_000,
+      staleIfError: 600_000,
+    })
     expect(verdict(200, { 'cache-control': 'stale-while-revalidate=30' })).toMatchObject({ staleWhileRevalidate: 0 })
   })
 
@@ -170,7 +184,9 @@ describe('responseVerdict', () => {
     expect(verdict(200, headers).kind).toBe('pass')
     expect(verdict(200, headers, false, cdn)).toMatchObject({ kind: 'store', ttl: 30_000 })
     expect(verdict(200, { 'cache-control': 'max-age=5' }, false, cdn)).toMatchObject({ ttl: 5_000 })
-    expect(verdict(200, { 'herd-cache-control': 'no-store' }, false, resolveOptions({ ttl: '60s', cdnCacheControl: 'Herd-Cache-Control' })).kind).toBe('pass')
+    expect(verdict(200, { 'herd-cache-control': 'no-store' }, false, resolveOptions({ ttl: '60s', cdnCacheControl: 'Herd-Cache-Control' })).kind).toBe(
+      'pass',
+    )
     expect(verdict(200, { 'cdn-cache-control': 'max-age=30', 'set-cookie': 'a=1' }, false, cdn).kind).toBe('pass')
   })
 })

@@ -1,7 +1,19 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { Stream, type Readable } from 'node:stream'
 import type { Duration } from '@herd/core'
-import { HttpCache, teeStream, watchHeaders, withControls, type CacheControls, type Exchange, type HttpCacheOptions, type OnHeaders, type Run, type RunOutcome, type StreamOutcome } from '@herd/http'
+import {
+  HttpCache,
+  teeStream,
+  watchHeaders,
+  withControls,
+  type CacheControls,
+  type Exchange,
+  type HttpCacheOptions,
+  type OnHeaders,
+  type Run,
+  type RunOutcome,
+  type StreamOutcome,
+} from '@herd/http'
 import type { Context, Next } from 'koa'
 import { warnIfAfterRouters } from './order.js'
 

@@ -20,7 +20,11 @@ describe.each([
   interface Setup {
     herd: Herd
     /** An app: [error catcher], [before...], herdCache(options), [after...], handler. */
-    serve(handler: Handler, options?: Partial<HerdCacheOptions>, extra?: { before?: Koa3.Middleware[]; after?: Koa3.Middleware[]; seen?: string[] }): Promise<string>
+    serve(
+      handler: Handler,
+      options?: Partial<HerdCacheOptions>,
+      extra?: { before?: Koa3.Middleware[]; after?: Koa3.Middleware[]; seen?: string[] },
+    ): Promise<string>
     middleware: ReturnType<typeof herdCache> | undefined
   }
 

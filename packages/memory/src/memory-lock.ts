@@ -70,11 +70,14 @@ export function memoryLock(): MemoryLock {
     clearTimeout(group.expiryTimer)
     const held = leases.get(key)
     if (held === undefined) return
-    group.expiryTimer = setTimeout(() => {
-      group.expiryTimer = undefined
-      // Still live: extended meanwhile, or the timer ran a hair early. Wait again.
-      if (live(key) !== undefined) armExpiry(key, group)
-    }, Math.min(MAX_DELAY, Math.max(0, held.expiresAt - performance.now())))
+    group.expiryTimer = setTimeout(
+      () => {
+        group.expiryTimer = undefined
+        // Still live: extended meanwhile, or the timer ran a hair early. Wait again.
+        if (live(key) !== undefined) armExpiry(key, group)
+      },
+      Math.min(MAX_DELAY, Math.max(0, held.expiresAt - performance.now())),
+    )
   }
 
   /** The first waiter on a held key: a group for it, woken at the lease's expiry at the latest. */

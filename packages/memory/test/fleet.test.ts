@@ -108,7 +108,7 @@ describe('a fleet of herds over one memory backend', () => {
     await expect(reader.get('k')).resolves.toBe('fresh from B')
   })
 
-  it('a set, expire or delete in one herd drops the key from every other herd\'s local tier', async () => {
+  it("a set, expire or delete in one herd drops the key from every other herd's local tier", async () => {
     const { herds } = makeFleet(3, { local: { ttl: '1m' } })
     for (const h of herds) await h.fetch('k', async () => 'v1')
     await herds[0]!.set('k', 'v2')

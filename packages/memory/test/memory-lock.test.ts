@@ -2,8 +2,6 @@ import { HerdArgumentError } from '@herd/core'
 import { describe, expect, it } from 'vitest'
 import { memoryLock } from '../src/index.js'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 /** Whether `promise` settles within `ms`; 'pending' if not. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> {
   let timer: ReturnType<typeof setTimeout> | undefined

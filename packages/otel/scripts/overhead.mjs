@@ -44,5 +44,6 @@ for (let round = 0; round < ROUNDS; round++) {
   await Promise.all([plain.close(), watched.close(), traced.close()])
 }
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
-for (const [name, values] of Object.entries(rows)) console.log(`${name.padEnd(26)} ${median(values).toFixed(0).padStart(6)} ns/hit   rounds: ${values.map((v) => v.toFixed(0)).join(' ')}`)
+for (const [name, values] of Object.entries(rows))
+  console.log(`${name.padEnd(26)} ${median(values).toFixed(0).padStart(6)} ns/hit   rounds: ${values.map((v) => v.toFixed(0)).join(' ')}`)
 console.log(`load average after: ${loadavg()[0].toFixed(1)}`)

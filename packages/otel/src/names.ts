@@ -51,7 +51,8 @@ export const METRICS = {
     name: 'herd.fetches',
     kind: 'counter',
     unit: '{fetch}',
-    description: 'fetch() and fetchEntry() calls, by how each was answered: hit, stale, miss, or coalesced (joined work already under way in this process)',
+    description:
+      'fetch() and fetchEntry() calls, by how each was answered: hit, stale, miss, or coalesced (joined work already under way in this process)',
     attributes: [ATTR.fetchStatus, ATTR.tier, ATTR.errorType],
   },
   loadDuration: {
@@ -114,7 +115,8 @@ export const METRICS = {
     name: 'herd.local.size',
     kind: 'updowncounter',
     unit: 'By',
-    description: "Bytes held by this process's local tier (encoded values at two bytes a character, plus a fixed overhead per entry: the estimate local.maxBytes bounds)",
+    description:
+      "Bytes held by this process's local tier (encoded values at two bytes a character, plus a fixed overhead per entry: the estimate local.maxBytes bounds)",
     attributes: [],
   },
 } as const satisfies Record<string, MetricDefinition>

@@ -50,14 +50,16 @@ export function resolveOptions(options: InstrumentHerdOptions | undefined): Reso
     if (!KNOWN.has(key)) throw new HerdArgumentError(`instrumentHerd(): unknown option "${key}"`)
   }
   const { name, meterProvider, tracerProvider, keyGroup } = options
-  if (name !== undefined && (typeof name !== 'string' || name === '')) throw new HerdArgumentError(`instrumentHerd(): name must be a non-empty string; got ${show(name)}`)
+  if (name !== undefined && (typeof name !== 'string' || name === ''))
+    throw new HerdArgumentError(`instrumentHerd(): name must be a non-empty string; got ${show(name)}`)
   if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function') {
     throw new HerdArgumentError('instrumentHerd(): meterProvider must be an OpenTelemetry MeterProvider (with getMeter())')
   }
   if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') {
     throw new HerdArgumentError('instrumentHerd(): tracerProvider must be an OpenTelemetry TracerProvider (with getTracer())')
   }
-  if (keyGroup !== undefined && typeof keyGroup !== 'function') throw new HerdArgumentError(`instrumentHerd(): keyGroup must be a function; got ${show(keyGroup)}`)
+  if (keyGroup !== undefined && typeof keyGroup !== 'function')
+    throw new HerdArgumentError(`instrumentHerd(): keyGroup must be a function; got ${show(keyGroup)}`)
   return {
     name,
     meterProvider,

@@ -45,7 +45,9 @@ export class SpansSink implements Sink {
         return this.begin(SPANS.load, load.key, { [ATTR.loadReason]: load.reason, [ATTR.loadBackground]: load.background })
       }
       case 'herd:lock':
-        return this.choices.loadsAndWaits && (context as Traced['herd:lock']).operation === 'wait' ? this.begin(SPANS.lockWait, context.key, {}) : undefined
+        return this.choices.loadsAndWaits && (context as Traced['herd:lock']).operation === 'wait'
+          ? this.begin(SPANS.lockWait, context.key, {})
+          : undefined
       case 'herd:fetch':
         return this.choices.fetches ? this.begin(SPANS.fetch, context.key, {}) : undefined
       default:

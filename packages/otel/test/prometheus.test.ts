@@ -48,7 +48,10 @@ async function scrapeAfterEverything(): Promise<{ text: string; scrape: Scrape }
   const options = { store, lock, bus, breaker: { threshold: 1, resetAfter: '1h' } } as const
   const herd: Herd = createHerd(options)
   const other: Herd = createHerd(options) // not instrumented: the "other process"
-  closers.push(() => other.close(), () => herd.close())
+  closers.push(
+    () => other.close(),
+    () => herd.close(),
+  )
   const metrics = prometheusMetrics(herd, 'users')
   closers.push(() => metrics.close())
   const server = createServer((request, response) => (request.url === '/metrics' ? metrics.handler(request, response) : response.writeHead(404).end()))
@@ -108,7 +111,9 @@ describe('Prometheus, through the documented setup', () => {
     const targets = (DASHBOARD.panels as Array<{ type: string; title: string; targets?: Array<{ expr: string }> }>).flatMap((panel) =>
       (panel.targets ?? []).map((target) => ({ panel: panel.title, expr: target.expr })),
     )
-    const variables = (DASHBOARD.templating.list as Array<{ definition?: string }>).flatMap((v) => (v.definition ? [{ panel: 'variable', expr: v.definition }] : []))
+    const variables = (DASHBOARD.templating.list as Array<{ definition?: string }>).flatMap((v) =>
+      v.definition ? [{ panel: 'variable', expr: v.definition }] : [],
+    )
     expect(targets.length).toBeGreaterThanOrEqual(12)
     const queried = new Set<string>()
     for (const { panel, expr } of targets) {
@@ -128,7 +133,8 @@ describe('Prometheus, through the documented setup', () => {
     }
     // What the brief asks the dashboard to graph is there.
     const titles = (DASHBOARD.panels as Array<{ title: string }>).map((p) => p.title)
-    for (const title of ['Hit ratio', 'Coalesced ratio', 'Loads/s by reason', 'Refresh latency', 'Lock waits/s', 'Breaker state']) expect(titles).toContain(title)
+    for (const title of ['Hit ratio', 'Coalesced ratio', 'Loads/s by reason', 'Refresh latency', 'Lock waits/s', 'Breaker state'])
+      expect(titles).toContain(title)
     expect(queried).toContain('herd_lock_wait_duration_bucket')
     expect(queried).toContain('herd_breaker_state')
   })

@@ -17,43 +17,78 @@ const worker = fileURLToPath(new URL('../test/fixtures/herd-worker.mjs', import.
 const bundle = fileURLToPath(new URL('../dist/index.js', import.meta.url))
 
 async function nodeClients(urls) {
-  return Promise.all(urls.map(async (url) => {
-    const admin = createClient({ url })
-    const monitor = createClient({ url })
-    for (const c of [admin, monitor]) c.on('error', () => {})
-    await Promise.all([admin.connect(), monitor.connect()])
-    return { admin, monitor }
-  }))
+  return Promise.all(
+    urls.map(async (url) => {
+      const admin = createClient({ url })
+      const monitor = createClient({ url })
+      for (const c of [admin, monitor]) c.on('error', () => {})
+      await Promise.all([admin.connect(), monitor.connect()])
+      return { admin, monitor }
+    }),
+  )
 }
 
 async function measure(topology, urls, endpoints) {
   const nodes = await nodeClients(urls)
   const prefix = `fc${Date.now()}:`
   const children = Array.from({ length: processes }, () =>
-    fork(worker, [JSON.stringify({ bundle, target: { library, topology }, endpoints, prefix, herd: {}, commandTimeout: 10_000, redis: { fallbackInterval: process.env.FALLBACK ?? '1s' } })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    fork(
+      worker,
+      [
+        JSON.stringify({
+          bundle,
+          target: { library, topology },
+          endpoints,
+          prefix,
+          herd: {},
+          commandTimeout: 10_000,
+          redis: { fallbackInterval: process.env.FALLBACK ?? '1s' },
+        }),
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    ),
   )
-  const next = (child, type) => new Promise((resolve) => child.on('message', function on(m) {
-    if (m.type === type) {
-      child.off('message', on)
-      resolve(m)
-    }
-  }))
+  const next = (child, type) =>
+    new Promise((resolve) =>
+      child.on('message', function on(m) {
+        if (m.type === type) {
+          child.off('message', on)
+          resolve(m)
+        }
+      }),
+    )
   await Promise.all(children.map((c) => next(c, 'ready')))
   // Warm-up: scripts cached (NOSCRIPT → EVAL once per node), pub/sub connections open; not counted.
   const warm = Array.from({ length: 100 }, (_, i) => `warm:${i}`)
-  await Promise.all(children.map((c) => { const done = next(c, 'fused'); c.send({ cmd: 'fused', keys: warm, callers: 1, counterKey: `${prefix}warm`, value: 'w' }); return done }))
+  await Promise.all(
+    children.map((c) => {
+      const done = next(c, 'fused')
+      c.send({ cmd: 'fused', keys: warm, callers: 1, counterKey: `${prefix}warm`, value: 'w' })
+      return done
+    }),
+  )
   await Promise.all(nodes.map(({ admin }) => admin.sendCommand(['CONFIG', 'RESETSTAT'])))
   const sent = {}
-  await Promise.all(nodes.map(({ monitor }) => monitor.monitor((line) => {
-    if (line.includes(' lua]')) return
-    const name = /"(\w+)"/.exec(line.slice(line.indexOf(']')))?.[1]?.toLowerCase() ?? '?'
-    if (['info', 'config', 'monitor', 'incr'].includes(name)) return // ours and the test loader's counter
-    sent[name] = (sent[name] ?? 0) + 1
-  })))
+  await Promise.all(
+    nodes.map(({ monitor }) =>
+      monitor.monitor((line) => {
+        if (line.includes(' lua]')) return
+        const name = /"(\w+)"/.exec(line.slice(line.indexOf(']')))?.[1]?.toLowerCase() ?? '?'
+        if (['info', 'config', 'monitor', 'incr'].includes(name)) return // ours and the test loader's counter
+        sent[name] = (sent[name] ?? 0) + 1
+      }),
+    ),
+  )
   const keys = Array.from({ length: keyCount }, (_, i) => `cold:${i}`)
   const counterKey = `${prefix}loads`
   const started = performance.now()
-  const results = await Promise.all(children.map((c) => { const done = next(c, 'fused'); c.send({ cmd: 'fused', keys, callers: 1, loaderMs: 20, leaseMs: 30_000, counterKey, value: 'v' }); return done }))
+  const results = await Promise.all(
+    children.map((c) => {
+      const done = next(c, 'fused')
+      c.send({ cmd: 'fused', keys, callers: 1, loaderMs: 20, leaseMs: 30_000, counterKey, value: 'v' })
+      return done
+    }),
+  )
   const ms = performance.now() - started
   await new Promise((r) => setTimeout(r, 200)) // MONITOR lines still in flight
   const total = {}
@@ -69,8 +104,14 @@ async function measure(topology, urls, endpoints) {
   for (const o of outcomes) via[o.via] = (via[o.via] ?? 0) + 1
   const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0)
   const per = (n) => (n / (keyCount * processes)).toFixed(2)
-  const list = (o) => Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')
-  console.log(`${library}, ${topology}: ${processes} processes × ${keyCount} cold keys at once (${ms.toFixed(0)} ms; loader calls: ${(await nodes[0].admin.sendCommand(['GET', counterKey]).catch(() => null)) ?? 'see cluster'})`)
+  const list = (o) =>
+    Object.entries(o)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')
+  console.log(
+    `${library}, ${topology}: ${processes} processes × ${keyCount} cold keys at once (${ms.toFixed(0)} ms; loader calls: ${(await nodes[0].admin.sendCommand(['GET', counterKey]).catch(() => null)) ?? 'see cluster'})`,
+  )
   console.log(`  callers served by: ${list(via)}; failed: ${outcomes.filter((o) => !o.ok).length} ${outcomes.find((o) => o.error)?.error ?? ''}`)
   console.log(`  sent by clients:  ${per(sum(sent))} per key per process (${sum(sent)}: ${list(sent)})`)
   console.log(`  executed (incl. inside scripts): ${per(sum(total))} per key per process (${sum(total)}: ${list(total)})`)

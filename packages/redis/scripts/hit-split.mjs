@@ -41,7 +41,8 @@ try {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   const bare = median(times['bare client GET'])
   console.log(`${library}: a Redis hit, ${rounds} rounds × ${perRound} sequential calls each (median of round means):`)
-  for (const [name, xs] of Object.entries(times)) console.log(`  ${name.padEnd(28)} ${median(xs).toFixed(1).padStart(6)} µs  ${(median(xs) / bare).toFixed(2)}× bare GET`)
+  for (const [name, xs] of Object.entries(times))
+    console.log(`  ${name.padEnd(28)} ${median(xs).toFixed(1).padStart(6)} µs  ${(median(xs) / bare).toFixed(2)}× bare GET`)
   await herd.close()
 } finally {
   await made.close()

@@ -54,7 +54,9 @@ async function commandsDuring(fn) {
 }
 const sum = (counts) => Object.values(counts).reduce((a, b) => a + b, 0)
 const show = ({ calls, trips }) =>
-  `${sum(trips)} round trips (${Object.entries(trips).map(([k, v]) => `${k} ${v}`).join(', ')}); ${sum(calls)} commands in commandstats incl. inside scripts`
+  `${sum(trips)} round trips (${Object.entries(trips)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}); ${sum(calls)} commands in commandstats incl. inside scripts`
 
 try {
   // ---------------------------------------------------------------- 1. round trips
@@ -103,7 +105,8 @@ try {
       }
     }
     const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
-    const line = (name, xs) => `  ${name}: mean ${(mean(xs) * 1000).toFixed(0)} µs, p50 ${(pct(xs, 50) * 1000).toFixed(0)} µs, p99 ${(pct(xs, 99) * 1000).toFixed(0)} µs`
+    const line = (name, xs) =>
+      `  ${name}: mean ${(mean(xs) * 1000).toFixed(0)} µs, p50 ${(pct(xs, 50) * 1000).toFixed(0)} µs, p99 ${(pct(xs, 99) * 1000).toFixed(0)} µs`
     console.log(`Shared-tier hit latency, ${rounds * perRound} sequential calls each, interleaved in ${rounds} rounds:`)
     console.log(line('bare node-redis GET      ', bareTimes))
     console.log(line('herd.fetch (local: false)', herdTimes))
@@ -118,14 +121,20 @@ try {
     const prefix = 'n3:'
     const counterKey = `${prefix}loader-calls`
     const children = Array.from({ length: 4 }, () =>
-      fork(worker, [JSON.stringify({ bundle, url: server.url, prefix, herd: { lease: '5s' } })], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+      fork(worker, [JSON.stringify({ bundle, url: server.url, prefix, herd: { lease: '5s' } })], {
+        execArgv: [],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      }),
     )
-    const next = (child, type) => new Promise((resolve) => child.on('message', function on(m) {
-      if (m.type === type) {
-        child.off('message', on)
-        resolve(m)
-      }
-    }))
+    const next = (child, type) =>
+      new Promise((resolve) =>
+        child.on('message', function on(m) {
+          if (m.type === type) {
+            child.off('message', on)
+            resolve(m)
+          }
+        }),
+      )
     await Promise.all(children.map((c) => next(c, 'ready')))
     const value = { user: 1 }
     const results = Promise.all(children.map((c) => next(c, 'fetched')))

@@ -67,12 +67,14 @@ if (role === 'child') {
     let loaded = false
     const callers = Array.from({ length: m.callers }, () =>
       new Promise((resolve) => setImmediate(resolve)).then(() =>
-        herd.fetch(m.key, async () => {
-          loaded = true
-          await new Promise((r) => setTimeout(r, 20))
-          mark('loader done')
-          return { row: m.key }
-        }).then(() => mark('first caller served')),
+        herd
+          .fetch(m.key, async () => {
+            loaded = true
+            await new Promise((r) => setTimeout(r, 20))
+            mark('loader done')
+            return { row: m.key }
+          })
+          .then(() => mark('first caller served')),
       ),
     )
     await Promise.all(callers)
@@ -90,8 +92,12 @@ if (role === 'child') {
   const endpoints = { url: server.url, clusterUrls: [], sentinel: { name: '', nodes: [] } }
   const children = Array.from({ length: 4 }, () =>
     mode === 'fused'
-      ? fork(worker, [JSON.stringify({ bundle, target: { library: 'node-redis 5', topology: 'single' }, endpoints, prefix })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-      : fork(fileURLToPath(import.meta.url), ['child', JSON.stringify({ url: server.url, prefix, bundle })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+      ? fork(worker, [JSON.stringify({ bundle, target: { library: 'node-redis 5', topology: 'single' }, endpoints, prefix })], {
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        })
+      : fork(fileURLToPath(import.meta.url), ['child', JSON.stringify({ url: server.url, prefix, bundle })], {
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        }),
   )
   const next = (c) => new Promise((resolve) => c.once('message', resolve))
   await Promise.all(children.map(next))

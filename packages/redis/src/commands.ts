@@ -87,19 +87,22 @@ export class Commands {
   private sweeper: ReturnType<typeof setInterval> | undefined
 
   private startSweeper(): ReturnType<typeof setInterval> {
-    const sweeper = setInterval(() => {
-      const now = Date.now()
-      // Same timeout for all, so deadlines grow in insertion order: stop at the first one still running.
-      for (const entry of this.inFlight) {
-        if (entry.deadline > now) break
-        this.inFlight.delete(entry)
-        entry.reject(new RedisCommandTimeoutError(entry.command, this.timeoutMs))
-      }
-      if (this.inFlight.size === 0) {
-        clearInterval(sweeper)
-        this.sweeper = undefined
-      }
-    }, Math.max(1, Math.ceil(this.timeoutMs / 10)))
+    const sweeper = setInterval(
+      () => {
+        const now = Date.now()
+        // Same timeout for all, so deadlines grow in insertion order: stop at the first one still running.
+        for (const entry of this.inFlight) {
+          if (entry.deadline > now) break
+          this.inFlight.delete(entry)
+          entry.reject(new RedisCommandTimeoutError(entry.command, this.timeoutMs))
+        }
+        if (this.inFlight.size === 0) {
+          clearInterval(sweeper)
+          this.sweeper = undefined
+        }
+      },
+      Math.max(1, Math.ceil(this.timeoutMs / 10)),
+    )
     sweeper.unref()
     return sweeper
   }

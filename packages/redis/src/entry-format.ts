@@ -39,7 +39,16 @@ export function decodeEntry(raw: string, key: string): StoredEntry {
   if (fields.length !== FIELDS || fields.some(Number.isNaN)) {
     throw new HerdDecodeError(`@herd/redis: the Redis value for "${key}" is not a herd entry`)
   }
-  const [fence, createdAt, freshUntil, staleUntil, errorUntil, loadMs, negative, tagsLength] = fields as [number, number, number, number, number, number, number, number]
+  const [fence, createdAt, freshUntil, staleUntil, errorUntil, loadMs, negative, tagsLength] = fields as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
   const entry: StoredEntry = { value: raw.slice(start + tagsLength), fence, createdAt, freshUntil, staleUntil, errorUntil, loadMs }
   if (negative === 1) entry.negative = true
   if (tagsLength > 0) entry.tags = parseTags(raw.slice(start, start + tagsLength), key)

@@ -25,7 +25,8 @@ export function fusionOf(client: RedisClient, resolved: Resolved, options: Redis
   if (fuse === undefined) return undefined
   const same = (adapter: object | undefined, what: string) => {
     const origin = adapter === undefined ? undefined : originOf(adapter)
-    if (origin === undefined) throw new HerdArgumentError(`@herd/redis: redisLock() fuse.${what} must come from @herd/redis' ${what === 'store' ? 'redisStore' : 'redisBus'}()`)
+    if (origin === undefined)
+      throw new HerdArgumentError(`@herd/redis: redisLock() fuse.${what} must come from @herd/redis' ${what === 'store' ? 'redisStore' : 'redisBus'}()`)
     if (origin.client !== client || origin.prefix !== resolved.prefix || origin.sharded !== resolved.sharded) {
       throw new HerdArgumentError(`@herd/redis: redisLock() fuse.${what} must run on the Lock's client with the same prefix and shardedPubSub`)
     }

@@ -104,8 +104,11 @@ end
 `
 
 /** KEYS: value. ARGV: fence, encoded entry, ttl ms. 1 written, 0 refused. */
-export const SET_IF_NEWER = script('setIfNewer', `${WRITE_IF_NEWER}
-return writeIfNewer(KEYS[1], ARGV[1], ARGV[2], ARGV[3])`)
+export const SET_IF_NEWER = script(
+  'setIfNewer',
+  `${WRITE_IF_NEWER}
+return writeIfNewer(KEYS[1], ARGV[1], ARGV[2], ARGV[3])`,
+)
 
 /**
  * KEYS: value. ARGV: at (epoch ms), fence ('' for none). freshUntil (3rd
@@ -114,7 +117,9 @@ return writeIfNewer(KEYS[1], ARGV[1], ARGV[2], ARGV[3])`)
  * that began before this expire) is refused afterwards. The rest and the
  * TTL are kept. 1 when an entry was there.
  */
-export const MARK_STALE = script('markStale', `${STORED_FENCE}
+export const MARK_STALE = script(
+  'markStale',
+  `${STORED_FENCE}
 local v = readEntry(KEYS[1])
 if not v then return 0 end
 local c1 = string.find(v, ',', 1, true)
@@ -138,45 +143,63 @@ end
 if changed then
   redis.call('SET', KEYS[1], fence .. string.sub(v, c1, c2) .. fresh .. string.sub(v, c3), 'KEEPTTL')
 end
-return 1`)
+return 1`,
+)
 
 /** KEYS: lock, fence, value. ARGV: token, lease ms, fence ttl ms. The new fence (a string), or nil when the key is held. */
-export const ACQUIRE = script('acquire', `${NEXT_FENCE}
+export const ACQUIRE = script(
+  'acquire',
+  `${NEXT_FENCE}
 if not takeLease(KEYS[1], ARGV[1], ARGV[2]) then return false end
-return string.format('%.0f', nextFence(KEYS[2], KEYS[3], ARGV[3]))`)
+return string.format('%.0f', nextFence(KEYS[2], KEYS[3], ARGV[3]))`,
+)
 
 /** KEYS: fence, value. ARGV: fence ttl ms. A fence (a string) for a write made without a lease. */
-export const FENCE = script('fence', `${NEXT_FENCE}
-return string.format('%.0f', nextFence(KEYS[1], KEYS[2], ARGV[1]))`)
+export const FENCE = script(
+  'fence',
+  `${NEXT_FENCE}
+return string.format('%.0f', nextFence(KEYS[1], KEYS[2], ARGV[1]))`,
+)
 
 /**
  * KEYS: lock. ARGV: token, wake channel, publish command (PUBLISH or
  * SPUBLISH), wake header (wake-message.ts). Owner only: deletes the lease and wakes the
  * waiters. 1 released, 0 not ours.
  */
-export const RELEASE = script('release', `${OWNS}
+export const RELEASE = script(
+  'release',
+  `${OWNS}
 if not owns(redis.call('GET', KEYS[1]), ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call(ARGV[3], ARGV[2], wakeMessage(ARGV[4], ARGV[1]))
-return 1`)
+return 1`,
+)
 
 /** KEYS: lock. ARGV: token, lease ms. Owner only. 1 extended, 0 not ours. */
-export const EXTEND = script('extend', `${OWNS}
+export const EXTEND = script(
+  'extend',
+  `${OWNS}
 if not owns(redis.call('GET', KEYS[1]), ARGV[1]) then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`)
+return 1`,
+)
 
 /** KEYS: lock. The holder's token ('' when free) and the lease's remaining ms, for a waiter's fallback check. */
-export const PROBE = script('probe', `local lease = redis.call('GET', KEYS[1])
+export const PROBE = script(
+  'probe',
+  `local lease = redis.call('GET', KEYS[1])
 if not lease then return {'', -2} end
-return {string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1])}`)
+return {string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1])}`,
+)
 
 /**
  * Acquire-or-read. KEYS: lock, fence, value. ARGV: token, lease ms, fence
  * ttl ms. Won: {1, fence, entry}. Busy: {0, holder's token, lease's
  * remaining ms, entry}, and the lease is marked as waited on.
  */
-export const FUSED_ACQUIRE = script('fusedAcquire', `${NEXT_FENCE}
+export const FUSED_ACQUIRE = script(
+  'fusedAcquire',
+  `${NEXT_FENCE}
 if takeLease(KEYS[1], ARGV[1], ARGV[2]) then
   local fence = nextFence(KEYS[2], KEYS[3], ARGV[3])
   return {1, string.format('%.0f', fence), readEntry(KEYS[3])}
@@ -187,7 +210,8 @@ if not lease then
   return {0, '', 0, false}
 end
 if string.sub(lease, -1) ~= '+' then redis.call('APPEND', KEYS[1], '+') end
-return {0, string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1]), readEntry(KEYS[3])}`)
+return {0, string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1]), readEntry(KEYS[3])}`,
+)
 
 /**
  * Write + release + wake + notify. KEYS: value, lock. ARGV: token, fence,
@@ -200,7 +224,9 @@ return {0, string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1]), readEntry
  * bus message goes out when the write stood or there was none.
  * Returns {written, released}.
  */
-export const FILL = script('fill', `${WRITE_IF_NEWER}${OWNS}
+export const FILL = script(
+  'fill',
+  `${WRITE_IF_NEWER}${OWNS}
 local written = 0
 if ARGV[3] ~= '' then written = writeIfNewer(KEYS[1], ARGV[2], ARGV[3], ARGV[4]) end
 local lease = redis.call('GET', KEYS[2])
@@ -217,7 +243,8 @@ if released == 1 or not lease then
   redis.call(ARGV[6], ARGV[5], message)
 end
 if ARGV[9] ~= '' and (written == 1 or ARGV[3] == '') then redis.call('PUBLISH', ARGV[9], ARGV[10]) end
-return {written, released}`)
+return {written, released}`,
+)
 
 /**
  * A write without a lease in one trip. KEYS: fence, value. ARGV: fence ttl
@@ -225,7 +252,9 @@ return {written, released}`)
  * bus channel ('' for none), bus message. The next fence goes in front of
  * the entry; nothing can hold a higher one. Returns {fence, written}.
  */
-export const FUSED_WRITE = script('fusedWrite', `${NEXT_FENCE}
+export const FUSED_WRITE = script(
+  'fusedWrite',
+  `${NEXT_FENCE}
 local fence = string.format('%.0f', nextFence(KEYS[1], KEYS[2], ARGV[1]))
 if ARGV[3] == '0' then
   redis.call('DEL', KEYS[2])
@@ -233,4 +262,5 @@ else
   redis.call('SET', KEYS[2], fence .. ARGV[2], 'PX', ARGV[3])
 end
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
-return {fence, 1}`)
+return {fence, 1}`,
+)

@@ -27,7 +27,9 @@ export interface Target {
 }
 
 /** Every client library on every topology: what each suite runs against. */
-export const TARGETS: readonly Target[] = LIBRARIES.flatMap((library) => TOPOLOGIES.map((topology) => ({ library, topology, label: `${library}, ${topology}` })))
+export const TARGETS: readonly Target[] = LIBRARIES.flatMap((library) =>
+  TOPOLOGIES.map((topology) => ({ library, topology, label: `${library}, ${topology}` })),
+)
 
 const shared: Endpoints = { url: redisUrl, clusterUrls, sentinel }
 

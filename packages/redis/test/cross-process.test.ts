@@ -52,7 +52,9 @@ describe.skipIf(!haveRedis)('across processes (real node processes, one Redis)',
         expect(outcomes.filter((o) => !o.ok)).toEqual([])
         expect(await loaderCalls(counterKey)).toBe(1)
         const latencies = outcomes.map((o) => o.ms)
-        console.log(`[${target.label}: cold stampede 4×250] loader calls: 1; caller latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`)
+        console.log(
+          `[${target.label}: cold stampede 4×250] loader calls: 1; caller latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+        )
       })
 
       it('cold stampede through lock.fused: 4 processes × 20 keys × 25 callers → 1 loader call per key, waiters get the value with the wake-up', async () => {
@@ -74,7 +76,9 @@ describe.skipIf(!haveRedis)('across processes (real node processes, one Redis)',
         expect(vias.filter((v) => v === 'load')).toHaveLength(keys.length)
         expect(vias.filter((v) => v === 'woken-read' || v === 'error')).toEqual([])
         const wake = results.flatMap((r) => r.outcomes.filter((o) => o.via === 'pushed').map((o) => o.at - writes.find((w) => w.key === o.key)!.at))
-        console.log(`[${target.label}: fused stampede 4×20 keys] pushed wake-ups ${vias.filter((v) => v === 'pushed').length}, busy reads ${vias.filter((v) => v === 'busy-read').length}; wake-up after the fill's reply p50 ${percentile(wake, 50).toFixed(2)} ms`)
+        console.log(
+          `[${target.label}: fused stampede 4×20 keys] pushed wake-ups ${vias.filter((v) => v === 'pushed').length}, busy reads ${vias.filter((v) => v === 'busy-read').length}; wake-up after the fill's reply p50 ${percentile(wake, 50).toFixed(2)} ms`,
+        )
       })
 
       it("fencing: A's lease runs out while its loader hangs, B takes over and writes; A's late write is refused, B's value stays", async () => {
@@ -114,31 +118,34 @@ describe.skipIf(!haveRedis)('across processes (real node processes, one Redis)',
         expect(await loaderCalls(counterKey)).toBe(2)
       })
 
-      it.runIf(target.topology === 'single')('stale stampede: 4 × 250 fetches of a key inside its stale window → all served the stale value, 1 refresh', async () => {
-        const prefix = uniquePrefix()
-        const counterKey = `${prefix}loader-calls`
-        const [primer] = await spawnWorkers(1, config(prefix))
-        primer!.send({ cmd: 'fetch', key: 'k', callers: 1, counterKey, value: 'v1', options: { ttl: '300ms', staleWhileRevalidate: '1m', jitter: 0 } })
-        await primer!.next('fetched')
-        await primer!.stop()
-        const workers = await spawnWorkers(4, config(prefix, { lease: '5s' }))
-        await sleep(400) // past the 300 ms ttl: stale, inside the window
-        const options = { ttl: '1m', staleWhileRevalidate: '1m', jitter: 0 }
-        for (const w of workers) w.send({ cmd: 'fetch', key: 'k', callers: 250, loaderMs: 1_000, counterKey, value: 'v2', expect: 'v1', options })
-        const results = await Promise.all(workers.map((w) => w.next<Fetched>('fetched')))
-        const outcomes = results.flatMap((r) => r.outcomes)
-        expect(outcomes).toHaveLength(1_000)
-        // Every caller got the stale value: none waited for the refresh (its loader answers 'v2').
-        expect(outcomes.filter((o) => !o.ok)).toEqual([])
-        // The refresh lands in the Store, once.
-        const reader = createHerd({ store: redisStore((await connect(target)).client, { prefix }), local: false })
-        const deadline = Date.now() + 5_000
-        while (Date.now() < deadline && (await reader.get('k')) !== 'v2') await sleep(50)
-        expect(await reader.get('k')).toBe('v2')
-        for (const w of workers) await w.stop() // no refresh can start after this
-        expect(await loaderCalls(counterKey)).toBe(2) // the primer's load + 1 refresh
-        await reader.close()
-      })
+      it.runIf(target.topology === 'single')(
+        'stale stampede: 4 × 250 fetches of a key inside its stale window → all served the stale value, 1 refresh',
+        async () => {
+          const prefix = uniquePrefix()
+          const counterKey = `${prefix}loader-calls`
+          const [primer] = await spawnWorkers(1, config(prefix))
+          primer!.send({ cmd: 'fetch', key: 'k', callers: 1, counterKey, value: 'v1', options: { ttl: '300ms', staleWhileRevalidate: '1m', jitter: 0 } })
+          await primer!.next('fetched')
+          await primer!.stop()
+          const workers = await spawnWorkers(4, config(prefix, { lease: '5s' }))
+          await sleep(400) // past the 300 ms ttl: stale, inside the window
+          const options = { ttl: '1m', staleWhileRevalidate: '1m', jitter: 0 }
+          for (const w of workers) w.send({ cmd: 'fetch', key: 'k', callers: 250, loaderMs: 1_000, counterKey, value: 'v2', expect: 'v1', options })
+          const results = await Promise.all(workers.map((w) => w.next<Fetched>('fetched')))
+          const outcomes = results.flatMap((r) => r.outcomes)
+          expect(outcomes).toHaveLength(1_000)
+          // Every caller got the stale value: none waited for the refresh (its loader answers 'v2').
+          expect(outcomes.filter((o) => !o.ok)).toEqual([])
+          // The refresh lands in the Store, once.
+          const reader = createHerd({ store: redisStore((await connect(target)).client, { prefix }), local: false })
+          const deadline = Date.now() + 5_000
+          while (Date.now() < deadline && (await reader.get('k')) !== 'v2') await sleep(50)
+          expect(await reader.get('k')).toBe('v2')
+          for (const w of workers) await w.stop() // no refresh can start after this
+          expect(await loaderCalls(counterKey)).toBe(2) // the primer's load + 1 refresh
+          await reader.close()
+        },
+      )
     })
   }
 
@@ -155,7 +162,9 @@ describe.skipIf(!haveRedis)('across processes (real node processes, one Redis)',
         await server.kill()
         await sleep(1_000)
         await server.restart()
-        const results = await Promise.all(workers.map((w) => w.next<{ fetches: number; rejects: number; wrong: number; breaker: Array<{ from: string; to: string }> }>('traffic', 15_000)))
+        const results = await Promise.all(
+          workers.map((w) => w.next<{ fetches: number; rejects: number; wrong: number; breaker: Array<{ from: string; to: string }> }>('traffic', 15_000)),
+        )
         for (const r of results) {
           expect(r.fetches).toBeGreaterThan(100)
           expect(r.rejects).toBe(0)
@@ -165,7 +174,9 @@ describe.skipIf(!haveRedis)('across processes (real node processes, one Redis)',
         }
         // The restarted server started empty: whatever is in it was cached after the restart.
         expect(Number(await server.command('EVAL', `return #redis.call('KEYS', ARGV[1])`, '0', `${prefix}{k:*}:v`))).toBeGreaterThan(0)
-        console.log(`[${library}: redis restart] ${results.map((r) => `${r.fetches} fetches, 0 rejected, breaker ${r.breaker.map((e) => e.to).join('→')}`).join('; ')}`)
+        console.log(
+          `[${library}: redis restart] ${results.map((r) => `${r.fetches} fetches, 0 rejected, breaker ${r.breaker.map((e) => e.to).join('→')}`).join('; ')}`,
+        )
       } finally {
         await server.stop()
       }

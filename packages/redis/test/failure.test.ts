@@ -116,7 +116,10 @@ describe.skipIf(!haveRedis)('Redis failures are bounded errors, and fences survi
         const bus = redisBus(redis.client, { prefix })
         const received: string[] = []
         let resubscribed = 0
-        const subscribe = bus.subscribe as (listener: (m: { key: string }) => void, options?: { onResubscribe?: () => void }) => Promise<() => Promise<void>>
+        const subscribe = bus.subscribe as (
+          listener: (m: { key: string }) => void,
+          options?: { onResubscribe?: () => void },
+        ) => Promise<() => Promise<void>>
         const unsubscribe = await subscribe((m) => received.push(m.key), { onResubscribe: () => resubscribed++ })
         expect(resubscribed).toBe(0)
         await server.restart() // killed, then back empty
@@ -151,7 +154,10 @@ describe.skipIf(!haveRedis)('Redis failures are bounded errors, and fences survi
           expect(await lock.fused!.fill(after, { entry: entry(after.fence, 'successor'), ttlMs: 60_000 })).toEqual({ written: true, released: true })
           // The holder from before the loss finishes late: refused, both ways it can write.
           expect(await store.set('k', entry(before.fence, 'stale holder'), 60_000)).toBe(false)
-          expect(await lock.fused!.fill(before, { entry: entry(before.fence, 'stale holder'), ttlMs: 60_000 })).toEqual({ written: false, released: false })
+          expect(await lock.fused!.fill(before, { entry: entry(before.fence, 'stale holder'), ttlMs: 60_000 })).toEqual({
+            written: false,
+            released: false,
+          })
           expect((await store.get('k'))?.value).toBe('successor')
           await lock.close?.()
         })

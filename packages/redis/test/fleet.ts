@@ -1,6 +1,7 @@
-import { type ChildProcess, fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { afterEach, inject } from 'vitest'
+import { forkSource } from '@herd/testing/source-process'
+import { afterEach } from 'vitest'
 import type { Endpoints, Target } from './clients.js'
 
 const WORKER = fileURLToPath(new URL('./fixtures/herd-worker.mjs', import.meta.url))
@@ -14,7 +15,7 @@ export interface WorkerConfig {
   commandTimeout?: number
 }
 
-/** A herd in a real child process (fixtures/herd-worker.mjs). */
+/** A herd in a real child process (fixtures/herd-worker.mjs, on this package's src/). */
 export class Worker {
   private readonly inbox: Array<{ type: string }> = []
   private readonly waiting: Array<{ type: string; resolve: (m: any) => void; reject: (e: Error) => void }> = []
@@ -70,9 +71,8 @@ const live = new Set<Worker>()
 
 /** Starts `count` workers and waits until each is connected and ready. */
 export async function spawnWorkers(count: number, config: WorkerConfig): Promise<Worker[]> {
-  const bundle = inject('redisBundle')
   const workers = Array.from({ length: count }, () => {
-    const child = fork(WORKER, [JSON.stringify({ bundle, ...config })], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const child = forkSource(WORKER, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const worker = new Worker(child)
     live.add(worker)
     void worker.exited.then(() => live.delete(worker))

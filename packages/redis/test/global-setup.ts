@@ -1,10 +1,14 @@
-import { type RedisCluster, type RedisSentinelSet, type RedisServer, redisReady, redisSentinelAvailable, startRedis, startRedisCluster, startRedisSentinel } from '@herd/testing/redis-server'
-import { fileURLToPath } from 'node:url'
-import { build } from 'tsup'
+import {
+  type RedisCluster,
+  type RedisSentinelSet,
+  type RedisServer,
+  redisReady,
+  redisSentinelAvailable,
+  startRedis,
+  startRedisCluster,
+  startRedisSentinel,
+} from '@herd/testing/redis-server'
 import type { TestProject } from 'vitest/node'
-
-/** The child processes of the cross-process tests import this bundle of src/ (tests may run before `pnpm build`). */
-export const FIXTURE_BUNDLE = fileURLToPath(new URL('../test-output/herd-redis/index.js', import.meta.url))
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,8 +18,6 @@ declare module 'vitest' {
     clusterUrls: string[]
     /** The shared master + replica watched by three Sentinels. */
     sentinel: { name: string; nodes: Array<{ host: string; port: number }> }
-    /** ESM bundle of src/index.ts for child processes. */
-    redisBundle: string
   }
 }
 
@@ -32,18 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('redisUrl', '')
   project.provide('clusterUrls', [])
   project.provide('sentinel', { name: '', nodes: [] })
-  project.provide('redisBundle', FIXTURE_BUNDLE)
   if (redisReady()) {
-    await build({
-      config: false,
-      entry: { index: fileURLToPath(new URL('../src/index.ts', import.meta.url)) },
-      outDir: fileURLToPath(new URL('../test-output/herd-redis', import.meta.url)),
-      format: ['esm'],
-      target: 'node20',
-      dts: false,
-      silent: true,
-      external: ['@herd/core', 'redis'],
-    })
     // redis-sentinel is a package of its own on Debian: without it the Sentinel targets skip loudly (or fail the run in CI).
     const withSentinel = redisSentinelAvailable()
     if (!withSentinel) {
@@ -58,7 +49,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       throw error
     }
     project.provide('redisUrl', redis.url)
-    project.provide('clusterUrls', cluster.rootNodes.map((n) => n.url))
+    project.provide(
+      'clusterUrls',
+      cluster.rootNodes.map((n) => n.url),
+    )
     if (sentinels) project.provide('sentinel', { name: sentinels.name, nodes: [...sentinels.sentinelNodes] })
   }
   return async () => {

@@ -47,10 +47,10 @@ describe('bad input is a HerdArgumentError at the call that made it', () => {
   })
 
   it('tells the libraries and topologies apart', () => {
-    expect([portFor(client, 't'), portFor(createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:1' }] }), 't'), portFor(io, 't')].map((p) => `${p.library} ${p.topology}`)).toEqual([
-      'node-redis standalone',
-      'node-redis cluster',
-      'ioredis standalone',
-    ])
+    expect(
+      [portFor(client, 't'), portFor(createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:1' }] }), 't'), portFor(io, 't')].map(
+        (p) => `${p.library} ${p.topology}`,
+      ),
+    ).toEqual(['node-redis standalone', 'node-redis cluster', 'ioredis standalone'])
   })
 })

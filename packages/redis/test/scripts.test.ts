@@ -68,7 +68,9 @@ describe.skipIf(!haveRedis)('Lua paths', () => {
         const now = await store.time()
         expect(Number.isSafeInteger(now)).toBe(true)
         expect(Math.floor(now / 1_000) - Number(seconds)).toBeLessThanOrEqual(1)
-        const lock = redisLock(redis.client, { prefix }) as ReturnType<typeof redisLock> & { inspect(key: string): Promise<{ held: boolean; expiresInMs?: number }> }
+        const lock = redisLock(redis.client, { prefix }) as ReturnType<typeof redisLock> & {
+          inspect(key: string): Promise<{ held: boolean; expiresInMs?: number }>
+        }
         expect(await lock.inspect('i')).toEqual({ held: false })
         const lease = (await lock.acquire('i', 30_000))!
         const held = await lock.inspect('i')

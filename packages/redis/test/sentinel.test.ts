@@ -64,7 +64,9 @@ describe.skipIf(!haveRedis || !haveSentinel)('Sentinel: the master is killed und
       expect(Number(await redis.raw(counterKey, ['GET', counterKey]))).toBe(1)
       await redis.close()
       for (const w of workers) await w.stop() // before the Sentinels go
-      console.log(`[${library}: sentinel failover ${from.port} → ${to.port}] ${results.map((r) => `${r.fetches} fetches, 0 rejected, breaker ${r.breaker.map((e) => e.to).join('→') || 'closed'}`).join('; ')}`)
+      console.log(
+        `[${library}: sentinel failover ${from.port} → ${to.port}] ${results.map((r) => `${r.fetches} fetches, 0 rejected, breaker ${r.breaker.map((e) => e.to).join('→') || 'closed'}`).join('; ')}`,
+      )
     })
   }
 })

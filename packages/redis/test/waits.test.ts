@@ -60,7 +60,10 @@ describe.skipIf(!haveRedis)('Lock.wait', () => {
         const { lock: holder } = redisBackend(holderRedis.client, { prefix })
         const { lock: waiter } = redisBackend(waiterRedis.client, { prefix, ...NEVER, wakePayloadLimit: 1_000 })
         const { lock: limited } = redisBackend(holderRedis.client, { prefix, wakePayloadLimit: 1_000 })
-        for (const [key, size, pushed] of [['small', 900, true], ['big', 1_100, false]] as const) {
+        for (const [key, size, pushed] of [
+          ['small', 900, true],
+          ['big', 1_100, false],
+        ] as const) {
           const lease = (await limited.fused!.acquire(key, 30_000)).lease!
           expect((await waiter.fused!.acquire(key, 30_000)).lease).toBeUndefined()
           const woken = waiter.fused!.wait(key, WAIT)
@@ -95,7 +98,15 @@ describe.skipIf(!haveRedis)('Lock.wait', () => {
         // An older lease's release on the same key is not the holder's: it must not count.
         await holderRedis.raw(keys.wake('raced'), [sharded ? 'SPUBLISH' : 'PUBLISH', keys.wake('raced'), `5:raced36:${'0'.repeat(36)}`])
         await holderRedis.raw(keys.lock('raced'), ['APPEND', keys.lock('raced'), '+']) // a waiter marked it, as the busy acquire did
-        const written = { value: 'v', fence: lease.fence, createdAt: 1, freshUntil: Date.now() + 60_000, staleUntil: Date.now() + 60_000, errorUntil: Date.now() + 60_000, loadMs: 1 }
+        const written = {
+          value: 'v',
+          fence: lease.fence,
+          createdAt: 1,
+          freshUntil: Date.now() + 60_000,
+          staleUntil: Date.now() + 60_000,
+          errorUntil: Date.now() + 60_000,
+          loadMs: 1,
+        }
         await holder.fused!.fill(lease, { entry: written, ttlMs: 60_000 })
         await heard // both messages reached this process' listeners, the Waiters' included
         waiters.acquired('raced', { holder: lease.token, expiresInMs: 30_000 })

@@ -263,7 +263,13 @@ export function fusedLockSuite(name: string, factory: FusedLockFactory, options:
         const result = await a!.write(key('k'), entry(0, 'set by hand'), 60_000, notify)
         expect(result.written).toBe(true)
         expect(result.fence).toBeGreaterThan(lease.fence)
-        expect(await a!.store.get(key('k'))).toEqual({ ...entry(result.fence, 'set by hand'), createdAt: expect.any(Number), freshUntil: expect.any(Number), staleUntil: expect.any(Number), errorUntil: expect.any(Number) })
+        expect(await a!.store.get(key('k'))).toEqual({
+          ...entry(result.fence, 'set by hand'),
+          createdAt: expect.any(Number),
+          freshUntil: expect.any(Number),
+          staleUntil: expect.any(Number),
+          errorUntil: expect.any(Number),
+        })
         if (inbox !== undefined) expect(await inbox.until(1)).toStrictEqual([notify])
         const later = await won(a!, key('k'))
         expect(later.fence).toBeGreaterThan(result.fence)

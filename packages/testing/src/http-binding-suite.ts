@@ -136,7 +136,13 @@ function suite(driver: BindingDriver): void {
 
     it("never serves one user's Authorization or Cookie response to another", async () => {
       const { url } = await serve({ handler: echoUser })
-      const who: Array<Record<string, string>> = [{ authorization: 'Bearer A' }, { authorization: 'Bearer B' }, { cookie: 'sid=A' }, { cookie: 'sid=B' }, {}]
+      const who: Array<Record<string, string>> = [
+        { authorization: 'Bearer A' },
+        { authorization: 'Bearer B' },
+        { cookie: 'sid=A' },
+        { cookie: 'sid=B' },
+        {},
+      ]
       const names = ['hello Bearer A', 'hello Bearer B', 'hello sid=A', 'hello sid=B', 'hello anonymous']
       const mixed = await Promise.all(times(25, (i) => get(`${url}/me`, { headers: who[i % 5]! })))
       mixed.forEach((r, i) => expect(r.text).toBe(names[i % 5]))
@@ -153,7 +159,8 @@ function suite(driver: BindingDriver): void {
           reply.send(`hello ${req.headers.authorization ?? 'anonymous'}`)
         },
         options: {
-          key: (source: { headers: Record<string, string> }, u: string) => (source.headers.authorization ? { key: u, user: source.headers.authorization } : u),
+          key: (source: { headers: Record<string, string> }, u: string) =>
+            source.headers.authorization ? { key: u, user: source.headers.authorization } : u,
         },
       })
       const first = await Promise.all(times(20, (i) => get(`${app.url}/me`, { headers: { authorization: i % 2 ? 'A' : 'B' } })))
@@ -400,7 +407,10 @@ function suite(driver: BindingDriver): void {
 
     it('keys on configured vary headers and on Host', async () => {
       let calls = 0
-      const { url } = await serve({ handler: (req, reply) => (calls++, reply.send(`${req.headers.host} ${String(req.headers['x-tenant'])}`)), options: { vary: ['x-tenant'] } })
+      const { url } = await serve({
+        handler: (req, reply) => (calls++, reply.send(`${req.headers.host} ${String(req.headers['x-tenant'])}`)),
+        options: { vary: ['x-tenant'] },
+      })
       const one = await get(`${url}/t`, { headers: { 'x-tenant': 'one', host: 'a.test' } })
       const two = await get(`${url}/t`, { headers: { 'x-tenant': 'two', host: 'a.test' } })
       const otherHost = await get(`${url}/t`, { headers: { 'x-tenant': 'one', host: 'b.test' } })
@@ -503,7 +513,9 @@ function suite(driver: BindingDriver): void {
   describe('freshness (RFC 9111 §4.2)', () => {
     it('lets an Age the handler sends shorten freshness: a response already past max-age is revalidated on every use', async () => {
       let calls = 0
-      const { url } = await serve({ handler: (_req, reply) => (calls++, reply.set('cache-control', 'max-age=60'), reply.set('age', '70'), reply.send('proxied')) })
+      const { url } = await serve({
+        handler: (_req, reply) => (calls++, reply.set('cache-control', 'max-age=60'), reply.set('age', '70'), reply.send('proxied')),
+      })
       await get(`${url}/aged`)
       await sleep(5)
       await get(`${url}/aged`)
@@ -533,7 +545,9 @@ function suite(driver: BindingDriver): void {
 
     it('reads CDN-Cache-Control (RFC 9213) when opted in, instead of Cache-Control', async () => {
       let calls = 0
-      const handler: SuiteHandler = (_req, reply) => (calls++, reply.set('cache-control', 'no-store'), reply.set('cdn-cache-control', 'max-age=60'), reply.send('for the CDN'))
+      const handler: SuiteHandler = (_req, reply) => (
+        calls++, reply.set('cache-control', 'no-store'), reply.set('cdn-cache-control', 'max-age=60'), reply.send('for the CDN')
+      )
       const plain = await serve({ handler })
       await get(`${plain.url}/cdn`)
       expect((await get(`${plain.url}/cdn`)).headers['x-cache']).toBe('BYPASS')
@@ -625,7 +639,9 @@ function suite(driver: BindingDriver): void {
   describe('conditional requests, Range and HEAD on hits', () => {
     it('answers If-None-Match and If-Modified-Since with 304 from the cache', async () => {
       let calls = 0
-      const { url } = await serve({ handler: (_req, reply) => (calls++, reply.set('last-modified', 'Wed, 01 Jan 2025 00:00:00 GMT'), reply.send('document')) })
+      const { url } = await serve({
+        handler: (_req, reply) => (calls++, reply.set('last-modified', 'Wed, 01 Jan 2025 00:00:00 GMT'), reply.send('document')),
+      })
       const first = await get(`${url}/doc`, { headers: { 'if-none-match': '"whatever"' } })
       expect([first.status, first.text]).toEqual([200, 'document'])
       const etag = String((await get(`${url}/doc`)).headers.etag)
@@ -696,19 +712,22 @@ function suite(driver: BindingDriver): void {
       expect(background).toEqual([false, true])
     })
 
-    it.runIf(driver.refreshThroughFront)('counts a refresh copy answered by middleware in front as a failed refresh, keeping the stale entry', async () => {
-      let runs = 0
-      const app = await serve({
-        handler: (_req, reply) => reply.send(`v${++runs}`),
-        front: { refuseBackground: 429 },
-        options: { staleWhileRevalidate: '1m' },
-      })
-      expect((await get(`${app.url}/l`)).text).toBe('v1')
-      await app.cache.expire('/l')
-      expect((await get(`${app.url}/l`)).text).toBe('v1')
-      expect((await get(`${app.url}/l`)).text).toBe('v1')
-      expect(runs).toBe(1)
-    })
+    it.runIf(driver.refreshThroughFront)(
+      'counts a refresh copy answered by middleware in front as a failed refresh, keeping the stale entry',
+      async () => {
+        let runs = 0
+        const app = await serve({
+          handler: (_req, reply) => reply.send(`v${++runs}`),
+          front: { refuseBackground: 429 },
+          options: { staleWhileRevalidate: '1m' },
+        })
+        expect((await get(`${app.url}/l`)).text).toBe('v1')
+        await app.cache.expire('/l')
+        expect((await get(`${app.url}/l`)).text).toBe('v1')
+        expect((await get(`${app.url}/l`)).text).toBe('v1')
+        expect(runs).toBe(1)
+      },
+    )
   })
 
   describe('limits, disconnects and headers', () => {
@@ -772,7 +791,10 @@ function suite(driver: BindingDriver): void {
       await get(`${silent.url}/a`)
       expect((await get(`${silent.url}/a`)).headers['x-cache']).toBeUndefined()
       let calls = 0
-      const skipped = await serve({ handler: (_req, reply) => reply.send(`run ${++calls}`), options: { key: (_s: unknown, u: string) => (u.includes('nocache') ? false : u) } })
+      const skipped = await serve({
+        handler: (_req, reply) => reply.send(`run ${++calls}`),
+        options: { key: (_s: unknown, u: string) => (u.includes('nocache') ? false : u) },
+      })
       await get(`${skipped.url}/s?nocache=1`)
       expect((await get(`${skipped.url}/s?nocache=1`)).text).toBe('run 2')
     })

@@ -3,22 +3,21 @@
  * binding, one real redis-server. Non-negotiable 1 of DESIGN.md for HTTP
  * (one handler run across processes), plus invalidation on a write and a
  * failing leader across processes. The binding supplies a fixture server
- * (it gets `{ bundle, framework, redisUrl, prefix }` as its argument and
- * serves /hot, /private, /swr, /items/1, /down and /stats) and builds the bundle
- * of its source the fixture imports.
+ * (it gets `{ framework, redisUrl, prefix }` as its argument, imports its
+ * binding by package name, and serves /hot, /private, /swr, /items/1,
+ * /catalog, /down and /stats); it runs on the sources (forkSource).
  */
-import { fork, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { counter, eventually, get, sleep, times } from './http-harness.js'
 import { redisReady, startRedis, type RedisServer } from './redis-server.js'
+import { forkSource } from './source-process.js'
 
 export interface FleetSuiteOptions {
   /** 'two Koa servers'. */
   title: string
   /** Path of the fixture server module. */
   fixture: string
-  /** Builds the binding and returns the path of the module the fixture imports. */
-  bundle(): Promise<string>
   /** Framework versions: a name and the module the fixture imports ('koa', 'koa2'). */
   versions: ReadonlyArray<readonly [name: string, module: string]>
 }
@@ -27,7 +26,7 @@ export interface FleetSuiteOptions {
 const host = { host: 'api.example.test' }
 
 async function startServer(fixture: string, config: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(fixture, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = forkSource(fixture, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { port: number }) => resolve(m.port))
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
@@ -50,9 +49,7 @@ function stop(child: ChildProcess): Promise<void> {
 export function httpFleetSuite(options: FleetSuiteOptions): void {
   describe.skipIf(!redisReady())(`across processes (${options.title}, one Redis)`, () => {
     let redis: RedisServer
-    let bundle: string
     beforeAll(async () => {
-      bundle = await options.bundle()
       redis = await startRedis()
     })
     afterAll(async () => {
@@ -62,7 +59,7 @@ export function httpFleetSuite(options: FleetSuiteOptions): void {
     for (const [name, framework] of options.versions) {
       it(`${name}: one handler run across processes; writes invalidate everywhere; a failing leader runs at most twice per process`, async () => {
         const prefix = `x${Math.random().toString(36).slice(2)}:`
-        const config = { bundle, framework, redisUrl: redis.url, prefix }
+        const config = { framework, redisUrl: redis.url, prefix }
         const servers = await Promise.all([startServer(options.fixture, config), startServer(options.fixture, config)])
         try {
           const responses = await Promise.all(times(60, (i) => get(`${servers[i % 2]!.url}/hot?page=1`, { headers: host })))

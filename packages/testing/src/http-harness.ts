@@ -51,7 +51,10 @@ export interface Got {
   text: string
 }
 
-export async function get(url: string, options: { method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; headers?: Record<string, string>; body?: string } = {}): Promise<Got> {
+export async function get(
+  url: string,
+  options: { method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; headers?: Record<string, string>; body?: string } = {},
+): Promise<Got> {
   const res = await request(url, { method: options.method ?? 'GET', headers: options.headers, body: options.body, dispatcher: agent })
   const body = Buffer.from(await res.body.arrayBuffer())
   return { status: res.statusCode, headers: res.headers, body, text: body.toString() }

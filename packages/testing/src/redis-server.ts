@@ -121,16 +121,16 @@ let warned = false
  */
 export function redisReady(): boolean {
   if (redisAvailable()) return true
-  const why = process.env.REDIS_SERVER_BIN
-    ? `REDIS_SERVER_BIN=${process.env.REDIS_SERVER_BIN} is not an executable`
-    : 'redis-server is not on PATH'
+  const why = process.env.REDIS_SERVER_BIN ? `REDIS_SERVER_BIN=${process.env.REDIS_SERVER_BIN} is not an executable` : 'redis-server is not on PATH'
   if (process.env.HERD_REQUIRE_REDIS === '1') {
     throw new Error(`@herd/testing: ${why}, and HERD_REQUIRE_REDIS=1 says Redis suites must run. Install redis-server (apt-get install redis-server).`)
   }
   if (!warned) {
     warned = true
     const line = '!'.repeat(78)
-    console.warn(`\n${line}\n!! SKIPPING REDIS SUITES: ${why}.\n!! Nothing that needs Redis was tested. Set HERD_REQUIRE_REDIS=1 to make this an error.\n${line}\n`)
+    console.warn(
+      `\n${line}\n!! SKIPPING REDIS SUITES: ${why}.\n!! Nothing that needs Redis was tested. Set HERD_REQUIRE_REDIS=1 to make this an error.\n${line}\n`,
+    )
   }
   return false
 }
@@ -241,7 +241,23 @@ function serverLaunch(args: readonly string[]): Launch {
   return (port, dir, logFile) => {
     const bin = serverBin()
     if (!bin) throw new Error('@herd/testing: redis-server not found')
-    const argv = ['--port', String(port), '--bind', REDIS_HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', logFile, '--daemonize', 'no', ...args]
+    const argv = [
+      '--port',
+      String(port),
+      '--bind',
+      REDIS_HOST,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--logfile',
+      logFile,
+      '--daemonize',
+      'no',
+      ...args,
+    ]
     return { bin, argv }
   }
 }
@@ -371,11 +387,13 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
   }
   try {
     for (let i = 0; i < masters; i++) {
-      nodes.push(await startOn(
-        // nodes.conf lands in the node's own temp dir (--dir).
-        ['--cluster-enabled', 'yes', '--cluster-node-timeout', '3000'],
-        async () => ['--cluster-port', String(await freePort())],
-      ))
+      nodes.push(
+        await startOn(
+          // nodes.conf lands in the node's own temp dir (--dir).
+          ['--cluster-enabled', 'yes', '--cluster-node-timeout', '3000'],
+          async () => ['--cluster-port', String(await freePort())],
+        ),
+      )
     }
     await runCli(['--cluster', 'create', ...nodes.map((n) => `${REDIS_HOST}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'])
     const deadline = Date.now() + 20_000
@@ -451,13 +469,16 @@ function sentinelLaunch(name: string, masterPort: number, quorum: number): Launc
     // Sentinel rewrites its config as it learns the topology: a file of its own, kept across restarts.
     const conf = join(dir, 'sentinel.conf')
     if (!existsSync(conf)) {
-      writeFileSync(conf, [
-        `sentinel monitor ${name} ${REDIS_HOST} ${masterPort} ${quorum}`,
-        `sentinel down-after-milliseconds ${name} 1000`,
-        `sentinel failover-timeout ${name} 5000`,
-        `sentinel parallel-syncs ${name} 1`,
-        '',
-      ].join('\n'))
+      writeFileSync(
+        conf,
+        [
+          `sentinel monitor ${name} ${REDIS_HOST} ${masterPort} ${quorum}`,
+          `sentinel down-after-milliseconds ${name} 1000`,
+          `sentinel failover-timeout ${name} 5000`,
+          `sentinel parallel-syncs ${name} 1`,
+          '',
+        ].join('\n'),
+      )
     }
     return { bin, argv: [conf, '--port', String(port), '--bind', REDIS_HOST, '--dir', dir, '--logfile', logFile, '--daemonize', 'no'] }
   }
@@ -500,7 +521,11 @@ export async function startRedisSentinel(options: { name?: string; replicas?: nu
     servers.push(first)
     for (let i = 0; i < replicaCount; i++) servers.push(await startOn(['--replicaof', REDIS_HOST, String(first.port)]))
     for (const replica of servers.slice(1)) {
-      await until(`replica ${replica.port} in sync`, 20_000, async () => infoField(await replica.command('INFO', 'replication'), 'master_link_status') === 'up')
+      await until(
+        `replica ${replica.port} in sync`,
+        20_000,
+        async () => infoField(await replica.command('INFO', 'replication'), 'master_link_status') === 'up',
+      )
     }
     const quorum = Math.floor(sentinelCount / 2) + 1
     for (let i = 0; i < sentinelCount; i++) sentinels.push(await startWith(async () => sentinelLaunch(name, first.port, quorum)))
@@ -514,7 +539,8 @@ export async function startRedisSentinel(options: { name?: string; replicas?: nu
     await stop()
     throw error
   }
-  const masterPort = async (sentinel: ServerProcess) => Number(/address=[^:]+:(\d+)/.exec(infoField(await sentinel.command('INFO', 'sentinel'), 'master0') ?? '')?.[1])
+  const masterPort = async (sentinel: ServerProcess) =>
+    Number(/address=[^:]+:(\d+)/.exec(infoField(await sentinel.command('INFO', 'sentinel'), 'master0') ?? '')?.[1])
   const set: RedisSentinelSet = {
     name,
     servers,
@@ -534,7 +560,11 @@ export async function startRedisSentinel(options: { name?: string; replicas?: nu
         return ports.every((p) => p !== from.port && p === ports[0])
       })
       const to = await set.master()
-      await until(`the new master ${to.port} to accept writes`, timeoutMs, async () => infoField(await to.command('INFO', 'replication'), 'role') === 'master')
+      await until(
+        `the new master ${to.port} to accept writes`,
+        timeoutMs,
+        async () => infoField(await to.command('INFO', 'replication'), 'role') === 'master',
+      )
       return { from, to }
     },
     stop,

@@ -23,7 +23,23 @@ const VALUES: ReadonlyArray<readonly [string, string]> = [
 ]
 
 /** Keys that a careless adapter escapes, splits, hashes or truncates into one another. */
-const KEYS = ['plain', 'ünïcødé 🐘', 'with spaces', ' leading', 'trailing ', 'a:b:c', ':', '{}', '{a}b', 'ab', 'a{b}', '{a}', 'a*?[]', 'line\nbreak', '"quoted"']
+const KEYS = [
+  'plain',
+  'ünïcødé 🐘',
+  'with spaces',
+  ' leading',
+  'trailing ',
+  'a:b:c',
+  ':',
+  '{}',
+  '{a}b',
+  'ab',
+  'a{b}',
+  '{a}',
+  'a*?[]',
+  'line\nbreak',
+  '"quoted"',
+]
 
 function sampleEntry(overrides: Partial<StoredEntry> = {}): StoredEntry {
   const now = Date.now()

@@ -59,7 +59,13 @@ export const herd: Contender = {
   name: 'herd',
   swr: 'native',
   describe: (s) =>
-    `createHerd({ ttl: ${s.ttlMs}, staleWhileRevalidate: ${s.staleMs}${s.herd ? `, ${Object.entries(s.herd).map(([k, v]) => `${k}: ${String(v)}`).join(', ')}` : ''} }) — defaults otherwise (in-process tier only, jitter 0.1, beta 1); herd.fetch(key, loader)`,
+    `createHerd({ ttl: ${s.ttlMs}, staleWhileRevalidate: ${s.staleMs}${
+      s.herd
+        ? `, ${Object.entries(s.herd)
+            .map(([k, v]) => `${k}: ${String(v)}`)
+            .join(', ')}`
+        : ''
+    } }) — defaults otherwise (in-process tier only, jitter 0.1, beta 1); herd.fetch(key, loader)`,
   create(s) {
     const h = createHerd({ ttl: s.ttlMs, staleWhileRevalidate: s.staleMs, local: { maxSize: s.maxSize ?? 10_000 }, ...s.herd })
     return {
@@ -86,9 +92,11 @@ export const bentocache: Contender = {
       stores: { cache: bentostore().useL1Layer(memoryDriver({ maxItems: s.maxSize ?? 10_000, serialize: false })) },
     })
     return {
-      get: (key) =>
-        bento.getOrSet({ key, factory: () => s.load(key), ttl: s.ttlMs, grace: s.staleMs > 0 ? s.staleMs : false, timeout: 0 }),
-      direct: { target: bento, body: `await target.getOrSet({ key: k, factory: () => load(k), ttl: ${s.ttlMs}, grace: ${s.staleMs > 0 ? s.staleMs : false}, timeout: 0 })` },
+      get: (key) => bento.getOrSet({ key, factory: () => s.load(key), ttl: s.ttlMs, grace: s.staleMs > 0 ? s.staleMs : false, timeout: 0 }),
+      direct: {
+        target: bento,
+        body: `await target.getOrSet({ key: k, factory: () => load(k), ttl: ${s.ttlMs}, grace: ${s.staleMs > 0 ? s.staleMs : false}, timeout: 0 })`,
+      },
       waitExpired: expiry(s),
       close: () => bento.disconnectAll(),
     }
@@ -134,7 +142,10 @@ export const cachifiedContender: Contender = {
     }
     return {
       get: (key) => cachified({ key, cache, getFreshValue: () => s.load(key), ttl: s.ttlMs, staleWhileRevalidate: s.staleMs }),
-      direct: { target: { cachified, cache }, body: `await target.cachified({ key: k, cache: target.cache, getFreshValue: () => load(k), ttl: ${s.ttlMs}, staleWhileRevalidate: ${s.staleMs} })` },
+      direct: {
+        target: { cachified, cache },
+        body: `await target.cachified({ key: k, cache: target.cache, getFreshValue: () => load(k), ttl: ${s.ttlMs}, staleWhileRevalidate: ${s.staleMs} })`,
+      },
       waitExpired: expiry(s),
       close: async () => {
         lru.clear()

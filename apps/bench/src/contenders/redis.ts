@@ -14,7 +14,6 @@ import { BentoCache, bentostore } from 'bentocache'
 import { memoryDriver } from 'bentocache/drivers/memory'
 import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis'
 import { createCache } from 'cache-manager'
-import { Redis as IoRedis } from 'ioredis'
 import { createClient } from 'redis'
 import type { CacheInstance } from './memory.js'
 import { sleep } from '../lib/burst.js'
@@ -83,9 +82,10 @@ export const bentocacheRedis: RedisContender = {
   async create(s) {
     const connection = hostPort(s.url)
     let store = bentostore()
-    if (s.local !== false) // serialize stays at its default (true): with serialize: false and a bus, concurrent fills from two
-    // processes left most of one process's callers unresolved in our runs (Bentocache 1.6.1).
-    store = store.useL1Layer(memoryDriver({ maxItems: 10_000 }))
+    if (s.local !== false)
+      // serialize stays at its default (true): with serialize: false and a bus, concurrent fills from two
+      // processes left most of one process's callers unresolved in our runs (Bentocache 1.6.1).
+      store = store.useL1Layer(memoryDriver({ maxItems: 10_000 }))
     store = store.useL2Layer(redisDriver({ connection }))
     if (s.local !== false) store = store.useBus(redisBusDriver({ connection }))
     const bento = new BentoCache({ default: 'cache', stores: { cache: store } })
@@ -93,7 +93,10 @@ export const bentocacheRedis: RedisContender = {
     await bento.has({ key: '__warm__' })
     return {
       get: (key) => bento.getOrSet({ key, factory: () => s.load(key), ttl: s.ttlMs, grace: s.staleMs > 0 ? s.staleMs : false, timeout: 0 }),
-      direct: { target: bento, body: `await target.getOrSet({ key: k, factory: () => load(k), ttl: ${s.ttlMs}, grace: ${s.staleMs > 0 ? s.staleMs : false}, timeout: 0 })` },
+      direct: {
+        target: bento,
+        body: `await target.getOrSet({ key: k, factory: () => load(k), ttl: ${s.ttlMs}, grace: ${s.staleMs > 0 ? s.staleMs : false}, timeout: 0 })`,
+      },
       waitExpired: () => sleep(s.ttlMs + 3),
       close: () => bento.disconnectAll(),
     }

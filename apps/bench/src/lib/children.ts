@@ -1,19 +1,15 @@
 /**
- * Child processes that run TypeScript through tsx, the same way `pnpm bench`
+ * Child processes that run the sources through tsx, the same way `pnpm bench`
  * runs. Every child is tracked and killed if the parent exits early.
  */
-import { fork, type ChildProcess } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
-
-const require = createRequire(import.meta.url)
-const TSX = pathToFileURL(require.resolve('tsx')).href
+import type { ChildProcess } from 'node:child_process'
+import { forkSource } from '@herd/testing/source-process'
 
 const alive = new Set<ChildProcess>()
 let hooked = false
 
 export function spawnTs(file: string, execArgv: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  const child = fork(file, [], { execArgv: ['--import', TSX, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env })
+  const child = forkSource(file, [], { execArgv: [...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env })
   alive.add(child)
   child.once('exit', () => alive.delete(child))
   if (!hooked) {

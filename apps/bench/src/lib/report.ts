@@ -46,8 +46,7 @@ function widths(table: Table): number[] {
 
 export function renderConsole(table: Table): string {
   const w = widths(table)
-  const line = (cells: Cell[]) =>
-    cells.map((c, i) => (i === 0 ? String(c).padEnd(w[i]!) : String(c).padStart(w[i]!))).join('  ')
+  const line = (cells: Cell[]) => cells.map((c, i) => (i === 0 ? String(c).padEnd(w[i]!) : String(c).padStart(w[i]!))).join('  ')
   const out = [`\n  ${table.title}`, `  ${line(table.columns)}`, `  ${w.map((n) => '─'.repeat(n)).join('  ')}`]
   for (const row of table.rows) out.push(`  ${line(row)}`)
   for (const note of table.notes ?? []) out.push(`  · ${note}`)

@@ -42,12 +42,16 @@ export function renderReport(records: readonly SuiteRecord[]): string {
   out.push('## Targets for herd', '')
   out.push('| suite | target | measured | met |', '| --- | --- | --- | --- |')
   for (const r of records) {
-    for (const t of r.targets) out.push(`| ${r.title} | ${t.target} | ${t.measured.replace(/\|/g, '\\|')} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |`)
+    for (const t of r.targets)
+      out.push(`| ${r.title} | ${t.target} | ${t.measured.replace(/\|/g, '\\|')} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |`)
   }
   out.push('')
   for (const r of records) {
     out.push(`## ${r.title}`, '')
-    out.push(`\`${r.command}\` — ${r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, took ${(r.durationMs / 1000).toFixed(0)} s, load average ${r.load.start} → ${r.load.end} on ${r.machine.cores} cores, commit ${r.machine.commit ?? '?'}${r.machine.dirty ? ' (+ uncommitted changes)' : ''}.`, '')
+    out.push(
+      `\`${r.command}\` — ${r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, took ${(r.durationMs / 1000).toFixed(0)} s, load average ${r.load.start} → ${r.load.end} on ${r.machine.cores} cores, commit ${r.machine.commit ?? '?'}${r.machine.dirty ? ' (+ uncommitted changes)' : ''}.`,
+      '',
+    )
     if (r.skipped) out.push(`**Skipped:** ${r.skipped}`, '')
     for (const t of r.tables) out.push(renderMarkdown(t), '')
     if (r.targets.length) out.push(renderMarkdown(renderTargets(r.targets)), '')

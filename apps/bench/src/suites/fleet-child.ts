@@ -18,7 +18,15 @@ export type ToChild =
 export type FromChild =
   | { type: 'ready' }
   | { type: 'query'; id: number; key: string }
-  | { type: 'done'; latencies: number[]; resolvedAt: number[]; errors: number; firstError?: string; loads: Array<{ start: number; end: number }>; stats?: Record<string, number> }
+  | {
+      type: 'done'
+      latencies: number[]
+      resolvedAt: number[]
+      errors: number
+      firstError?: string
+      loads: Array<{ start: number; end: number }>
+      stats?: Record<string, number>
+    }
   | { type: 'closed' }
   | { type: 'failed'; message: string }
 
@@ -60,7 +68,12 @@ async function handle(message: ToChild): Promise<void> {
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
       const target = instance!
       let settled = 0
-      const debug = process.env.BENCH_DEBUG ? setInterval(() => console.error(`[child ${process.pid}] settled ${settled}/${message.callers}, loads ${loads.length}, pending queries ${pending.size}`), 2_000) : undefined
+      const debug = process.env.BENCH_DEBUG
+        ? setInterval(
+            () => console.error(`[child ${process.pid}] settled ${settled}/${message.callers}, loads ${loads.length}, pending queries ${pending.size}`),
+            2_000,
+          )
+        : undefined
       const result = await burst(message.callers, () => target.get(message.key).finally(() => settled++))
       clearInterval(debug)
       send({

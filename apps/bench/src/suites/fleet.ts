@@ -105,9 +105,24 @@ export const fleet: Suite = {
     const callers = options.smoke ? 50 : 250
     const contenders = REDIS_CONTENDERS.filter((c) => !options.only || options.only.includes(c.name))
     const configs = contenders.map((c) => ({ name: c.name, config: c.describe({ ttlMs: TTL_MS, staleMs: 0, local: true }) }))
-    const settings = { rounds, processes, callersPerProcess: callers, db: { maxConcurrent: 5, queryMs: 20, sharedByEveryProcess: true }, ttlMs: TTL_MS, key: 'cold (FLUSHALL before each round)' }
+    const settings = {
+      rounds,
+      processes,
+      callersPerProcess: callers,
+      db: { maxConcurrent: 5, queryMs: 20, sharedByEveryProcess: true },
+      ttlMs: TTL_MS,
+      key: 'cold (FLUSHALL before each round)',
+    }
     if (!redisReady()) {
-      return clock.finish({ settings, contenders: configs, tables: [], targets: [{ target: 'exactly 1 loader call across the fleet', measured: 'skipped: no redis-server', met: null }], notes: [], data: {}, skipped: 'redis-server not found' })
+      return clock.finish({
+        settings,
+        contenders: configs,
+        tables: [],
+        targets: [{ target: 'exactly 1 loader call across the fleet', measured: 'skipped: no redis-server', met: null }],
+        notes: [],
+        data: {},
+        skipped: 'redis-server not found',
+      })
     }
     const p = progress(this.name)
     const db = new Db({ maxConcurrent: 5, queryMs: 20 })
@@ -121,9 +136,11 @@ export const fleet: Suite = {
         const child = spawnTs(CHILD)
         child.on('message', (m: FromChild) => {
           if (m?.type !== 'query') return
-          void db.query(() => row(m.key, db.queries)).then((value) => {
-            if (child.connected) child.send({ type: 'result', id: m.id, value } satisfies ToChild)
-          })
+          void db
+            .query(() => row(m.key, db.queries))
+            .then((value) => {
+              if (child.connected) child.send({ type: 'result', id: m.id, value } satisfies ToChild)
+            })
         })
         children.push(child)
       }
@@ -150,7 +167,11 @@ export const fleet: Suite = {
     ]
     if (samples.herd) {
       const remote = med('herd', 'remoteWakeP99')
-      targets.push({ target: 'wake-up after the fill within a few ms (p99 of callers in other processes ≤ 5 ms)', measured: `p50 ${ms(med('herd', 'remoteWakeP50'))}, p99 ${ms(remote)}`, met: remote <= 5 })
+      targets.push({
+        target: 'wake-up after the fill within a few ms (p99 of callers in other processes ≤ 5 ms)',
+        measured: `p50 ${ms(med('herd', 'remoteWakeP50'))}, p99 ${ms(remote)}`,
+        met: remote <= 5,
+      })
     }
     const herdTotal = samples.herd ? med('herd', 'totalMs') : NaN
     return clock.finish({
@@ -159,7 +180,20 @@ export const fleet: Suite = {
       tables: [
         {
           title: `${processes} processes × ${callers} callers on one cold key, one redis-server, one DB pool of 5 (median of ${rounds} round${rounds > 1 ? 's' : ''})`,
-          columns: ['library', 'loader calls', 'processes that loaded', 'caller p50', 'caller p99', 'wake-up p50', 'wake-up p99', 'in the loading process p50', 'woken by another process p50 / p99', 'all done', 'vs herd', 'errors'],
+          columns: [
+            'library',
+            'loader calls',
+            'processes that loaded',
+            'caller p50',
+            'caller p99',
+            'wake-up p50',
+            'wake-up p99',
+            'in the loading process p50',
+            'woken by another process p50 / p99',
+            'all done',
+            'vs herd',
+            'errors',
+          ],
           rows: contenders.map((c) => [
             c.name,
             int(med(c.name, 'loaderCalls')),
@@ -169,16 +203,18 @@ export const fleet: Suite = {
             ms(med(c.name, 'wakeP50')),
             ms(med(c.name, 'wakeP99')),
             ms(med(c.name, 'loaderProcessWakeP50')),
-            Number.isNaN(med(c.name, 'remoteWakeP99')) ? '— (every process loaded)' : `${ms(med(c.name, 'remoteWakeP50'))} / ${ms(med(c.name, 'remoteWakeP99'))}`,
+            Number.isNaN(med(c.name, 'remoteWakeP99'))
+              ? '— (every process loaded)'
+              : `${ms(med(c.name, 'remoteWakeP50'))} / ${ms(med(c.name, 'remoteWakeP99'))}`,
             ms(med(c.name, 'totalMs')),
             ratio(med(c.name, 'totalMs') / herdTotal),
             int(med(c.name, 'errors')),
           ]),
           notes: [
-            'wake-up = from the first loader call returning (the fill starts) to each caller\'s result, across processes on one clock.',
+            "wake-up = from the first loader call returning (the fill starts) to each caller's result, across processes on one clock.",
             '"in the loading process" = callers that shared the process of a loader call: they wait for its write to Redis.',
             '"woken by another process" = callers in processes that never ran the loader: they learned of the fill from Redis (lock release over pub/sub, then a GET).',
-            'Bentocache\'s and cache-manager\'s stampede protection is per process (in-memory lock / coalescing), so each process loads once.',
+            "Bentocache's and cache-manager's stampede protection is per process (in-memory lock / coalescing), so each process loads once.",
           ],
         },
       ],

@@ -17,7 +17,7 @@ import { createClient } from 'redis'
 import { IN_PROCESS, type CacheInstance } from '../contenders/memory.js'
 import { REDIS_CONTENDERS, bentocacheRedis, cacheManagerRedis, herdRedis, naiveRedis, type RedisContender } from '../contenders/redis.js'
 import { row } from '../lib/db.js'
-import { int, opsPerSec, ratio, us } from '../lib/format.js'
+import { opsPerSec, ratio, us } from '../lib/format.js'
 import { progress, type Progress } from '../lib/progress.js'
 import { Monitor, diff, parseCommandStats, total } from '../lib/redis-count.js'
 import type { Table, TargetCheck } from '../lib/report.js'
@@ -221,17 +221,29 @@ export const hotPath: Suite = {
     tables.push({
       title: `A. Local-tier hit, sequential awaits on 128 warm keys (median of ${rounds} rounds)`,
       columns: ['library', 'ops/s', 'time per hit', '× floor (slower)', 'herd speed-up'],
-      rows: ['floor: await quickLru.get()', ...local.contenders.map((c) => c.name)].map((name) => [name, opsPerSec(ops(name)), us(1000 / ops(name)), ratio(floor / ops(name)), ratio(herdOps / ops(name))]),
+      rows: ['floor: await quickLru.get()', ...local.contenders.map((c) => c.name)].map((name) => [
+        name,
+        opsPerSec(ops(name)),
+        us(1000 / ops(name)),
+        ratio(floor / ops(name)),
+        ratio(herdOps / ops(name)),
+      ]),
       notes: ['"× floor" = how many times slower than an awaited quick-lru lookup; "herd speed-up" > 1 means herd is faster than that row.'],
     })
     for (const c of local.contenders) configs.push({ name: c.name, config: c.describe({ ttlMs: 3_600_000, staleMs: 0, load: async () => 0 }) })
     if (local.samples.herd) {
-      targets.push({ target: 'local-tier hit within 3× of the quick-lru floor', measured: `${ratio(floor / herdOps)} the floor's time`, met: floor / herdOps <= 3 })
+      targets.push({
+        target: 'local-tier hit within 3× of the quick-lru floor',
+        measured: `${ratio(floor / herdOps)} the floor's time`,
+        met: floor / herdOps <= 3,
+      })
       const peers = local.contenders.filter((c) => c.name !== 'herd')
       const slowerThan = peers.filter((c) => ops(c.name) >= herdOps).map((c) => `${c.name} (${ratio(ops(c.name) / herdOps)} herd's ops/s)`)
       targets.push({
         target: 'local-tier hit faster than every peer',
-        measured: slowerThan.length ? `slower than ${slowerThan.join(', ')}` : `faster than all ${peers.length} (closest: ${ratio(Math.min(...peers.map((c) => herdOps / ops(c.name))))})`,
+        measured: slowerThan.length
+          ? `slower than ${slowerThan.join(', ')}`
+          : `faster than all ${peers.length} (closest: ${ratio(Math.min(...peers.map((c) => herdOps / ops(c.name))))})`,
         met: peers.length ? slowerThan.length === 0 : null,
       })
     }
@@ -249,22 +261,41 @@ export const hotPath: Suite = {
         tables.push({
           title: `B. Shared-tier (Redis) hit, no local tier, sequential awaits (median of ${rounds} rounds)`,
           columns: ['library', 'ops/s', 'time per hit', '× bare GET', '× GET + JSON.parse'],
-          rows: ['floor: bare node-redis GET', 'floor + JSON.parse', ...shared.contenders.map((c) => c.name)].map((name) => [name, opsPerSec(sops(name)), us(1000 / sops(name)), ratio(bare / sops(name)), ratio(sops('floor + JSON.parse') / sops(name))]),
+          rows: ['floor: bare node-redis GET', 'floor + JSON.parse', ...shared.contenders.map((c) => c.name)].map((name) => [
+            name,
+            opsPerSec(sops(name)),
+            us(1000 / sops(name)),
+            ratio(bare / sops(name)),
+            ratio(sops('floor + JSON.parse') / sops(name)),
+          ]),
           notes: [
             'Same machine, loopback, one connection per library. bentocache talks to Redis through ioredis, the others through node-redis.',
             'The value is the same ~100-byte JSON row; "floor + JSON.parse" is the least a cache returning objects can do.',
           ],
         })
-        for (const c of shared.contenders) configs.push({ name: `${c.name} (Redis, suite 5B)`, config: c.describe({ ttlMs: 3_600_000, staleMs: 0, local: false }) })
+        for (const c of shared.contenders)
+          configs.push({ name: `${c.name} (Redis, suite 5B)`, config: c.describe({ ttlMs: 3_600_000, staleMs: 0, local: false }) })
         if (shared.samples.herd) {
           const r = bare / sops('herd')
-          targets.push({ target: 'Redis hit within 1.2× of a bare GET', measured: `${ratio(r)} (${us(1000 / sops('herd'))} vs ${us(1000 / bare)}; ${ratio(sops('floor + JSON.parse') / sops('herd'))} of GET + JSON.parse)`, met: r <= 1.2 })
+          targets.push({
+            target: 'Redis hit within 1.2× of a bare GET',
+            measured: `${ratio(r)} (${us(1000 / sops('herd'))} vs ${us(1000 / bare)}; ${ratio(sops('floor + JSON.parse') / sops('herd'))} of GET + JSON.parse)`,
+            met: r <= 1.2,
+          })
         }
         const trips = await roundTrips(server, options, p)
         tables.push({
           title: 'C. Redis round trips per call',
           columns: ['setup', 'per hit', 'per miss', 'server cmds per hit', 'server cmds per miss', 'hit sends', 'miss sends'],
-          rows: trips.map((t) => [t.name, t.hit.toFixed(2), t.miss.toFixed(2), t.hitServer.toFixed(2), t.missServer.toFixed(2), t.hitCommands || '—', t.missCommands || '—']),
+          rows: trips.map((t) => [
+            t.name,
+            t.hit.toFixed(2),
+            t.miss.toFixed(2),
+            t.hitServer.toFixed(2),
+            t.missServer.toFixed(2),
+            t.hitCommands || '—',
+            t.missCommands || '—',
+          ]),
           notes: [
             'per hit / per miss: commands clients sent (MONITOR), i.e. round trips; a PUBLISH or a lock release is one even when nobody waits for it.',
             'server cmds: INFO commandstats, which also counts the commands Lua scripts run inside Redis.',

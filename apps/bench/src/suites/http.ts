@@ -23,12 +23,44 @@ import type { RunOptions, Suite } from './types.js'
 const SERVER = fileURLToPath(new URL('./http-server.ts', import.meta.url))
 
 const VARIANTS: ReadonlyArray<{ variant: Variant; name: string; config: string; family: 'express' | 'koa'; library: string }> = [
-  { variant: 'express-bare', name: 'bare Express', family: 'express', library: 'bare', config: 'Express 5, app.get(path, handler) sending the same bytes at once: no cache, no query (the ceiling)' },
-  { variant: 'express-herd', name: '@herd/express', family: 'express', library: 'herd', config: 'app.get(path, herdCache({ ttl }), handler) with its own in-memory herd' },
-  { variant: 'express-apicache', name: 'apicache', family: 'express', library: 'apicache', config: "app.get(path, apicache.newInstance({ defaultDuration: '<ttl> milliseconds' }).middleware(), handler) — its README's setup; it has no stampede protection to configure" },
-  { variant: 'koa-bare', name: 'bare Koa', family: 'koa', library: 'bare', config: 'Koa 3, one middleware setting ctx.body to the same bytes at once: no cache, no query (the ceiling)' },
+  {
+    variant: 'express-bare',
+    name: 'bare Express',
+    family: 'express',
+    library: 'bare',
+    config: 'Express 5, app.get(path, handler) sending the same bytes at once: no cache, no query (the ceiling)',
+  },
+  {
+    variant: 'express-herd',
+    name: '@herd/express',
+    family: 'express',
+    library: 'herd',
+    config: 'app.get(path, herdCache({ ttl }), handler) with its own in-memory herd',
+  },
+  {
+    variant: 'express-apicache',
+    name: 'apicache',
+    family: 'express',
+    library: 'apicache',
+    config:
+      "app.get(path, apicache.newInstance({ defaultDuration: '<ttl> milliseconds' }).middleware(), handler) — its README's setup; it has no stampede protection to configure",
+  },
+  {
+    variant: 'koa-bare',
+    name: 'bare Koa',
+    family: 'koa',
+    library: 'bare',
+    config: 'Koa 3, one middleware setting ctx.body to the same bytes at once: no cache, no query (the ceiling)',
+  },
   { variant: 'koa-herd', name: '@herd/koa', family: 'koa', library: 'herd', config: 'app.use(herdCache({ ttl })) with its own in-memory herd' },
-  { variant: 'koa-cash', name: 'koa-cash', family: 'koa', library: 'koa-cash', config: 'app.use(koaCash({ maxAge: ttl, get, set })) over lru-cache, `if (await ctx.cashed()) return` in the handler — its README\'s setup; no stampede protection to configure' },
+  {
+    variant: 'koa-cash',
+    name: 'koa-cash',
+    family: 'koa',
+    library: 'koa-cash',
+    config:
+      "app.use(koaCash({ maxAge: ttl, get, set })) over lru-cache, `if (await ctx.cashed()) return` in the handler — its README's setup; no stampede protection to configure",
+  },
 ]
 
 interface Server {
@@ -162,26 +194,65 @@ export const http: Suite = {
       tables.push({
         title: `${family === 'express' ? 'Express' : 'Koa'}: cached GET ${PATH} (~1 KB JSON), ${connections} connections × ${amount ? `${amount} requests` : `${seconds} s`} (median of ${rounds} round${rounds > 1 ? 's' : ''})`,
         columns: ['server', 'req/s', '× bare', 'latency p50', 'latency p99', 'non-2xx', 'errors'],
-        rows: fam.map((v) => [v.name, int(lmed(v.name, 'rps')), ratio(lmed(v.name, 'rps') / bareRps), ms(lmed(v.name, 'p50')), ms(lmed(v.name, 'p99')), int(lmed(v.name, 'non2xx')), int(lmed(v.name, 'errors'))]),
+        rows: fam.map((v) => [
+          v.name,
+          int(lmed(v.name, 'rps')),
+          ratio(lmed(v.name, 'rps') / bareRps),
+          ms(lmed(v.name, 'p50')),
+          ms(lmed(v.name, 'p99')),
+          int(lmed(v.name, 'non2xx')),
+          int(lmed(v.name, 'errors')),
+        ]),
         notes: ['bare = the same bytes with no cache and no query: the ceiling. Every cached server answers from its cache after the first request.'],
       })
       if (herdV) {
         const herdRps = lmed(herdV.name, 'rps')
-        targets.push({ target: `${herdV.name} cached route ≥ 0.9× bare ${family === 'express' ? 'Express' : 'Koa'}`, measured: `${ratio(herdRps / bareRps)} (${int(herdRps)} vs ${int(bareRps)} req/s)`, met: herdRps / bareRps >= 0.9 })
-        if (peer) targets.push({ target: `${herdV.name} ahead of ${peer.name}`, measured: `${ratio(herdRps / lmed(peer.name, 'rps'))} ${peer.name}'s req/s`, met: herdRps > lmed(peer.name, 'rps') })
+        targets.push({
+          target: `${herdV.name} cached route ≥ 0.9× bare ${family === 'express' ? 'Express' : 'Koa'}`,
+          measured: `${ratio(herdRps / bareRps)} (${int(herdRps)} vs ${int(bareRps)} req/s)`,
+          met: herdRps / bareRps >= 0.9,
+        })
+        if (peer)
+          targets.push({
+            target: `${herdV.name} ahead of ${peer.name}`,
+            measured: `${ratio(herdRps / lmed(peer.name, 'rps'))} ${peer.name}'s req/s`,
+            met: herdRps > lmed(peer.name, 'rps'),
+          })
         const calls = burstSamples[herdV.name]?.map((s) => s.handlerCalls) ?? []
         if (!calls.length) continue
-        targets.push({ target: `${herdV.name}: 1 handler call for ${burstConnections} connections on an expired route (every round)`, measured: `${[...new Set(calls)].join(', ')} (rounds: ${calls.length})`, met: calls.every((c) => c === 1) })
+        targets.push({
+          target: `${herdV.name}: 1 handler call for ${burstConnections} connections on an expired route (every round)`,
+          measured: `${[...new Set(calls)].join(', ')} (rounds: ${calls.length})`,
+          met: calls.every((c) => c === 1),
+        })
       }
     }
     tables.push({
       title: `Stampede: ${burstConnections} connections at once on a route whose entry just expired (ttl ${burstTtlMs} ms, handler = 20 ms query; median of ${rounds})`,
       columns: ['server', 'handler calls', 'all answered', 'request p99', 'failed'],
-      rows: burstVariants.map((v) => [v.name, int(bmed(v.name, 'handlerCalls')), ms(bmed(v.name, 'totalMs')), ms(bmed(v.name, 'p99')), int(bmed(v.name, 'failed'))]),
-      notes: ['Bare servers have no cache: every request runs the handler (without the query).', 'New connection per request (no keep-alive), all opened in one tick.'],
+      rows: burstVariants.map((v) => [
+        v.name,
+        int(bmed(v.name, 'handlerCalls')),
+        ms(bmed(v.name, 'totalMs')),
+        ms(bmed(v.name, 'p99')),
+        int(bmed(v.name, 'failed')),
+      ]),
+      notes: [
+        'Bare servers have no cache: every request runs the handler (without the query).',
+        'New connection per request (no keep-alive), all opened in one tick.',
+      ],
     })
     return clock.finish({
-      settings: { rounds, seconds, connections, pipelining: 1, burstConnections, burstTtlMs, handler: '20 ms query, then the same ~1 KB JSON', loadGenerator: 'autocannon in the parent process; server in a child process' },
+      settings: {
+        rounds,
+        seconds,
+        connections,
+        pipelining: 1,
+        burstConnections,
+        burstTtlMs,
+        handler: '20 ms query, then the same ~1 KB JSON',
+        loadGenerator: 'autocannon in the parent process; server in a child process',
+      },
       contenders: variants.map((v) => ({ name: v.name, config: v.config })),
       tables,
       targets,

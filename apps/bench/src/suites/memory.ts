@@ -18,7 +18,12 @@ const CHILD = fileURLToPath(new URL('./memory-child.ts', import.meta.url))
 async function runChild(req: MemoryRequest): Promise<MemoryReport> {
   const child = spawnTs(CHILD, ['--expose-gc'])
   try {
-    const reply = nextMessage(child, (m): m is { type: 'report'; report: MemoryReport } => m?.type === 'report', req.timeLimitMs + 60_000, `memory ${req.variant}`)
+    const reply = nextMessage(
+      child,
+      (m): m is { type: 'report'; report: MemoryReport } => m?.type === 'report',
+      req.timeLimitMs + 60_000,
+      `memory ${req.variant}`,
+    )
     child.send(req)
     return (await reply).report
   } finally {
@@ -28,8 +33,16 @@ async function runChild(req: MemoryRequest): Promise<MemoryReport> {
 
 function variants(maxSize: number) {
   return [
-    { variant: 'local' as const, name: `herd, local tier only (local.maxSize ${int(maxSize)})`, config: `createHerd({ local: { maxSize: ${maxSize} }, ttl: '1h' })` },
-    { variant: 'store' as const, name: `herd + memoryStore (maxSize ${int(maxSize)}, local ${int(maxSize / 10)})`, config: `createHerd({ store: memoryStore({ maxSize: ${maxSize} }), local: { maxSize: ${maxSize / 10} }, ttl: '1h' })` },
+    {
+      variant: 'local' as const,
+      name: `herd, local tier only (local.maxSize ${int(maxSize)})`,
+      config: `createHerd({ local: { maxSize: ${maxSize} }, ttl: '1h' })`,
+    },
+    {
+      variant: 'store' as const,
+      name: `herd + memoryStore (maxSize ${int(maxSize)}, local ${int(maxSize / 10)})`,
+      config: `createHerd({ store: memoryStore({ maxSize: ${maxSize} }), local: { maxSize: ${maxSize / 10} }, ttl: '1h' })`,
+    },
   ]
 }
 
@@ -60,7 +73,13 @@ export const memory: Suite = {
       tables.push({
         title: `${v.name}: heap and RSS after a full GC`,
         columns: ['keys fetched', 'heap used', 'heap vs start', 'RSS', 'elapsed'],
-        rows: r.checkpoints.map((c) => [int(c.keys), mb(c.heapUsed), `${c.heapUsed >= base.heapUsed ? '+' : ''}${mb(c.heapUsed - base.heapUsed)}`, mb(c.rss), `${(c.elapsedMs / 1000).toFixed(1)} s`]),
+        rows: r.checkpoints.map((c) => [
+          int(c.keys),
+          mb(c.heapUsed),
+          `${c.heapUsed >= base.heapUsed ? '+' : ''}${mb(c.heapUsed - base.heapUsed)}`,
+          mb(c.rss),
+          `${(c.elapsedMs / 1000).toFixed(1)} s`,
+        ]),
         notes: [
           `values still alive at the end (heap snapshot count of the cached class): ${int(r.valuesRetained)}${r.localSize !== undefined ? `; local tier reports ${int(r.localSize)} entries` : ''}${r.storeSize !== undefined ? `; memoryStore.size ${int(r.storeSize)}` : ''}${r.flights !== undefined ? `; loads in flight ${r.flights}` : ''}`,
           ...(r.timedOut ? [`stopped at the time limit after ${int(r.keysDone)} keys`] : []),
@@ -77,7 +96,13 @@ export const memory: Suite = {
       })
     }
     return clock.finish({
-      settings: { keys, maxSize, concurrency: 64, valueShape: 'class CachedRow { id, name, email }', loader: 'synchronous (no DB): every fetch is a miss, a load and a write' },
+      settings: {
+        keys,
+        maxSize,
+        concurrency: 64,
+        valueShape: 'class CachedRow { id, name, email }',
+        loader: 'synchronous (no DB): every fetch is a miss, a load and a write',
+      },
       contenders: VARIANTS.map((v) => ({ name: v.name, config: v.config })),
       tables,
       targets,

@@ -96,7 +96,13 @@ export const stampede: Suite = {
       })
     }
     return clock.finish({
-      settings: { rounds, callers: sizes, db: { maxConcurrent: 5, queryMs: 20 }, ttlMs: 100, arrival: 'one macrotask per caller, all in one event-loop turn' },
+      settings: {
+        rounds,
+        callers: sizes,
+        db: { maxConcurrent: 5, queryMs: 20 },
+        ttlMs: 100,
+        arrival: 'one macrotask per caller, all in one event-loop turn',
+      },
       contenders: contenders.map((c) => ({ name: c.name, config: c.describe({ ttlMs: 100, staleMs: 0, load: async () => 0 }) })),
       tables,
       targets,

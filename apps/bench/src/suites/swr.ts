@@ -94,8 +94,18 @@ export const swr: Suite = {
       },
     ]
     return clock.finish({
-      settings: { rounds, callers, ttlMs: TTL_MS, staleWhileRevalidateMs: STALE_MS, db: { maxConcurrent: 5, queryMs: 20 }, arrival: 'one macrotask per caller, all in one event-loop turn' },
-      contenders: contenders.map((c) => ({ name: c.name, config: `${c.describe({ ttlMs: TTL_MS, staleMs: STALE_MS, load: async () => 0 })} [stale window: ${c.swr}]` })),
+      settings: {
+        rounds,
+        callers,
+        ttlMs: TTL_MS,
+        staleWhileRevalidateMs: STALE_MS,
+        db: { maxConcurrent: 5, queryMs: 20 },
+        arrival: 'one macrotask per caller, all in one event-loop turn',
+      },
+      contenders: contenders.map((c) => ({
+        name: c.name,
+        config: `${c.describe({ ttlMs: TTL_MS, staleMs: STALE_MS, load: async () => 0 })} [stale window: ${c.swr}]`,
+      })),
       tables: [
         {
           title: `${int(callers)} concurrent callers on a stale key (ttl ${TTL_MS} ms passed, stale window ${STALE_MS / 1000} s; median of ${rounds} round${rounds > 1 ? 's' : ''})`,
@@ -111,7 +121,7 @@ export const swr: Suite = {
             int(med(c.name, 'errors')),
           ]),
           notes: [
-            'A caller\'s latency runs from its own call to its own result (each caller is its own macrotask).',
+            "A caller's latency runs from its own call to its own result (each caller is its own macrotask).",
             'cache-manager has no stale window past ttl; its closest documented feature is refreshThreshold (refresh in the background when less than that is left), configured to the same window.',
             'naive cache-aside has no stale window: every caller misses and queries.',
           ],

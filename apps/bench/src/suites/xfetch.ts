@@ -50,7 +50,12 @@ interface Sample {
   p99: number
 }
 
-async function steady(instance: CacheInstance, keys: readonly string[], durationMs: number, intervalMs: number): Promise<{ callers: number; waits: Array<{ key: string; at: number }>; latencies: number[] }> {
+async function steady(
+  instance: CacheInstance,
+  keys: readonly string[],
+  durationMs: number,
+  intervalMs: number,
+): Promise<{ callers: number; waits: Array<{ key: string; at: number }>; latencies: number[] }> {
   const waits: Array<{ key: string; at: number }> = []
   const latencies: number[] = []
   let callers = 0
@@ -137,21 +142,45 @@ export const xfetch: Suite = {
       const s1 = med('herd beta 1 (default)', 'stampedes')
       const s0 = med('herd beta 0 (no early refresh)', 'stampedes')
       targets.push({
-        target: 'XFetch paper: beta 1 prevents nearly all stampedes (≤ 5% of beta 0\'s)',
+        target: "XFetch paper: beta 1 prevents nearly all stampedes (≤ 5% of beta 0's)",
         measured: `${int(s1)} expiries with waiting callers vs ${int(s0)} at beta 0`,
         met: s1 <= Math.max(0.05 * s0, 0),
       })
     }
     return clock.finish({
-      settings: { rounds, durationMs, keys: keyCount, requestEveryMs: intervalMs,  ttlMs: TTL_MS, staleWhileRevalidateMs: 0, db: { maxConcurrent: 5, queryMs: QUERY_MS }, waitedThresholdMs: WAITED_MS },
+      settings: {
+        rounds,
+        durationMs,
+        keys: keyCount,
+        requestEveryMs: intervalMs,
+        ttlMs: TTL_MS,
+        staleWhileRevalidateMs: 0,
+        db: { maxConcurrent: 5, queryMs: QUERY_MS },
+        waitedThresholdMs: WAITED_MS,
+      },
       contenders: variants.map((v) => ({
         name: v.name,
-        config: v.contender.describe({ ttlMs: TTL_MS, staleMs: 0, load: async () => 0, herd: v.beta === undefined ? undefined : { beta: v.beta }, refreshThresholdMs: v.refreshThresholdMs }),
+        config: v.contender.describe({
+          ttlMs: TTL_MS,
+          staleMs: 0,
+          load: async () => 0,
+          herd: v.beta === undefined ? undefined : { beta: v.beta },
+          refreshThresholdMs: v.refreshThresholdMs,
+        }),
       })),
       tables: [
         {
           title: `${keyCount} keys, one request per key every ${intervalMs} ms for ${durationMs / 1000} s (ttl ${TTL_MS} ms, no stale window, ${QUERY_MS} ms loads; median of ${rounds} round${rounds > 1 ? 's' : ''})`,
-          columns: ['variant', 'callers', 'callers that waited', 'expiries that stalled callers', 'ttl periods', 'early recomputes', 'loader calls', 'caller p99'],
+          columns: [
+            'variant',
+            'callers',
+            'callers that waited',
+            'expiries that stalled callers',
+            'ttl periods',
+            'early recomputes',
+            'loader calls',
+            'caller p99',
+          ],
           rows: variants.map((v) => [
             v.name,
             int(med(v.name, 'callers')),
@@ -165,7 +194,7 @@ export const xfetch: Suite = {
           notes: [
             `"waited" = the call took ≥ ${WAITED_MS} ms, i.e. it waited for a load rather than being answered from cache.`,
             '"expiries that stalled callers" groups a key\'s waiting callers within half a ttl into one event: the stampedes XFetch is meant to prevent (with single flight, each costs one load, not one per caller).',
-            'herd\'s ttl carries its default jitter (0.1), so periods are 180–200 ms.',
+            "herd's ttl carries its default jitter (0.1), so periods are 180–200 ms.",
           ],
         },
       ],

@@ -20,7 +20,7 @@ parentPort.on('message', async (message) => {
   const { id, sql, params, exec } = message
   try {
     // exec runs a script of several statements (schema, seed); query runs one with parameters.
-    const rows = exec ? (await db.exec(sql)).at(-1)?.rows ?? [] : (await db.query(sql, params)).rows
+    const rows = exec ? ((await db.exec(sql)).at(-1)?.rows ?? []) : (await db.query(sql, params)).rows
     parentPort.postMessage({ id, rows })
   } catch (error) {
     parentPort.postMessage({ id, error: { message: error?.message ?? String(error), code: error?.code } })

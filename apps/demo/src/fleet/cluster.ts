@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
 import { createServer } from 'node:net'
+import { StartupError } from '../backend.js'
 import type { Config } from '../config.js'
 import { openDatabase } from '../db/index.js'
 import { Hub } from './hub.js'
@@ -48,7 +49,7 @@ export async function startCluster(config: Config): Promise<Running> {
       })
       worker.once('exit', (code, signal) => {
         link.fail(`worker ${worker.process.pid} exited`)
-        reject(new Error(`worker ${worker.process.pid} exited during startup (${signal ?? code})`))
+        reject(new StartupError(`herd demo: worker ${worker.process.pid} exited during startup (${signal ?? code})`))
         if (closing) return
         // A demo that silently lost a worker would show wrong numbers: stop instead.
         console.error(`herd demo: worker ${worker.process.pid} exited (${signal ?? code}); stopping`)

@@ -42,7 +42,13 @@ export async function startWorker(config: Config, fleet: Fleet): Promise<Running
     await backend.close()
   }
   try {
-    servers.push(await listen(expressApp({ routes, metrics, fleet, responseCache: expressCache, prometheus: (req, res) => telemetry.serve(req, res) }), config.host, config.port))
+    servers.push(
+      await listen(
+        expressApp({ routes, metrics, fleet, responseCache: expressCache, prometheus: (req, res) => telemetry.serve(req, res) }),
+        config.host,
+        config.port,
+      ),
+    )
     servers.push(await listen(koaApp({ routes, metrics, responseCache: koaCache }).callback(), config.host, config.koaPort))
   } catch (error) {
     await close()

@@ -25,7 +25,11 @@ export function errorResponse(error: unknown): { status: number; body: { error: 
 }
 
 /** Server-Sent Events: the fleet's setup first, then every tick and burst until the client goes. */
-export function streamEvents(info: FleetInfo, subscribe: (listener: (event: FleetEvent) => void) => () => void, write: (chunk: string) => void): () => void {
+export function streamEvents(
+  info: FleetInfo,
+  subscribe: (listener: (event: FleetEvent) => void) => () => void,
+  write: (chunk: string) => void,
+): () => void {
   const send = (type: string, data: unknown) => write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`)
   send('hello', info)
   return subscribe((event) => send(event.type, event.data))

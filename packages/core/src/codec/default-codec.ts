@@ -20,7 +20,9 @@ function tag(t: string, v?: unknown): Tagged {
 }
 
 function reject(what: string, path: string): never {
-  throw new HerdEncodeError(`herd: can't cache ${what} at ${path || 'the top level'}; the default codec round-trips objects, arrays, strings, numbers, booleans, null, Date, Buffer, Uint8Array, Map, Set and BigInt`)
+  throw new HerdEncodeError(
+    `herd: can't cache ${what} at ${path || 'the top level'}; the default codec round-trips objects, arrays, strings, numbers, booleans, null, Date, Buffer, Uint8Array, Map, Set and BigInt`,
+  )
 }
 
 function encode(value: unknown): string {

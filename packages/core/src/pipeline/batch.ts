@@ -18,7 +18,12 @@ interface Waiting {
  * caller may leave with its own signal; the batch goes on for the others.
  * The batch's options (ttl, tags…) apply to every key it loads.
  */
-export function createBatch<T>(fetchMany: FetchMany, loader: BatchLoader<T>, options: BatchOptions = {}, fresh: (key: string) => { value: unknown } | undefined = () => undefined): Batch<T> {
+export function createBatch<T>(
+  fetchMany: FetchMany,
+  loader: BatchLoader<T>,
+  options: BatchOptions = {},
+  fresh: (key: string) => { value: unknown } | undefined = () => undefined,
+): Batch<T> {
   assertLoader(loader, 'batch')
   if (options === null || typeof options !== 'object') throw new HerdArgumentError('herd: batch() options must be an object')
   const { batchWindow, ...manyOptions } = options

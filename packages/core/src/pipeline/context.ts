@@ -5,7 +5,15 @@ import type { Lock } from '../contracts/lock.js'
 import type { Store } from '../contracts/store.js'
 import { toMs } from '../duration.js'
 import { HerdArgumentError, HerdClosedError } from '../errors.js'
-import { ENTRY_DEFAULTS, type FetchOptions, type HerdOptions, type ResolvedEntryOptions, positiveInteger, positiveMs, resolveEntryOptions } from '../options.js'
+import {
+  ENTRY_DEFAULTS,
+  type FetchOptions,
+  type HerdOptions,
+  type ResolvedEntryOptions,
+  positiveInteger,
+  positiveMs,
+  resolveEntryOptions,
+} from '../options.js'
 import { HoldOff } from '../policies/backoff.js'
 import { Breaker } from '../ports/breaker.js'
 import { Coordinator } from '../ports/coordinator.js'
@@ -27,8 +35,27 @@ import { NAMESPACE_TAG, TagStates } from './tag-states.js'
 const DAY_MS = 86_400_000
 
 const HERD_OPTION_KEYS = new Set([
-  'store', 'lock', 'bus', 'codec', 'local', 'lease', 'errorBackoff', 'operationTimeout', 'breaker', 'maxConcurrentLoads',
-  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'logger', 'namespace', 'recovery',
+  'store',
+  'lock',
+  'bus',
+  'codec',
+  'local',
+  'lease',
+  'errorBackoff',
+  'operationTimeout',
+  'breaker',
+  'maxConcurrentLoads',
+  'ttl',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'jitter',
+  'beta',
+  'negativeTtl',
+  'softTimeout',
+  'hardTimeout',
+  'logger',
+  'namespace',
+  'recovery',
 ])
 
 /**
@@ -82,7 +109,11 @@ export class HerdContext {
     const { store, lock, bus } = options
     this.lock = lock
     const { ttl, staleWhileRevalidate, staleIfError, jitter, beta, negativeTtl, softTimeout, hardTimeout } = options
-    this.defaults = resolveEntryOptions(ENTRY_DEFAULTS, { ttl, staleWhileRevalidate, staleIfError, jitter, beta, negativeTtl, softTimeout, hardTimeout }, 'createHerd()')
+    this.defaults = resolveEntryOptions(
+      ENTRY_DEFAULTS,
+      { ttl, staleWhileRevalidate, staleIfError, jitter, beta, negativeTtl, softTimeout, hardTimeout },
+      'createHerd()',
+    )
     const leaseMs = positiveMs(options.lease ?? 5_000, 'lease')
     const operationTimeoutMs = positiveMs(options.operationTimeout ?? 1_000, 'operationTimeout')
     this.errorBackoffMs = toMs(options.errorBackoff ?? 1_000, 'errorBackoff')
@@ -106,14 +137,38 @@ export class HerdContext {
       },
       (source, key) => this.observer.fallback(key, source, 'breaker-open'),
     )
-    this.tier = new SharedTier(store, options.codec ?? defaultCodec, this.guard, this.observer, this.keys, this.tags, this.clock, (key, read) => this.recovery.overlay(key, read))
-    this.coordinator = new Coordinator(lock, store, bus, this.tier, this.guard, this.fences, this.clock, this.observer, leaseMs, operationTimeoutMs, this.keys)
+    this.tier = new SharedTier(store, options.codec ?? defaultCodec, this.guard, this.observer, this.keys, this.tags, this.clock, (key, read) =>
+      this.recovery.overlay(key, read),
+    )
+    this.coordinator = new Coordinator(
+      lock,
+      store,
+      bus,
+      this.tier,
+      this.guard,
+      this.fences,
+      this.clock,
+      this.observer,
+      leaseMs,
+      operationTimeoutMs,
+      this.keys,
+    )
     if (lock?.fused !== undefined && this.coordinator.fused === undefined) {
-      this.observer.misuse('herd: the Lock can fuse with a Store and Bus, but not with the ones this herd was given: each miss costs the plain round trips. Build store, lock and bus from one backend (e.g. redisBackend(client)).')
+      this.observer.misuse(
+        'herd: the Lock can fuse with a Store and Bus, but not with the ones this herd was given: each miss costs the plain round trips. Build store, lock and bus from one backend (e.g. redisBackend(client)).',
+      )
     }
-    this.bus = new FleetBus(bus, this.keys, this.id, (message) => this.onBusMessage(message), () => this.onBusGap(), this.observer, (message) => {
-      this.recovery.keep({ kind: 'publish', message, at: this.clock.now() })
-    })
+    this.bus = new FleetBus(
+      bus,
+      this.keys,
+      this.id,
+      (message) => this.onBusMessage(message),
+      () => this.onBusGap(),
+      this.observer,
+      (message) => {
+        this.recovery.keep({ kind: 'publish', message, at: this.clock.now() })
+      },
+    )
     this.recovery = new Recovery(this, resolveRecovery(options.recovery, store, bus))
   }
 
@@ -176,7 +231,19 @@ export class HerdContext {
 }
 
 export const FETCH_OPTION_KEYS: ReadonlySet<string> = new Set([
-  'ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout', 'signal', 'tags', 'local', 'lock', 'bus',
+  'ttl',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'jitter',
+  'beta',
+  'negativeTtl',
+  'softTimeout',
+  'hardTimeout',
+  'signal',
+  'tags',
+  'local',
+  'lock',
+  'bus',
 ])
 
 /** Recovery is on wherever there is something to recover to: a Store or a Bus. */
@@ -205,7 +272,8 @@ function createLocalTier(local: HerdOptions['local'], store: Store | undefined):
   const maxSize = positiveInteger(local?.maxSize ?? 10_000, 'local.maxSize')
   const maxBytes = local?.maxBytes === undefined ? Number.POSITIVE_INFINITY : toBytes(local.maxBytes, 'local.maxBytes')
   // Without a Store the local tier is the only tier: an entry too big for it would be lost, so the per-entry bound needs a Store.
-  const maxEntryBytes = local?.maxEntryBytes === undefined || store === undefined ? Number.POSITIVE_INFINITY : toBytes(local.maxEntryBytes, 'local.maxEntryBytes')
+  const maxEntryBytes =
+    local?.maxEntryBytes === undefined || store === undefined ? Number.POSITIVE_INFINITY : toBytes(local.maxEntryBytes, 'local.maxEntryBytes')
   if (local?.freeze !== undefined && typeof local.freeze !== 'boolean') throw new HerdArgumentError('herd: local.freeze must be true or false')
   // Without a Store the local tier holds entries for their whole life; in front of one it only borrows them.
   const ttl = store === undefined ? Infinity : positiveMs(local?.ttl ?? 5_000, 'local.ttl')
@@ -214,7 +282,13 @@ function createLocalTier(local: HerdOptions['local'], store: Store | undefined):
 
 const LOCAL_OPTION_KEYS: ReadonlySet<string> = new Set(['maxSize', 'maxBytes', 'maxEntryBytes', 'ttl', 'freeze'])
 
-function createBreaker(breaker: HerdOptions['breaker'], store: Store | undefined, lock: Lock | undefined, observer: Observer, onClosed: () => void): Breaker | undefined {
+function createBreaker(
+  breaker: HerdOptions['breaker'],
+  store: Store | undefined,
+  lock: Lock | undefined,
+  observer: Observer,
+  onClosed: () => void,
+): Breaker | undefined {
   if (breaker === false || (store === undefined && lock === undefined)) return undefined
   if (breaker !== undefined && (breaker === null || typeof breaker !== 'object')) {
     throw new HerdArgumentError('herd: breaker must be false or { threshold, resetAfter }')

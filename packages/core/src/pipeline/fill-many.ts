@@ -223,7 +223,9 @@ function byKey<T>(answer: ReadonlyMap<string, T> | ReadonlyArray<T>, keys: reado
   if (answer instanceof Map) return answer
   if (Array.isArray(answer)) {
     if (answer.length !== keys.length) {
-      throw new HerdArgumentError(`herd: fetchMany()'s loader returned an array of ${answer.length} for ${keys.length} keys; return one value per key, in order (undefined for "not found"), or a Map`)
+      throw new HerdArgumentError(
+        `herd: fetchMany()'s loader returned an array of ${answer.length} for ${keys.length} keys; return one value per key, in order (undefined for "not found"), or a Map`,
+      )
     }
     return new Map(keys.map((key, i) => [key, answer[i] as T]))
   }
@@ -243,7 +245,19 @@ async function writeOne<T>(h: HerdContext, item: Item, value: T | undefined, opt
   const now = h.clock.now()
   const entry = buildEntry(h.tier.roundTrip(encoded), options, item.fence.value, now, loadMs) as Entry | undefined
   if (entry !== undefined) entry.size = encoded.length
-  if (entry !== undefined) await commit(h, { key: flight.key, entry, encoded, fence: item.fence, held: item.held, kind: 'load', now, keepUntil: entry.errorUntil, local: options.local, bus: options.bus })
+  if (entry !== undefined)
+    await commit(h, {
+      key: flight.key,
+      entry,
+      encoded,
+      fence: item.fence,
+      held: item.held,
+      kind: 'load',
+      now,
+      keepUntil: entry.errorUntil,
+      local: options.local,
+      bus: options.bus,
+    })
   flight.provide(value, 'miss', now)
   return true
 }
@@ -251,4 +265,3 @@ async function writeOne<T>(h: HerdContext, item: Item, value: T | undefined, opt
 function failOne(flight: Flight, error: unknown): void {
   if (error instanceof HerdEncodeError || error instanceof HerdArgumentError || !flight.standIn('error')) flight.fail(error)
 }
-

@@ -45,7 +45,12 @@ export type RefreshReason = 'stale' | 'early' | 'schedule'
  * (`alreadyDone`). Never rejects: a failed refresh backs the key off and
  * the stale value keeps being served. Resolves what it loaded, if it did.
  */
-export async function refresh<T>(h: HerdContext, job: LoadJob<T>, reason: RefreshReason, alreadyDone: (latest: Entry) => boolean): Promise<Loaded<T> | undefined> {
+export async function refresh<T>(
+  h: HerdContext,
+  job: LoadJob<T>,
+  reason: RefreshReason,
+  alreadyDone: (latest: Entry) => boolean,
+): Promise<Loaded<T> | undefined> {
   const { key } = job
   let started = 0
   let loaded: Loaded<T> | undefined
@@ -71,7 +76,12 @@ export async function refresh<T>(h: HerdContext, job: LoadJob<T>, reason: Refres
  * whatever happens (a fused fill already gave it back as it wrote).
  * Resolves undefined when the lease was lost mid-load.
  */
-async function underLease<T>(h: HerdContext, job: LoadJob<T>, acquired: Acquired & { kind: 'lease' }, alreadyDone: (latest: Entry) => boolean): Promise<Loaded<T> | undefined> {
+async function underLease<T>(
+  h: HerdContext,
+  job: LoadJob<T>,
+  acquired: Acquired & { kind: 'lease' },
+  alreadyDone: (latest: Entry) => boolean,
+): Promise<Loaded<T> | undefined> {
   const { held } = acquired
   try {
     const current = acquired.current ?? (await h.tier.read(job.key))

@@ -69,7 +69,16 @@ async function leaseOf(h: HerdContext, key: string): Promise<Inspection['lease']
 
 function describe(h: HerdContext, entry: Entry, at: number): InspectedEntry {
   const { negative, fence, createdAt, freshUntil, staleUntil, errorUntil, loadMs, tags } = entry
-  const described: InspectedEntry = { state: STATE_NAMES[h.tags.stateOf(entry, at)] ?? 'gone', negative, fence, createdAt, freshUntil, staleUntil, errorUntil, loadMs }
+  const described: InspectedEntry = {
+    state: STATE_NAMES[h.tags.stateOf(entry, at)] ?? 'gone',
+    negative,
+    fence,
+    createdAt,
+    freshUntil,
+    staleUntil,
+    errorUntil,
+    loadMs,
+  }
   if (tags !== undefined) described.tags = tags
   return described
 }

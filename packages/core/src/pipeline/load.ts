@@ -38,19 +38,19 @@ export async function loadAndWrite<T>(h: HerdContext, job: LoadJob<T>, fence: Fe
 function runCounted<T>(h: HerdContext, job: LoadJob<T>, signal: AbortSignal): Promise<LoadOutcome<T>> {
   const background = job.reason !== 'miss'
   return h.observer.traceLoad(job.key, job.reason, async (context) => {
-      const started = performance.now()
-      try {
-        const outcome = await runLoader(job.loader, job.key, signal, job.stale)
-        h.observer.load(job.key, outcome.loadMs, true, background)
-        if (context !== undefined) Object.assign(context, { durationMs: outcome.loadMs, ok: true })
-        return outcome
-      } catch (error) {
-        const durationMs = performance.now() - started
-        h.observer.load(job.key, durationMs, false, background)
-        if (context !== undefined) Object.assign(context, { durationMs, ok: false })
-        if (!(error instanceof LeaseLostError) && !signal.aborted) h.observer.error(job.key, 'loader', error)
-        throw error
-      }
+    const started = performance.now()
+    try {
+      const outcome = await runLoader(job.loader, job.key, signal, job.stale)
+      h.observer.load(job.key, outcome.loadMs, true, background)
+      if (context !== undefined) Object.assign(context, { durationMs: outcome.loadMs, ok: true })
+      return outcome
+    } catch (error) {
+      const durationMs = performance.now() - started
+      h.observer.load(job.key, durationMs, false, background)
+      if (context !== undefined) Object.assign(context, { durationMs, ok: false })
+      if (!(error instanceof LeaseLostError) && !signal.aborted) h.observer.error(job.key, 'loader', error)
+      throw error
+    }
   })
 }
 
@@ -62,7 +62,7 @@ async function write<T>(h: HerdContext, job: LoadJob<T>, outcome: LoadOutcome<T>
   const entry = buildEntry(h.tier.roundTrip(encoded), options, fence.value, now, outcome.loadMs)
   if (entry !== undefined) entry.size = encoded.length
   // ttl 0 ("return it, don't cache it"): nothing to write; the lease is given back by the fill.
-  if (entry !== undefined) await commit(h, { key: job.key, entry, encoded, fence, held, kind: 'load', now, keepUntil: entry.errorUntil, local: options.local, bus: options.bus })
+  if (entry !== undefined)
+    await commit(h, { key: job.key, entry, encoded, fence, held, kind: 'load', now, keepUntil: entry.errorUntil, local: options.local, bus: options.bus })
   return { value: outcome.value, createdAt: now }
 }
-

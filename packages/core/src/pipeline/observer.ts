@@ -43,7 +43,14 @@ export class Observer {
   }
 
   traceLoad<T>(key: string, reason: LoadContext['reason'], run: (context: LoadContext | undefined) => Promise<T>, keys?: readonly string[]): Promise<T> {
-    return trace(loadChannel, () => (keys === undefined ? { herd: this.herd, key, reason, background: reason !== 'miss' } : { herd: this.herd, key, keys, reason, background: reason !== 'miss' }), run)
+    return trace(
+      loadChannel,
+      () =>
+        keys === undefined
+          ? { herd: this.herd, key, reason, background: reason !== 'miss' }
+          : { herd: this.herd, key, keys, reason, background: reason !== 'miss' },
+      run,
+    )
   }
 
   traceLock<T>(key: string, operation: LockContext['operation'], run: (context: LockContext | undefined) => Promise<T>): Promise<T> {
@@ -56,7 +63,12 @@ export class Observer {
 
   breaker(from: BreakerState, to: BreakerState): void {
     if (breakerChannel.hasSubscribers) breakerChannel.publish({ herd: this.herd, from, to })
-    if (to === 'open') this.log.write('warn', { from, to }, 'herd: the Store or Lock keeps failing; the breaker opened: serving with in-process protection only until it recovers')
+    if (to === 'open')
+      this.log.write(
+        'warn',
+        { from, to },
+        'herd: the Store or Lock keeps failing; the breaker opened: serving with in-process protection only until it recovers',
+      )
     else if (to === 'closed') this.log.write('info', { from, to }, 'herd: the Store and Lock answer again; the breaker closed')
     else this.log.write('debug', { from, to }, 'herd: the breaker lets one call through to probe the Store or Lock')
     this.emitter.emit('breaker', { from, to })
@@ -67,8 +79,20 @@ export class Observer {
     const counts = this.counters.recovery
     counts[action]++
     counts.pending = pending
-    if (action === 'dropped') this.log.throttled('recovery-dropped', 'warn', { operation, key, pending }, 'herd: a write or invalidation made during an outage was dropped before it could be replayed (the recovery queue is bounded, or the herd closed)')
-    else if (action === 'queued') this.log.throttled('recovery-queued', 'warn', { operation, key, pending }, 'herd: a write or invalidation could not reach the Store or Bus; it holds in this process and will be replayed when they are back')
+    if (action === 'dropped')
+      this.log.throttled(
+        'recovery-dropped',
+        'warn',
+        { operation, key, pending },
+        'herd: a write or invalidation made during an outage was dropped before it could be replayed (the recovery queue is bounded, or the herd closed)',
+      )
+    else if (action === 'queued')
+      this.log.throttled(
+        'recovery-queued',
+        'warn',
+        { operation, key, pending },
+        'herd: a write or invalidation could not reach the Store or Bus; it holds in this process and will be replayed when they are back',
+      )
     else this.log.write('debug', { action, operation, key, pending }, `herd: a queued ${operation} was ${action}`)
     if (this.emitter.has('recovery')) this.emitter.emit('recovery', { action, operation, key })
   }

@@ -14,7 +14,20 @@ import { get, read } from './read-path.js'
 import { warmKeys } from './warm.js'
 import { clear, expire, invalidateTags, remove, set } from './writes.js'
 
-const EVENT_NAMES = new Set<string>(['hit', 'stale', 'miss', 'coalesced', 'load', 'refresh', 'error', 'fallback', 'breaker', 'lock-wait', 'write', 'recovery'])
+const EVENT_NAMES = new Set<string>([
+  'hit',
+  'stale',
+  'miss',
+  'coalesced',
+  'load',
+  'refresh',
+  'error',
+  'fallback',
+  'breaker',
+  'lock-wait',
+  'write',
+  'recovery',
+])
 
 /** The Herd users hold: each method is one path of the pipeline (read-path.ts, writes.ts, keep-fresh.ts). */
 export class HerdPipeline implements Herd {
@@ -116,7 +129,11 @@ export class HerdPipeline implements Herd {
 
   stats(): HerdStats {
     const breaker = this.h.breaker
-    return snapshot(this.h.observer.counters, { state: breaker?.state ?? 'closed', opens: breaker?.opens ?? 0 }, { size: this.h.local?.size ?? 0, bytes: this.h.local?.bytes ?? 0 })
+    return snapshot(
+      this.h.observer.counters,
+      { state: breaker?.state ?? 'closed', opens: breaker?.opens ?? 0 },
+      { size: this.h.local?.size ?? 0, bytes: this.h.local?.bytes ?? 0 },
+    )
   }
 
   close(): Promise<void> {

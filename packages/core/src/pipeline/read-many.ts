@@ -75,7 +75,10 @@ export function readMany<T>(h: HerdContext, keys: readonly string[], loader: Bat
       if (fallback !== undefined) flight.offerFallback(fallback, 'local')
       toResolve.push(flight)
     }
-    answers.set(key, flight.join(signal).then((result) => result.value))
+    answers.set(
+      key,
+      flight.join(signal).then((result) => result.value),
+    )
   }
   for (const reason of ['stale', 'early'] as const) if (toRefresh[reason].length > 0) startRefreshMany(h, toRefresh[reason], { ...job, reason })
   if (toResolve.length > 0) void resolveMany(h, toResolve, job)
@@ -160,4 +163,3 @@ function refreshIn<T>(h: HerdContext, items: ReadonlyArray<{ flight: Flight; cur
   for (const { flight } of items) flight.armTimeouts(job.options.hardTimeout, undefined)
   return refreshMany(h, items, job).catch(() => {})
 }
-

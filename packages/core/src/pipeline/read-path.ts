@@ -29,7 +29,14 @@ export function read(h: HerdContext, key: string, loader: Loader<unknown>, optio
 }
 
 /** The read path itself; `traced` (when someone subscribes to herd:fetch) learns how the caller was answered. */
-function readTraced(h: HerdContext, key: string, loader: Loader<unknown>, options: FetchOptions | undefined, withStatus: boolean, traced: FetchContext | undefined): Promise<unknown> {
+function readTraced(
+  h: HerdContext,
+  key: string,
+  loader: Loader<unknown>,
+  options: FetchOptions | undefined,
+  withStatus: boolean,
+  traced: FetchContext | undefined,
+): Promise<unknown> {
   let o = h.defaults
   let signal: AbortSignal | undefined
   try {

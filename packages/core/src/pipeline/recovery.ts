@@ -128,12 +128,28 @@ export class Recovery {
     const now = h.clock.now()
     switch (op.kind) {
       case 'set': {
-        const written = await h.tier.write({ key: op.key, entry: op.entry, encoded: op.encoded, fence: { kind: 'fleet', value: op.entry.fence }, keepUntil: op.entry.errorUntil, now, kind: 'set' })
+        const written = await h.tier.write({
+          key: op.key,
+          entry: op.entry,
+          encoded: op.encoded,
+          fence: { kind: 'fleet', value: op.entry.fence },
+          keepUntil: op.entry.errorUntil,
+          now,
+          kind: 'set',
+        })
         if (written === 'written') h.bus.publish('set', op.key)
         return outcomeOf(written)
       }
       case 'delete': {
-        const written = await h.tier.write({ key: op.key, entry: tombstone(op.fence, op.at), encoded: '', fence: { kind: 'fleet', value: op.fence }, keepUntil: now + h.tombstoneMs, now, kind: 'delete' })
+        const written = await h.tier.write({
+          key: op.key,
+          entry: tombstone(op.fence, op.at),
+          encoded: '',
+          fence: { kind: 'fleet', value: op.fence },
+          keepUntil: now + h.tombstoneMs,
+          now,
+          kind: 'delete',
+        })
         if (written === 'written') h.bus.publish('delete', op.key)
         return outcomeOf(written)
       }
@@ -202,6 +218,13 @@ function operationOf(op: Pending): RecoveryOperation {
 
 /** Roughly what holding `op` costs: its strings at two bytes a character, plus a fixed overhead. */
 function sizeOf(op: Pending): number {
-  const text = op.kind === 'set' ? op.key.length + op.encoded.length : op.kind === 'raise' ? op.tag.length : op.kind === 'publish' ? op.message.key.length : op.key.length
+  const text =
+    op.kind === 'set'
+      ? op.key.length + op.encoded.length
+      : op.kind === 'raise'
+        ? op.tag.length
+        : op.kind === 'publish'
+          ? op.message.key.length
+          : op.key.length
   return OVERHEAD_BYTES + 2 * text
 }

@@ -42,7 +42,11 @@ export function runBatchLoader<T>(
  * signal settles the call at once even when the loader ignores it, so a hung
  * loader never holds a caller past the hard timeout.
  */
-function settle<R>(signal: AbortSignal, call: () => R | Promise<R>, setters: { overrides(): Partial<ResolvedEntryOptions> | undefined }): Promise<LoadOutcome<R>> {
+function settle<R>(
+  signal: AbortSignal,
+  call: () => R | Promise<R>,
+  setters: { overrides(): Partial<ResolvedEntryOptions> | undefined },
+): Promise<LoadOutcome<R>> {
   if (signal.aborted) return Promise.reject(signal.reason)
   const started = performance.now()
   return new Promise<LoadOutcome<R>>((resolve, reject) => {

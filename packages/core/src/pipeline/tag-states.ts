@@ -108,7 +108,8 @@ export class TagStates {
     const longest = this.longestLifetimeMs()
     for (const [tag, state] of this.states) {
       if (tag === NAMESPACE_TAG) continue
-      const forgettable = Math.max(state.expiredAt, state.deletedAt) + longest < now || (this.read !== undefined && now - state.checkedAt >= this.refreshMs)
+      const forgettable =
+        Math.max(state.expiredAt, state.deletedAt) + longest < now || (this.read !== undefined && now - state.checkedAt >= this.refreshMs)
       if (forgettable) this.states.delete(tag)
     }
   }

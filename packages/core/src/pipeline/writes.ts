@@ -86,7 +86,13 @@ const MAX_TAGS_PER_CALL = 1_000
  * checked against it on read (see TagStates), so a load in flight that began
  * before now can't land fresh after it.
  */
-export async function invalidateTags(h: HerdContext, tags: readonly string[], kind: RecordKind, operation: string, options?: InvalidateOptions): Promise<void> {
+export async function invalidateTags(
+  h: HerdContext,
+  tags: readonly string[],
+  kind: RecordKind,
+  operation: string,
+  options?: InvalidateOptions,
+): Promise<void> {
   h.assertOpen(operation)
   const list = tagList(tags, `${operation}()`, MAX_TAGS_PER_CALL) ?? []
   await raise(h, list, kind, operation, strictOf(options, `${operation}()`))
@@ -120,7 +126,12 @@ async function raise(h: HerdContext, tags: readonly string[], kind: RecordKind, 
 }
 
 /** What an invalidation needs: a checked key, a fence newer than any load in flight, and how long its tombstone must last. */
-async function invalidation(h: HerdContext, key: string, operation: string, options: InvalidateOptions | undefined): Promise<{ fence: Fence; now: number; keepUntil: number; strict: boolean }> {
+async function invalidation(
+  h: HerdContext,
+  key: string,
+  operation: string,
+  options: InvalidateOptions | undefined,
+): Promise<{ fence: Fence; now: number; keepUntil: number; strict: boolean }> {
   h.assertOpen(operation)
   assertKey(key, operation)
   const strict = strictOf(options, `${operation}()`)
@@ -143,6 +154,7 @@ function strictOf(options: InvalidateOptions | undefined, where: string, known =
   for (const name of Object.keys(options)) {
     if (!known.has(name)) throw new HerdArgumentError(`herd: unknown option "${name}" in ${where}; known: ${[...known].join(', ')}`)
   }
-  if (options.strict !== undefined && typeof options.strict !== 'boolean') throw new HerdArgumentError(`herd: ${where} strict must be a boolean; got ${describe(options.strict)}`)
+  if (options.strict !== undefined && typeof options.strict !== 'boolean')
+    throw new HerdArgumentError(`herd: ${where} strict must be a boolean; got ${describe(options.strict)}`)
   return options.strict === true
 }

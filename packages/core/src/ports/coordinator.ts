@@ -112,7 +112,9 @@ export class Coordinator {
       const current = entry === undefined ? MISS : await this.tier.checked(key, entry)
       return lease === undefined ? { kind: 'busy', current } : this.granted(key, lease, signal, current)
     }
-    const result = await this.guard.run('lock', key, () => lock.acquire(this.keys.entry(key), this.leaseMs), { onLate: (late) => this.releaseLate(key, late) })
+    const result = await this.guard.run('lock', key, () => lock.acquire(this.keys.entry(key), this.leaseMs), {
+      onLate: (late) => this.releaseLate(key, late),
+    })
     if (!result.ok) return { kind: 'solo', fence: this.localFence('local'), degraded: true }
     return result.value === undefined ? { kind: 'busy', current: undefined } : this.granted(key, result.value, signal, undefined)
   }
@@ -157,9 +159,11 @@ export class Coordinator {
     const lock = this.lock!
     const { lease } = held
     const renewal = every(Math.max(1, Math.floor(this.leaseMs / 3)), () => {
-      void this.guard.run('lock', held.key, () => lock.extend(lease, this.leaseMs)).then((kept) => {
-        if (kept.ok && !kept.value) onLost()
-      })
+      void this.guard
+        .run('lock', held.key, () => lock.extend(lease, this.leaseMs))
+        .then((kept) => {
+          if (kept.ok && !kept.value) onLost()
+        })
     })
     return { stop: () => renewal.cancel() }
   }

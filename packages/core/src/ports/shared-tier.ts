@@ -106,7 +106,9 @@ export class SharedTier {
   async peek(key: string): Promise<Entry | 'unreachable' | undefined> {
     const store = this.store
     if (store === undefined) return undefined
-    const result = await this.guard.run<StoredEntry | undefined>('store', key, () => store.get(this.keys.entry(key)), { recover: (error) => this.unreadable(key, error) })
+    const result = await this.guard.run<StoredEntry | undefined>('store', key, () => store.get(this.keys.entry(key)), {
+      recover: (error) => this.unreadable(key, error),
+    })
     if (!result.ok) return 'unreachable'
     if (result.value == null) return undefined
     const read = this.decode(key, result.value)
@@ -190,7 +192,16 @@ export class SharedTier {
   async raiseRecord(kind: RecordKind, tag: string, at: number, ttlMs: number): Promise<TierWrite> {
     const store = this.store
     if (store === undefined) return 'written'
-    const record: StoredEntry = { value: '', negative: true, fence: Math.floor(at * 1000), createdAt: at, freshUntil: at, staleUntil: at, errorUntil: at, loadMs: 0 }
+    const record: StoredEntry = {
+      value: '',
+      negative: true,
+      fence: Math.floor(at * 1000),
+      createdAt: at,
+      freshUntil: at,
+      staleUntil: at,
+      errorUntil: at,
+      loadMs: 0,
+    }
     const result = await this.guard.run('store', tag, () => store.set(this.keys.record(kind, tag), record, Math.max(1, ttlMs)))
     return result.ok ? 'written' : 'local-only'
   }
@@ -200,7 +211,9 @@ export class SharedTier {
     const store = this.store
     if (store === undefined) return undefined
     const names = tags.flatMap((tag) => [this.keys.record('expired', tag), this.keys.record('deleted', tag)])
-    const read = await this.guard.run('store', tags[0]!, () => (store.getMany !== undefined ? store.getMany(names) : Promise.all(names.map((name) => store.get(name)))))
+    const read = await this.guard.run('store', tags[0]!, () =>
+      store.getMany !== undefined ? store.getMany(names) : Promise.all(names.map((name) => store.get(name))),
+    )
     if (!read.ok) return undefined
     const raised = (record: StoredEntry | undefined): number => record?.createdAt ?? Number.NEGATIVE_INFINITY
     return new Map(tags.map((tag, i) => [tag, { expiredAt: raised(read.value[2 * i]), deletedAt: raised(read.value[2 * i + 1]) }]))
@@ -212,11 +225,13 @@ export class SharedTier {
     if (store?.time === undefined) return
     const sync = (): void => {
       const sent = Date.now()
-      void this.guard.run('store', '', () => store.time!()).then((result) => {
-        const received = Date.now()
-        // Half the round trip either way: the Store read its clock somewhere in between.
-        if (result.ok && Number.isFinite(result.value)) clock.offset = Math.round(result.value - (sent + received) / 2)
-      })
+      void this.guard
+        .run('store', '', () => store.time!())
+        .then((result) => {
+          const received = Date.now()
+          // Half the round trip either way: the Store read its clock somewhere in between.
+          if (result.ok && Number.isFinite(result.value)) clock.offset = Math.round(result.value - (sent + received) / 2)
+        })
     }
     sync()
     this.clockSync = every(CLOCK_SYNC_MS, sync)
@@ -234,6 +249,10 @@ export class SharedTier {
   }
 
   private corrupt(key: string, error: unknown): void {
-    this.observer.error(key, 'codec', error instanceof HerdDecodeError ? error : new HerdDecodeError(`herd: could not decode the entry for "${key}"`, { cause: error }))
+    this.observer.error(
+      key,
+      'codec',
+      error instanceof HerdDecodeError ? error : new HerdDecodeError(`herd: could not decode the entry for "${key}"`, { cause: error }),
+    )
   }
 }

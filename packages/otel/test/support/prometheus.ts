@@ -32,10 +32,20 @@ export const ALL_METRICS: readonly MetricDefinition[] = Object.values(METRICS)
 export function promqlNames(expr: string): { metrics: string[]; labels: string[] } {
   const labels: string[] = []
   const grouping = /\b(?:by|without)\s*\(([^)]*)\)/g
-  for (const [, list] of expr.matchAll(grouping)) labels.push(...list!.split(',').map((l) => l.trim()).filter(Boolean))
+  for (const [, list] of expr.matchAll(grouping))
+    labels.push(
+      ...list!
+        .split(',')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    )
   const matchers = /\{([^}]*)\}/g
   for (const [, list] of expr.matchAll(matchers)) for (const [, name] of list!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)) labels.push(name!)
-  const bare = expr.replace(grouping, ' ').replace(matchers, ' ').replace(/\[[^\]]*\]/g, ' ').replace(/"[^"]*"/g, ' ')
+  const bare = expr
+    .replace(grouping, ' ')
+    .replace(matchers, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/"[^"]*"/g, ' ')
   const functions = new Set(['sum', 'rate', 'increase', 'histogram_quantile', 'max', 'min', 'avg', 'count', 'by', 'without', 'le'])
   const metrics = [...bare.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)].map((m) => m[0]).filter((name) => !functions.has(name))
   return { metrics, labels }

@@ -43,7 +43,9 @@ class OnDemandReader extends MetricReader {
     const { resourceMetrics, errors } = await this.collect()
     if (errors.length > 0) throw errors[0]
     const exported = new Promise<void>((resolve, reject) =>
-      this.exporter.export(resourceMetrics, (result) => (result.code === 0 /* ExportResultCode.SUCCESS */ ? resolve() : reject(result.error ?? new Error('export failed')))),
+      this.exporter.export(resourceMetrics, (result) =>
+        result.code === 0 /* ExportResultCode.SUCCESS */ ? resolve() : reject(result.error ?? new Error('export failed')),
+      ),
     )
     // The in-memory exporter answers on a 0 ms timer: under a test's fake clock, run it.
     if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(0)

@@ -26,7 +26,10 @@ export function portFor(client: RedisClient, name: string): CommandPort {
   if (port === undefined) {
     if (isIoRedis(client)) port = ioredisPort(client)
     else if (isNodeRedis(client)) port = nodeRedisPort(client)
-    else throw new HerdArgumentError(`@herd/redis: ${name}() needs a node-redis client (createClient, createCluster, createSentinel) or an ioredis Redis or Cluster`)
+    else
+      throw new HerdArgumentError(
+        `@herd/redis: ${name}() needs a node-redis client (createClient, createCluster, createSentinel) or an ioredis Redis or Cluster`,
+      )
     ports.set(client, port)
   }
   return port

@@ -41,7 +41,8 @@ export function ioredisPort(client: IoRedisClient): CommandPort {
     isReady: () => client.status === 'ready',
     // ioredis routes by the command's own keys on a Cluster (EVALSHA's included) and queues while
     // offline by default: fail at once instead of queueing behind an outage.
-    send: (_key, _readonly, args) => (client.status === 'ready' ? client.call(args[0]!, ...args.slice(1)) : Promise.reject(new RedisUnavailableError(args[0]!))),
+    send: (_key, _readonly, args) =>
+      client.status === 'ready' ? client.call(args[0]!, ...args.slice(1)) : Promise.reject(new RedisUnavailableError(args[0]!)),
     openPubSub: (onError) => ioredisPubSub(client, topology, onError),
   }
 }
@@ -64,7 +65,9 @@ function ioredisPubSub(client: IoRedisClient, topology: Topology, onError: (erro
     async connect() {
       if (connection !== undefined) return
       // Sharded pub/sub on an ioredis Cluster needs `shardedSubscribers` (one subscriber per master).
-      const duplicate = (topology === 'cluster' ? client.duplicate([], { shardedSubscribers: true, lazyConnect: true }) : client.duplicate({ lazyConnect: true })) as IoRedisPubSub
+      const duplicate = (
+        topology === 'cluster' ? client.duplicate([], { shardedSubscribers: true, lazyConnect: true }) : client.duplicate({ lazyConnect: true })
+      ) as IoRedisPubSub
       duplicate.on('error', onError)
       duplicate.on('message', dispatch)
       duplicate.on('smessage', dispatch)

@@ -101,7 +101,11 @@ function nodeRedisPubSub(client: NodeRedisClient, topology: Topology, onError: (
     },
     async unsubscribe(channel, sharded, listener) {
       if (connection === undefined) return
-      if (!own) subscribed.set(channel, (subscribed.get(channel) ?? []).filter((s) => s.listener !== listener))
+      if (!own)
+        subscribed.set(
+          channel,
+          (subscribed.get(channel) ?? []).filter((s) => s.listener !== listener),
+        )
       await (sharded ? connection.sUnsubscribe(channel, listener) : connection.unsubscribe(channel, listener))
     },
     close() {
