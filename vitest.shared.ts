@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config'
  * @herd/* packages resolve to their src/ (the `@herd/source` export condition), so tests need no build:
  * in test files (the `ssr` environment) and in globalSetup files (vitest's own `__vitest__` environment).
  */
-const resolve = { conditions: ['@herd/source', 'module', 'node', 'development|production'] }
+const resolve = { conditions: ['@herd/source', 'node', 'development|production'] }
 
 export default defineConfig({
   ssr: { resolve },
