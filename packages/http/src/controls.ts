@@ -23,18 +23,8 @@ export interface CacheControls {
   readonly herd: Herd
 }
 
-/** What withControls needs of the engine. */
-interface Controlled {
-  delete(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
-  expire(keyOrUrl: string, options?: InvalidateOptions): Promise<void>
-  expireTags(tags: readonly string[]): Promise<void>
-  deleteTags(tags: readonly string[]): Promise<void>
-  keyFor(keyOrUrl: string, options?: InvalidateOptions): string
-  readonly herd: Herd
-}
-
 /** Puts `cache`'s controls on a framework middleware function. */
-export function withControls<M extends (...args: never[]) => unknown>(middleware: M, cache: Controlled): M & CacheControls {
+export function withControls<M extends (...args: never[]) => unknown>(middleware: M, cache: CacheControls): M & CacheControls {
   const m = middleware as M & { -readonly [K in keyof CacheControls]: CacheControls[K] }
   m.delete = (keyOrUrl, options) => cache.delete(keyOrUrl, options)
   m.expire = (keyOrUrl, options) => cache.expire(keyOrUrl, options)

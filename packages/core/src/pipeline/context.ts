@@ -34,7 +34,11 @@ import { NAMESPACE_TAG, TagStates } from './tag-states.js'
 
 const DAY_MS = 86_400_000
 
+/** The per-entry settings: herd-wide defaults in createHerd, overrides in fetch. */
+const ENTRY_OPTION_KEYS = ['ttl', 'staleWhileRevalidate', 'staleIfError', 'jitter', 'beta', 'negativeTtl', 'softTimeout', 'hardTimeout'] as const
+
 const HERD_OPTION_KEYS = new Set([
+  ...ENTRY_OPTION_KEYS,
   'store',
   'lock',
   'bus',
@@ -45,14 +49,6 @@ const HERD_OPTION_KEYS = new Set([
   'operationTimeout',
   'breaker',
   'maxConcurrentLoads',
-  'ttl',
-  'staleWhileRevalidate',
-  'staleIfError',
-  'jitter',
-  'beta',
-  'negativeTtl',
-  'softTimeout',
-  'hardTimeout',
   'logger',
   'namespace',
   'recovery',
@@ -230,21 +226,7 @@ export class HerdContext {
   }
 }
 
-export const FETCH_OPTION_KEYS: ReadonlySet<string> = new Set([
-  'ttl',
-  'staleWhileRevalidate',
-  'staleIfError',
-  'jitter',
-  'beta',
-  'negativeTtl',
-  'softTimeout',
-  'hardTimeout',
-  'signal',
-  'tags',
-  'local',
-  'lock',
-  'bus',
-])
+export const FETCH_OPTION_KEYS: ReadonlySet<string> = new Set([...ENTRY_OPTION_KEYS, 'signal', 'tags', 'local', 'lock', 'bus'])
 
 /** Recovery is on wherever there is something to recover to: a Store or a Bus. */
 function resolveRecovery(recovery: HerdOptions['recovery'], store: Store | undefined, bus: Bus | undefined): RecoveryLimits | undefined {
