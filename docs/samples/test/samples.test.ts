@@ -15,6 +15,15 @@ const NOT_RUN: Record<string, string> = {
   'docs/samples/src/testing-conformance.ts': 'a vitest file: its suites run in packages/memory and packages/redis',
   'docs/samples/src/testing-fused.ts': "a vitest file: the suite runs in packages/redis, on redisBackend's lock",
   'docs/samples/src/testing-http-suite.ts': 'a vitest file: the suite runs in packages/express, packages/koa and packages/http',
+  'docs/samples/src/contract-store.ts': 'type declarations: test/contracts.ts checks them against @herd/core',
+  'docs/samples/src/contract-lock.ts': 'type declarations: test/contracts.ts checks them against @herd/core',
+  'docs/samples/src/contract-fused-lock.ts': 'type declarations: test/contracts.ts checks them against @herd/core',
+  'docs/samples/src/contract-bus.ts': 'type declarations: test/contracts.ts checks them against @herd/core',
+  'docs/samples/src/contract-codec.ts': 'type declarations: test/contracts.ts checks them against @herd/core',
+  'docs/samples/src/contract-store-suite.ts': 'a vitest file: storeSuite runs in packages/memory and packages/redis',
+  'docs/samples/src/contract-lock-suite.ts': 'a vitest file: lockSuite runs in packages/memory and packages/redis',
+  'docs/samples/src/contract-bus-suite.ts': 'a vitest file: busSuite runs in packages/memory and packages/redis',
+  'packages/otel/examples/prometheus.ts': "@herd/otel's example: type-checked and run by @herd/otel's tests",
 }
 
 function run(files: string[], redisUrl: string, env: Record<string, string> = {}): WatchedOutput & { child: ChildProcess } {
