@@ -24,14 +24,15 @@ declare global {
   const db: {
     user(id: number, options?: { signal?: AbortSignal }): Promise<User | undefined>
     product(id: number | string, options?: { signal?: AbortSignal }): Promise<Product | undefined>
-    products(): Promise<Product[]>
+    /** Every product, or those of `ids` (in no particular order; an id without a row is left out). */
+    products(ids?: readonly number[], options?: { signal?: AbortSignal }): Promise<Product[]>
     query(sql: string, options?: { signal?: AbortSignal }): Promise<Row | undefined>
   }
   const id: number
   const key: string
   const value: unknown
   const sql: string
-  const metrics: { increment(name: string): void }
+  const metrics: { increment(name: string, labels?: Record<string, string>): void }
   const log: { warn(error: unknown): void }
   /** A herd made earlier on the page. */
   const herd: Herd

@@ -1,4 +1,6 @@
 import { createHerd } from '@herd/core'
 import { redisBus, redisLock, redisStore } from '@herd/redis'
 
-createHerd({ store: redisStore(redisClient), lock: redisLock(redisClient), bus: redisBus(redisClient) })
+const store = redisStore(redisClient)
+const bus = redisBus(redisClient)
+createHerd({ store, bus, lock: redisLock(redisClient, { fuse: { store, bus } }) })

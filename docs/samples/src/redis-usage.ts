@@ -7,7 +7,7 @@ client.on('error', (error) => log.warn(error)) // required: you own the client a
 await client.connect()
 
 const herd = createHerd({
-  ...redisBackend(client), // { store, lock, bus } sharing one prefix
+  ...redisBackend(client), // { store, lock, bus } sharing one client and one prefix
   ttl: '5m',
   staleWhileRevalidate: '30s',
 })

@@ -1,6 +1,6 @@
 /**
- * The code samples of the repository's READMEs and the files in docs/samples/src they come from.
- * Every ```ts block of a README follows a `<!-- sample: docs/samples/src/NAME.ts -->` line, and its
+ * The code samples of the repository's READMEs and docs pages, and the files in docs/samples/src they come from.
+ * Every ```ts block of a page follows a `<!-- sample: docs/samples/src/NAME.ts -->` line, and its
  * text is that file's, byte for byte: the files are what is type-checked and run.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -26,7 +26,7 @@ export interface Block {
   end: number
 }
 
-/** README.md at the root, in every package and in every app. */
+/** README.md at the root, in every package and in every app, then every Markdown page under docs/ (docs/samples aside). */
 export function readmes(): string[] {
   const found = ['README.md']
   for (const dir of ['packages', 'apps']) {
@@ -34,6 +34,17 @@ export function readmes(): string[] {
       const readme = join(dir, name, 'README.md')
       if (existsSync(join(ROOT, readme))) found.push(readme)
     }
+  }
+  return [...found, ...pages('docs')]
+}
+
+/** The Markdown pages of `dir` and its subdirectories, sorted, from the repository root. */
+function pages(dir: string): string[] {
+  const found: string[] = []
+  for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory() && path !== 'docs/samples') found.push(...pages(path))
+    else if (entry.isFile() && entry.name.endsWith('.md')) found.push(path)
   }
   return found
 }

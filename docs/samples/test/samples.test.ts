@@ -11,7 +11,19 @@ const RUNNER = fileURLToPath(new URL('./fixtures/run-sample.ts', import.meta.url
 /** Samples that are type-checked but not run, and why. */
 const NOT_RUN: Record<string, string> = {
   'docs/samples/src/redis-cluster.ts': 'its cluster addresses are placeholders',
+  'docs/samples/src/redis-sentinel.ts': 'its Sentinel addresses are placeholders',
   'docs/samples/src/testing-conformance.ts': 'a vitest file: its suites run in packages/memory and packages/redis',
+  'docs/samples/src/testing-fused.ts': "a vitest file: the suite runs in packages/redis, on redisBackend's lock",
+  'docs/samples/src/testing-http-suite.ts': 'a vitest file: the suite runs in packages/express, packages/koa and packages/http',
+  'docs/samples/src/contract-store.ts': 'type declarations: test/contracts.ts checks them against @herd/core',
+  'docs/samples/src/contract-lock.ts': 'type declarations: test/contracts.ts checks them against @herd/core',
+  'docs/samples/src/contract-fused-lock.ts': 'type declarations: test/contracts.ts checks them against @herd/core',
+  'docs/samples/src/contract-bus.ts': 'type declarations: test/contracts.ts checks them against @herd/core',
+  'docs/samples/src/contract-codec.ts': 'type declarations: test/contracts.ts checks them against @herd/core',
+  'docs/samples/src/contract-store-suite.ts': 'a vitest file: storeSuite runs in packages/memory and packages/redis',
+  'docs/samples/src/contract-lock-suite.ts': 'a vitest file: lockSuite runs in packages/memory and packages/redis',
+  'docs/samples/src/contract-bus-suite.ts': 'a vitest file: busSuite runs in packages/memory and packages/redis',
+  'packages/otel/examples/prometheus.ts': "@herd/otel's example: type-checked and run by @herd/otel's tests",
 }
 
 function run(files: string[], redisUrl: string, env: Record<string, string> = {}): WatchedOutput & { child: ChildProcess } {

@@ -1,0 +1,4 @@
+export interface Codec {
+  encode(value: unknown): string
+  decode(data: string): unknown
+}
