@@ -1,5 +1,6 @@
 import { channel, tracingChannel } from 'node:diagnostics_channel'
 import type { BreakerState, Tier } from './events.js'
+import type { BusMessage } from './contracts/bus.js'
 
 /*
  * herd's diagnostics channels (node:diagnostics_channel), public API: APM
@@ -73,7 +74,8 @@ export interface BreakerMessage {
 export interface BusEventMessage {
   herd: string
   direction: 'publish' | 'receive'
-  kind: 'set' | 'expire' | 'delete'
+  kind: BusMessage['kind']
+  /** The entry's key; for `invalidate`, the tag record's key. */
   key: string
   origin: string
 }

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { type BatchLoader, HerdArgumentError, createHerd } from '../src/index.js'
 import { advance, flush, settle, useFakeClock } from './support/clock.js'
@@ -155,6 +157,22 @@ describe('fetchMany', () => {
     const left = users.fetch('late', { signal: leaving.signal })
     leaving.abort(new Error('gone'))
     await expect(left).rejects.toThrow('gone')
+  })
+
+  it('batch(): a script whose only pending work is a batch window still gets its answer (the window keeps the process alive)', async () => {
+    // A real process: an unref'd window timer would let Node exit with the fetch pending, printing nothing.
+    const script = `
+      import { createHerd } from '@herd/core'
+      const herd = createHerd()
+      const users = herd.batch((keys) => keys.map((k) => k + '!'), { batchWindow: '5ms' })
+      console.log(await users.fetch('answer'))
+      await herd.close()`
+    const child = spawnSync(process.execPath, ['--conditions=@herd/source', '--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    expect({ out: child.stdout.trim(), err: child.stderr, status: child.status }).toEqual({ out: 'answer!', err: '', status: 0 })
   })
 
   it('getMany reads without loading, aligned with the keys', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { type Bus, type BusListener, type BusMessage, HerdArgumentError, type Store, createHerd } from '../src/index.js'
 import { advance, flush, settle, useFakeClock } from './support/clock.js'
 import { countingLoader, gate } from './support/helpers.js'
@@ -89,6 +89,16 @@ describe.each(setups)('tags (%s)', (_name, adapters) => {
     ])
     await expect(herd.fetch('b', loader)).resolves.toBe('v2')
     expect(loader.calls).toBe(3)
+  })
+
+  it('a fetch right after expireTags resolves sees it, even when the hit path’s clock reading is a millisecond old', async () => {
+    const herd = track(createHerd({ ...adapters(), staleWhileRevalidate: '1h', jitter: 0, beta: 0 }))
+    const loader = countingLoader('v')
+    await settle(herd.fetch('k', loader, { tags: ['t'] }))
+    await expect(herd.fetchEntry('k', loader, { tags: ['t'] })).resolves.toMatchObject({ status: 'hit' }) // reads the clock
+    vi.setSystemTime(Date.now() + 1) // the wall clock moves on; the hit path's cached reading has not been dropped yet
+    await herd.expireTags(['t'])
+    await expect(herd.fetchEntry('k', loader, { tags: ['t'] })).resolves.toMatchObject({ status: 'stale' })
   })
 
   it('a load in flight when expireTags runs does not land fresh', async () => {

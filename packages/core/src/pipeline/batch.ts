@@ -79,7 +79,7 @@ export function createBatch<T>(
           },
         })
         if (waiting.length >= maxBatch) flush()
-        else timer ??= after(windowMs, flush)
+        else timer ??= after(windowMs, flush, true)
       })
     },
     fetchMany(keys, callOptions) {

@@ -55,7 +55,9 @@ export class TagStates {
         const state = this.states.get(tags[i]!)
         if (state === undefined) continue
         if (started <= state.deletedAt) return GONE
-        if (started <= state.expiredAt && state.expiredAt < freshUntil) freshUntil = state.expiredAt
+        // Stale from the expiry on, and the expiry is known here, so it has happened: stale now, whatever `now`
+        // says (the hit path's reading may be a millisecond old, another process's clock a little behind).
+        if (started <= state.expiredAt) freshUntil = Number.NEGATIVE_INFINITY
       }
     }
     if (now < freshUntil) return FRESH
