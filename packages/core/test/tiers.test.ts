@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { HerdDecodeError, type Store, type StoredEntry, createHerd } from '../src/index.js'
-import { flush, settle, useFakeClock } from './support/clock.js'
+import { advance, flush, settle, useFakeClock } from './support/clock.js'
 import { countingLoader, gate } from './support/helpers.js'
 import { MapLock } from './support/map-lock.js'
 import { trackHerds } from './support/herds.js'
@@ -127,5 +127,33 @@ describe('one clock for the fleet', () => {
     expect(entry).toMatchObject({ value: 'reloaded', status: 'miss' })
     // and what it writes is stamped on the Store's clock
     expect(store.entries.get('k')!.entry.createdAt - Date.now()).toBeCloseTo(60_000, -1)
+  })
+
+  it('only the skew that is certain is corrected: a slow round trip to a Store on the same clock changes nothing', async () => {
+    const store = new MapStore()
+    // The Store reads its clock as the request arrives and answers 200 ms later (a loaded machine): read alone, that
+    // reading says this process runs 100 ms ahead. Within the round trip, it can't tell: no correction.
+    const slowClock = (skewMs: number): Store =>
+      Object.assign(Object.create(store) as Store, {
+        set: (key: string, entry: StoredEntry, ttl: number) => store.set(key, entry, ttl),
+        time: async () => {
+          const read = Date.now() + skewMs
+          await new Promise((resolve) => setTimeout(resolve, 200))
+          return read
+        },
+      })
+    const same = track(createHerd({ store: slowClock(0), local: false }))
+    await advance(1_000) // the sync's readings
+    const at = Date.now()
+    await settle(same.set('same', 'v'))
+    expect(store.entries.get('same')!.entry.createdAt).toBe(at)
+    // A real skew beyond the round trip is corrected, to within half of it.
+    const behind = track(createHerd({ store: slowClock(60_000), local: false }))
+    await advance(1_000)
+    const before = Date.now()
+    await settle(behind.set('behind', 'v'))
+    const corrected = store.entries.get('behind')!.entry.createdAt - before
+    expect(corrected).toBeGreaterThanOrEqual(60_000 - 200)
+    expect(corrected).toBeLessThanOrEqual(60_000)
   })
 })

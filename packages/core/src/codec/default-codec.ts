@@ -26,6 +26,8 @@ function reject(what: string, path: string): never {
 }
 
 function encode(value: unknown): string {
+  // A string (an HTML page, a rendered fragment) is plain JSON: no replacer pass over it, no wrapper to cut off.
+  if (typeof value === 'string') return PLAIN + JSON.stringify(value)
   let tagged = false
   function replacer(this: Record<string, unknown>, key: string, converted: unknown): unknown {
     const raw = this[key]

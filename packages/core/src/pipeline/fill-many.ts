@@ -243,7 +243,7 @@ async function writeOne<T>(h: HerdContext, item: Item, value: T | undefined, opt
     return false
   }
   const now = h.clock.now()
-  const entry = buildEntry(h.tier.roundTrip(encoded), options, item.fence.value, now, loadMs) as Entry | undefined
+  const entry = buildEntry(h.tier.roundTrip(encoded, value), options, item.fence.value, now, loadMs) as Entry | undefined
   if (entry !== undefined) entry.size = encoded.length
   if (entry !== undefined)
     await commit(h, {

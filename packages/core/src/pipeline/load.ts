@@ -59,7 +59,7 @@ async function write<T>(h: HerdContext, job: LoadJob<T>, outcome: LoadOutcome<T>
   const options = outcome.overrides === undefined ? job.options : withOverrides(job.options, outcome.overrides)
   const now = h.clock.now()
   // The callers of this load get the loader's own value; every later read, from either tier, gets the codec's round trip.
-  const entry = buildEntry(h.tier.roundTrip(encoded), options, fence.value, now, outcome.loadMs)
+  const entry = buildEntry(h.tier.roundTrip(encoded, outcome.value), options, fence.value, now, outcome.loadMs)
   if (entry !== undefined) entry.size = encoded.length
   // ttl 0 ("return it, don't cache it"): nothing to write; the lease is given back by the fill.
   if (entry !== undefined)

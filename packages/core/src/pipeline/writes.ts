@@ -27,7 +27,7 @@ export async function set(h: HerdContext, key: string, value: unknown, options: 
   const encoded = h.tier.encode(value)
   const fence = await h.coordinator.fence(key)
   const now = h.clock.now()
-  const entry = buildEntry(h.tier.roundTrip(encoded), o, fence.value, now, 0)
+  const entry = buildEntry(h.tier.roundTrip(encoded, value), o, fence.value, now, 0)
   if (entry === undefined) return
   entry.size = encoded.length
   const written = await commit(h, { key, entry, encoded, fence, kind: 'set', now, keepUntil: entry.errorUntil, strict })

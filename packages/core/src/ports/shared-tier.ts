@@ -1,3 +1,4 @@
+import { defaultCodec } from '../codec/default-codec.js'
 import type { Codec } from '../contracts/codec.js'
 import type { Store, StoredEntry } from '../contracts/store.js'
 import { HerdDecodeError, HerdEncodeError } from '../errors.js'
@@ -36,6 +37,8 @@ export interface TierWriteJob {
 
 /** How often the Store's clock is read again. */
 const CLOCK_SYNC_MS = 60_000
+/** Readings per sync: the shortest round trip of them is the most precise. */
+const CLOCK_READINGS = 3
 
 /**
  * The shared tier as the pipeline sees it: the Store, the Codec, the breaker
@@ -150,8 +153,12 @@ export class SharedTier {
    * objects in both), and a caller changing the object it passed to set()
    * can't change the cache.
    */
-  roundTrip(encoded: string): unknown {
-    return encoded === '' ? undefined : this.codec.decode(encoded)
+  roundTrip(encoded: string, value: unknown): unknown {
+    if (encoded === '') return undefined
+    // The default codec gives back a string or a boolean as it was (immutable: nothing to copy), so a large string
+    // isn't parsed again for nothing.
+    if (this.codec === defaultCodec && (typeof value === 'string' || typeof value === 'boolean')) return value
+    return this.codec.decode(encoded)
   }
 
   async write(write: TierWriteJob): Promise<TierWrite> {
@@ -219,22 +226,38 @@ export class SharedTier {
     return new Map(tags.map((tag, i) => [tag, { expiredAt: raised(read.value[2 * i]), deletedAt: raised(read.value[2 * i + 1]) }]))
   }
 
-  /** Reads the Store's clock now and every minute, when it has one (see HerdClock). */
+  /**
+   * Reads the Store's clock now and every minute, when it has one (see
+   * HerdClock). Each sync takes a few readings and keeps the one with the
+   * shortest round trip, and corrects only the skew that is certain: the
+   * Store read its clock somewhere within the round trip, so a reading
+   * within half of it of this process's clock says nothing, and a larger
+   * one is applied less that half. Two processes with the same clock (one
+   * machine, or NTP) then agree exactly, however slow a loaded machine
+   * made the round trip; a real skew is corrected to within it.
+   */
   startClockSync(clock: HerdClock): void {
     const store = this.store
     if (store?.time === undefined) return
-    const sync = (): void => {
+    const read = async (): Promise<{ skew: number; roundTrip: number } | undefined> => {
       const sent = Date.now()
-      void this.guard
-        .run('store', '', () => store.time!())
-        .then((result) => {
-          const received = Date.now()
-          // Half the round trip either way: the Store read its clock somewhere in between.
-          if (result.ok && Number.isFinite(result.value)) clock.offset = Math.round(result.value - (sent + received) / 2)
-        })
+      const result = await this.guard.run('store', '', () => store.time!())
+      const received = Date.now()
+      if (!result.ok || !Number.isFinite(result.value)) return undefined
+      return { skew: result.value - (sent + received) / 2, roundTrip: received - sent }
     }
-    sync()
-    this.clockSync = every(CLOCK_SYNC_MS, sync)
+    const sync = async (): Promise<void> => {
+      let best: { skew: number; roundTrip: number } | undefined
+      for (let i = 0; i < CLOCK_READINGS; i++) {
+        const reading = await read()
+        if (reading === undefined) return
+        if (best === undefined || reading.roundTrip < best.roundTrip) best = reading
+      }
+      const certain = Math.max(0, Math.abs(best!.skew) - best!.roundTrip / 2)
+      clock.offset = Math.sign(best!.skew) * Math.round(certain)
+    }
+    void sync()
+    this.clockSync = every(CLOCK_SYNC_MS, () => void sync())
   }
 
   stop(): void {
