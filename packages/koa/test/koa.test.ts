@@ -143,8 +143,10 @@ describe.each([
       await get(`${url}/gone`)
       await get(`${url}/gone`)
       expect(seen.filter((m) => m === 'no such thing').length).toBe(2)
-      // The four requests: a leader, one retry leader for the three that waited, and the failure shared by the other two.
-      expect(calls).toBe(2 + 1 + 2)
+      // The four requests: at best a leader, one retry leader for the three that waited, and the failure shared by the
+      // other two; on a loaded machine they may arrive apart and each run the handler. Never fewer: no error was cached.
+      expect(calls).toBeGreaterThanOrEqual(2 + 1 + 2)
+      expect(calls).toBeLessThanOrEqual(4 + 1 + 2)
     })
 
     it("reaches Koa's own error handling when nothing catches", async () => {

@@ -1,10 +1,11 @@
-import { type ChildProcess, fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { createHerd } from '@herd/core'
 import { redisBackend } from '@herd/redis'
 import { type RedisServer, redisReady, startRedis } from '@herd/testing/redis-server'
+import { forkSource } from '@herd/testing/source-process'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ATTR, METRICS, SPANS } from '../src/names.js'
@@ -30,7 +31,7 @@ describe.skipIf(!redisReady())('across two processes on a real Redis', () => {
 
   it('a lock wait for another process: busy acquire, a released wait in the histogram, and a herd.lock.wait span', async () => {
     const prefix = `otel:${randomUUID()}:`
-    const holder = fork(HOLDER, [JSON.stringify({ url: redis.url, prefix })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const holder = forkSource(HOLDER, [JSON.stringify({ url: redis.url, prefix })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const client = createClient({ url: redis.url })
     client.on('error', () => {})
     const herd = createHerd(redisBackend(client, { prefix }))
@@ -68,5 +69,5 @@ describe.skipIf(!redisReady())('across two processes on a real Redis', () => {
       await herd.close()
       client.destroy()
     }
-  })
+  }, 60_000) // a child process on the sources (tsx) starts slowly on a loaded machine: the bound is for a hang
 })
