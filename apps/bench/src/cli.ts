@@ -1,6 +1,6 @@
 /**
  * pnpm bench                      every suite
- * pnpm bench stampede swr         some suites (names or numbers 1–7)
+ * pnpm bench stampede swr         some suites (names or numbers 1–8)
  * pnpm bench --smoke              tiny settings: proves every suite runs, measures nothing
  * pnpm bench hotpath --rounds 9   more rounds (medians are reported)
  * pnpm bench --only herd,bentocache

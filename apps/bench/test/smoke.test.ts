@@ -11,6 +11,7 @@ import { setQuiet } from '../src/lib/progress.js'
 import { fleet } from '../src/suites/fleet.js'
 import { hotPath } from '../src/suites/hot-path.js'
 import { http } from '../src/suites/http.js'
+import { many, type ColdSample } from '../src/suites/many.js'
 import { memory } from '../src/suites/memory.js'
 import { stampede } from '../src/suites/stampede.js'
 import { swr } from '../src/suites/swr.js'
@@ -84,6 +85,31 @@ describe('suite 6, HTTP (smoke)', () => {
     expect(data.burst['@herd/koa']![0]!.handlerCalls).toBe(1)
     expect(data.burst['bare Express']![0]!.handlerCalls).toBe(50)
     for (const samples of Object.values(data.burst)) expect(samples[0]!.failed).toBe(0)
+  })
+})
+
+describe('suite 8, many keys (smoke)', () => {
+  it('100 cold keys: herd fetchMany, herd.batch and cachified createBatch make one loader call; one fetch per key makes 100', async () => {
+    const result = await many.run({ smoke: true })
+    const data = result.data as { cold: Samples<ColdSample>; hits: Record<string, number[]>; redis: { cold?: Samples<ColdSample> } }
+    const cold = (name: string) => data.cold[name]![0]!
+    expect(cold('herd fetchMany').loaderCalls).toBe(1)
+    expect(cold('herd batch').loaderCalls).toBe(1)
+    // cachified's README: getFreshValues is invoked once, with every id the cache did not hold.
+    expect(cold('cachified createBatch').loaderCalls).toBe(1)
+    expect(cold('herd fetch per key').loaderCalls).toBe(100)
+    expect(cold('cachified per key').loaderCalls).toBe(100)
+    for (const samples of Object.values(data.cold)) {
+      expect(samples[0]!.keysLoaded).toBe(100)
+      expect(samples[0]!.errors).toBe(0)
+    }
+    // Hits: every way was measured, and none called a loader (that throws and fails the run).
+    expect(Object.keys(data.hits)).toHaveLength(5)
+    for (const ops of Object.values(data.hits)) expect(ops[0]).toBeGreaterThan(0)
+    if (redisReady()) {
+      expect(data.redis.cold!['herd fetchMany']![0]!.loaderCalls).toBe(1)
+      expect(data.redis.cold!['herd fetch per key']![0]!.loaderCalls).toBe(100)
+    }
   })
 })
 

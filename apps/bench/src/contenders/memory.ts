@@ -5,7 +5,7 @@
  * `describe` text is what the report prints under "how each peer was
  * configured".
  */
-import { createHerd, type HerdOptions } from '@herd/core'
+import { createHerd, type Herd, type HerdOptions } from '@herd/core'
 import { cachified, totalTtl, type Cache as CachifiedCache, type CacheEntry } from '@epic-web/cachified'
 import { createCache as createAsyncCacheDedupe } from 'async-cache-dedupe'
 import { BentoCache, bentostore } from 'bentocache'
@@ -55,6 +55,11 @@ export interface Contender {
 
 const expiry = (setup: CacheSetup) => () => sleep(setup.ttlMs + 3)
 
+/** herd as every in-process suite configures it (the configuration `herd.describe` prints). */
+export function herdFor(s: Pick<CacheSetup, 'ttlMs' | 'staleMs' | 'maxSize' | 'herd'>): Herd {
+  return createHerd({ ttl: s.ttlMs, staleWhileRevalidate: s.staleMs, local: { maxSize: s.maxSize ?? 10_000 }, ...s.herd })
+}
+
 export const herd: Contender = {
   name: 'herd',
   swr: 'native',
@@ -67,7 +72,7 @@ export const herd: Contender = {
         : ''
     } }) — defaults otherwise (in-process tier only, jitter 0.1, beta 1); herd.fetch(key, loader)`,
   create(s) {
-    const h = createHerd({ ttl: s.ttlMs, staleWhileRevalidate: s.staleMs, local: { maxSize: s.maxSize ?? 10_000 }, ...s.herd })
+    const h = herdFor(s)
     return {
       get: (key) => h.fetch(key, () => s.load(key)),
       direct: { target: h, body: 'await target.fetch(k, () => load(k))' },
@@ -125,21 +130,27 @@ export const cacheManager: Contender = {
   },
 }
 
+/** cachified's cache: lru-cache through the adapter its README gives (entries live for cachified's totalTtl). */
+export function cachifiedLru(maxSize = 10_000): { lru: LRUCache<string, CacheEntry>; cache: CachifiedCache } {
+  const lru = new LRUCache<string, CacheEntry>({ max: maxSize })
+  const cache: CachifiedCache = {
+    set(key, value) {
+      const ttl = totalTtl(value?.metadata)
+      return lru.set(key, value, { ttl: ttl === Infinity ? undefined : ttl, start: value?.metadata?.createdTime })
+    },
+    get: (key) => lru.get(key),
+    delete: (key) => lru.delete(key),
+  }
+  return { lru, cache }
+}
+
 export const cachifiedContender: Contender = {
   name: 'cachified',
   swr: 'native',
   describe: (s) =>
     `cachified({ key, cache, getFreshValue, ttl: ${s.ttlMs}, staleWhileRevalidate: ${s.staleMs} }) over lru-cache (max ${s.maxSize ?? 10_000}) with the README's adapter (totalTtl, createdTime) — cachified dedupes concurrent getFreshValue calls per key`,
   create(s) {
-    const lru = new LRUCache<string, CacheEntry>({ max: s.maxSize ?? 10_000 })
-    const cache: CachifiedCache = {
-      set(key, value) {
-        const ttl = totalTtl(value?.metadata)
-        return lru.set(key, value, { ttl: ttl === Infinity ? undefined : ttl, start: value?.metadata?.createdTime })
-      },
-      get: (key) => lru.get(key),
-      delete: (key) => lru.delete(key),
-    }
+    const { lru, cache } = cachifiedLru(s.maxSize)
     return {
       get: (key) => cachified({ key, cache, getFreshValue: () => s.load(key), ttl: s.ttlMs, staleWhileRevalidate: s.staleMs }),
       direct: {

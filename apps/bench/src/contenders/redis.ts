@@ -7,7 +7,7 @@
  * - cache-manager: one Keyv store from @keyv/redis (createKeyv), wrap().
  * - naive: node-redis GET, and on a miss the loader then SET PX.
  */
-import { createHerd } from '@herd/core'
+import { createHerd, type Herd } from '@herd/core'
 import { redisBackend } from '@herd/redis'
 import { createKeyv } from '@keyv/redis'
 import { BentoCache, bentostore } from 'bentocache'
@@ -38,18 +38,24 @@ function hostPort(url: string): { host: string; port: number } {
   return { host: u.hostname, port: Number(u.port) }
 }
 
+/** herd as every Redis suite configures it (the configuration `herdRedis.describe` prints), on a client of its own. */
+export async function herdOnRedis(s: Omit<RedisSetup, 'load'>): Promise<{ herd: Herd; client: ReturnType<typeof createClient> }> {
+  const client = await createClient({ url: s.url }).connect()
+  const herd = createHerd({
+    ...redisBackend(client),
+    ttl: s.ttlMs,
+    staleWhileRevalidate: s.staleMs,
+    local: s.local === false ? false : { maxSize: 10_000, ttl: '5s' },
+  })
+  return { herd, client }
+}
+
 export const herdRedis: RedisContender = {
   name: 'herd',
   describe: (s) =>
     `createHerd({ ...redisBackend(client), ttl: ${s.ttlMs}, staleWhileRevalidate: ${s.staleMs}, local: ${s.local === false ? 'false' : "{ maxSize: 10_000, ttl: '5s' }"} }) on one node-redis client — Store, Lock (fenced leases, woken by pub/sub) and Bus`,
   async create(s) {
-    const client = await createClient({ url: s.url }).connect()
-    const herd = createHerd({
-      ...redisBackend(client),
-      ttl: s.ttlMs,
-      staleWhileRevalidate: s.staleMs,
-      local: s.local === false ? false : { maxSize: 10_000, ttl: '5s' },
-    })
+    const { herd, client } = await herdOnRedis(s)
     if (process.env.BENCH_TRACE) {
       // Where a fleet wake-up spends its time: the holder's write, then each waiter's wake.
       const t = () => (performance.timeOrigin + performance.now()).toFixed(2)

@@ -100,3 +100,11 @@ export function diff(after: Record<string, number>, before: Record<string, numbe
   }
   return out
 }
+
+/** `{ get: 200, set: 100 }`, per 100 → "get 2, set 1": the commands most sent first. */
+export function summarize(counts: Record<string, number>, per: number): string {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, c]) => `${name} ${Number((c / per).toFixed(2))}`)
+    .join(', ')
+}

@@ -19,10 +19,11 @@ import { REDIS_CONTENDERS, bentocacheRedis, cacheManagerRedis, herdRedis, naiveR
 import { row } from '../lib/db.js'
 import { opsPerSec, ratio, us } from '../lib/format.js'
 import { progress, type Progress } from '../lib/progress.js'
-import { Monitor, diff, parseCommandStats, total } from '../lib/redis-count.js'
+import { Monitor, diff, parseCommandStats, summarize, total } from '../lib/redis-count.js'
 import type { Table, TargetCheck } from '../lib/report.js'
-import { median, shuffle } from '../lib/stats.js'
+import { median } from '../lib/stats.js'
 import { begin } from '../lib/suite-result.js'
+import { measure, type Runner } from '../lib/throughput.js'
 import QuickLRU from 'quick-lru'
 import type { RunOptions, Suite } from './types.js'
 
@@ -43,43 +44,6 @@ const neverCalled = (key: string) => {
 }
 
 const KEYS = Array.from({ length: 128 }, (_, i) => `user:${i}`)
-
-interface Runner {
-  name: string
-  run(n: number): Promise<void>
-}
-
-/** Iterations that take about `targetMs`, measured on a first run that also warms the JIT. */
-async function calibrate(runner: Runner, targetMs: number): Promise<number> {
-  let n = 1_000
-  for (;;) {
-    const t0 = performance.now()
-    await runner.run(n)
-    const took = performance.now() - t0
-    if (took > targetMs / 4 || n >= 10_000_000) return Math.max(1_000, Math.round((n * targetMs) / Math.max(took, 0.01)))
-    n *= 4
-  }
-}
-
-/** ops/s per runner, one sample per round, rounds interleaved in shuffled order. */
-async function measure(runners: readonly Runner[], rounds: number, targetMs: number, p: Progress, label: string): Promise<Record<string, number[]>> {
-  const iterations = new Map<string, number>()
-  for (const r of runners) {
-    p.step(`${label}: warming ${r.name}`)
-    iterations.set(r.name, await calibrate(r, targetMs))
-  }
-  const out: Record<string, number[]> = {}
-  for (let round = 0; round < rounds; round++) {
-    for (const r of shuffle([...runners])) {
-      p.step(`${label}: round ${round + 1}/${rounds} ${r.name}`)
-      const n = iterations.get(r.name)!
-      const t0 = performance.now()
-      await r.run(n)
-      ;(out[r.name] ??= []).push(n / ((performance.now() - t0) / 1000))
-    }
-  }
-  return out
-}
 
 async function localTier(options: RunOptions, rounds: number, p: Progress) {
   const targetMs = options.smoke ? 20 : 250
@@ -141,13 +105,6 @@ interface TripRow {
   missServer: number
   hitCommands: string
   missCommands: string
-}
-
-function summarize(counts: Record<string, number>, per: number): string {
-  return Object.entries(counts)
-    .sort((a, b) => b[1] - a[1])
-    .map(([name, c]) => `${name} ${Number((c / per).toFixed(2))}`)
-    .join(', ')
 }
 
 async function roundTrips(server: RedisServer, options: RunOptions, p: Progress): Promise<TripRow[]> {

@@ -1,6 +1,7 @@
 import { fleet } from './fleet.js'
 import { hotPath } from './hot-path.js'
 import { http } from './http.js'
+import { many } from './many.js'
 import { memory } from './memory.js'
 import { stampede } from './stampede.js'
 import { swr } from './swr.js'
@@ -8,7 +9,7 @@ import type { Suite } from './types.js'
 import { xfetch } from './xfetch.js'
 
 /** Every suite, in the order `pnpm bench` runs them and the report lists them. */
-export const SUITES: readonly Suite[] = [stampede, fleet, swr, xfetch, hotPath, http, memory]
+export const SUITES: readonly Suite[] = [stampede, fleet, swr, xfetch, hotPath, http, memory, many]
 
 export function findSuite(name: string): Suite | undefined {
   const n = name.toLowerCase()
