@@ -82,6 +82,11 @@ export function total(counts: Record<string, number>, except: readonly string[] 
   return n
 }
 
+/** `counts` without the commands named in `except` (the counting's own INFO and MONITOR). */
+export function omit(counts: Record<string, number>, except: readonly string[]): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([name]) => !except.includes(name)))
+}
+
 /** `cmdstat_get:calls=12,...` lines of INFO commandstats → { get: 12, ... }. */
 export function parseCommandStats(info: string): Record<string, number> {
   const out: Record<string, number> = {}

@@ -19,7 +19,7 @@ import { REDIS_CONTENDERS, bentocacheRedis, cacheManagerRedis, herdRedis, naiveR
 import { row } from '../lib/db.js'
 import { opsPerSec, ratio, us } from '../lib/format.js'
 import { progress, type Progress } from '../lib/progress.js'
-import { Monitor, diff, parseCommandStats, summarize, total } from '../lib/redis-count.js'
+import { Monitor, diff, omit, parseCommandStats, summarize, total } from '../lib/redis-count.js'
 import type { Table, TargetCheck } from '../lib/report.js'
 import { median } from '../lib/stats.js'
 import { begin } from '../lib/suite-result.js'
@@ -145,8 +145,8 @@ async function roundTrips(server: RedisServer, options: RunOptions, p: Progress)
           miss: total(miss.client, except) / n,
           hitServer: total(hitServer, except) / n,
           missServer: total(missServer, except) / n,
-          hitCommands: summarize(Object.fromEntries(Object.entries(hit.client).filter(([k]) => !except.includes(k))), n),
-          missCommands: summarize(Object.fromEntries(Object.entries(miss.client).filter(([k]) => !except.includes(k))), n),
+          hitCommands: summarize(omit(hit.client, except), n),
+          missCommands: summarize(omit(miss.client, except), n),
         })
       } finally {
         await instance.close()

@@ -16,7 +16,7 @@ import { BATCH_WINDOW, IN_PROCESS_MANY, herdManyOnRedis, type ManyContender, typ
 import { Db, row } from '../lib/db.js'
 import { int, ms, opsPerSec, ratio, us } from '../lib/format.js'
 import { progress, type Progress } from '../lib/progress.js'
-import { Monitor, diff, parseCommandStats, summarize, total } from '../lib/redis-count.js'
+import { Monitor, diff, omit, parseCommandStats, summarize, total } from '../lib/redis-count.js'
 import type { Table, TargetCheck } from '../lib/report.js'
 import { median, shuffle } from '../lib/stats.js'
 import { begin } from '../lib/suite-result.js'
@@ -202,7 +202,7 @@ async function countCommands(server: RedisServer, contenders: readonly ManyConte
         await instance.getAll(freshKeys(KEYS))
         const sent = await monitor.take()
         const ran = diff(await stats(), before)
-        const sentCounts = Object.fromEntries(Object.entries(sent.client).filter(([k]) => !except.includes(k)))
+        const sentCounts = omit(sent.client, except)
         rows.push({ name: c.name, loaderCalls: db.queries, client: total(sentCounts), server: total(ran, except), sends: summarize(sentCounts, 1) })
       } finally {
         await instance.close()
