@@ -13,8 +13,9 @@ export default defineConfig(() => {
   return {
     entry: Object.fromEntries(entries.map((e) => [e.name, e.file])),
     format: ['esm', 'cjs'],
-    // JavaScript only: the declarations beside it are the types task's.
-    clean: ['**/*.js', '**/*.cjs', '**/*.map'],
+    // JavaScript only: the declarations beside it are the types task's, which turbo may run before this build or
+    // during it. tsup's clean removes `**/*` and takes this list as extra patterns: the negations keep them.
+    clean: ['!**/*.d.ts', '!**/*.d.cts'],
     sourcemap: true,
     target: 'node20',
     // import.meta.url in the CJS build (the test helpers resolve files next to themselves).

@@ -9,6 +9,7 @@ import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { startRedis, startRedisCluster } from '@herd/testing/redis-server'
 import { createClient } from 'redis'
+import { nextMessage } from './child-message.mjs'
 
 const processes = Number(process.argv[2] ?? 8)
 const keyCount = Number(process.argv[3] ?? 1_000)
@@ -48,21 +49,12 @@ async function measure(topology, urls, endpoints) {
       { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
     ),
   )
-  const next = (child, type) =>
-    new Promise((resolve) =>
-      child.on('message', function on(m) {
-        if (m.type === type) {
-          child.off('message', on)
-          resolve(m)
-        }
-      }),
-    )
-  await Promise.all(children.map((c) => next(c, 'ready')))
+  await Promise.all(children.map((c) => nextMessage(c, 'ready')))
   // Warm-up: scripts cached (NOSCRIPT → EVAL once per node), pub/sub connections open; not counted.
   const warm = Array.from({ length: 100 }, (_, i) => `warm:${i}`)
   await Promise.all(
     children.map((c) => {
-      const done = next(c, 'fused')
+      const done = nextMessage(c, 'fused')
       c.send({ cmd: 'fused', keys: warm, callers: 1, counterKey: `${prefix}warm`, value: 'w' })
       return done
     }),
@@ -84,7 +76,7 @@ async function measure(topology, urls, endpoints) {
   const started = performance.now()
   const results = await Promise.all(
     children.map((c) => {
-      const done = next(c, 'fused')
+      const done = nextMessage(c, 'fused')
       c.send({ cmd: 'fused', keys, callers: 1, loaderMs: 20, leaseMs: 30_000, counterKey, value: 'v' })
       return done
     }),

@@ -10,6 +10,7 @@ import { createHerd } from '@herd/core'
 import { startRedis } from '@herd/testing/redis-server'
 import { createClient } from 'redis'
 import { redisBackend } from '../dist/index.js'
+import { nextMessage } from './child-message.mjs'
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const pct = (values, p) => {
@@ -126,18 +127,9 @@ try {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       }),
     )
-    const next = (child, type) =>
-      new Promise((resolve) =>
-        child.on('message', function on(m) {
-          if (m.type === type) {
-            child.off('message', on)
-            resolve(m)
-          }
-        }),
-      )
-    await Promise.all(children.map((c) => next(c, 'ready')))
+    await Promise.all(children.map((c) => nextMessage(c, 'ready')))
     const value = { user: 1 }
-    const results = Promise.all(children.map((c) => next(c, 'fetched')))
+    const results = Promise.all(children.map((c) => nextMessage(c, 'fetched')))
     for (const c of children) c.send({ cmd: 'fetch', key: 'user:1', callers: 250, loaderMs: 100, counterKey, value, options: { ttl: '1m' } })
     const fetched = await results
     const outcomes = fetched.flatMap((r) => r.outcomes)

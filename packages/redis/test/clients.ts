@@ -70,9 +70,12 @@ export async function connect(target: Pick<Target, 'library' | 'topology'>, at: 
   return connected
 }
 
-afterAll(async () => {
+/** Closes every client connect() opened so far (before a file stops servers of its own). */
+export async function closeConnections(): Promise<void> {
   await Promise.all(opened.splice(0).map((c) => c.close()))
-})
+}
+
+afterAll(closeConnections)
 
 /** A prefix nobody else uses on the shared servers. */
 export function uniquePrefix(): string {

@@ -1,8 +1,20 @@
 import { tracingChannel } from 'node:diagnostics_channel'
 import { type LockContext, createHerd } from '@herd/core'
-import { describe, expect, it } from 'vitest'
+import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from '@herd/testing/redis-server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisBackend } from '../src/index.js'
-import { type Connected, type Endpoints, type Target, clusterUrls, connect, haveRedis, redisUrl, sentinel, uniquePrefix } from './clients.js'
+import {
+  type Connected,
+  type Endpoints,
+  type Target,
+  closeConnections,
+  clusterUrls,
+  connect,
+  haveRedis,
+  redisUrl,
+  sentinel,
+  uniquePrefix,
+} from './clients.js'
 import { type Worker, spawnWorkers } from './fleet.js'
 
 const shared: Endpoints = { url: redisUrl, clusterUrls, sentinel }
@@ -62,13 +74,26 @@ async function everyone<T>(workers: Worker[], message: Record<string, unknown>, 
 }
 
 describe.skipIf(!haveRedis)('tags, fetchMany and the diagnostics channels across real processes', () => {
+  // INFO commandstats counts everything a server ran, and the other test files run beside this one on the shared
+  // servers: the tests that count commands get a single Redis and a Cluster of their own.
+  let own: Endpoints = shared
+  let servers: [RedisServer, RedisCluster] | undefined
+  beforeAll(async () => {
+    servers = await Promise.all([startRedis(), startRedisCluster({ masters: 3 })])
+    own = { url: servers[0].url, clusterUrls: servers[1].rootNodes.map((n) => n.url), sentinel }
+  }, 60_000)
+  afterAll(async () => {
+    await closeConnections()
+    await Promise.all([servers?.[0].stop(), servers?.[1].stop()])
+  })
+
   for (const target of TARGETS) {
     describe(target.label, () => {
       // A backend call that takes longer than operationTimeout counts as a failure, and the herd then protects the key in
       // this process only: 4 processes firing 1,000 scripts at once on a loaded 2-core machine must not be mistaken for that.
       const config = (prefix: string, herd: Record<string, unknown>) => ({
         target,
-        endpoints: shared,
+        endpoints: own,
         prefix,
         herd: { operationTimeout: '10s', ...herd },
         commandTimeout: 10_000,
@@ -77,7 +102,7 @@ describe.skipIf(!haveRedis)('tags, fetchMany and the diagnostics channels across
       it('tags: 10,000 entries share a tag; expireTags costs a bounded number of commands, then 4 × 250 callers see each key refreshed exactly once fleet-wide; deleteTags and clear() reload each key once', async () => {
         const prefix = uniquePrefix()
         const counterKey = `${prefix}loads`
-        const redis = await connect(target)
+        const redis = await connect(target, own)
         const keys = range(10_000, 'product:')
         const workers = await spawnWorkers(
           4,
@@ -127,7 +152,7 @@ describe.skipIf(!haveRedis)('tags, fetchMany and the diagnostics channels across
       it('fetchMany: 4 processes ask for the same 1,000 cold ids at once; each id is loaded exactly once fleet-wide, in batches', async () => {
         const prefix = uniquePrefix()
         const counterKey = `${prefix}loads`
-        const redis = await connect(target)
+        const redis = await connect(target, own)
         const ids = range(1_000, 'user:')
         const workers = await spawnWorkers(4, config(prefix, { ttl: '1h', jitter: 0, beta: 0 }))
         const before = await commandsRun(redis)
