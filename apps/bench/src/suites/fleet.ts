@@ -168,10 +168,19 @@ export const fleet: Suite = {
     if (samples.herd) {
       const remote = med('herd', 'remoteWakeP99')
       targets.push({
-        target: 'wake-up after the fill within a few ms (p99 of callers in other processes ≤ 5 ms)',
+        target: 'wake-up of the other processes after the fill: p99 ≤ 2 ms (on an idle machine)',
         measured: `p50 ${ms(med('herd', 'remoteWakeP50'))}, p99 ${ms(remote)}`,
-        met: remote <= 5,
+        met: remote <= 2,
       })
+      const peers = contenders.filter((c) => c.name !== 'herd' && samples[c.name])
+      if (peers.length > 0) {
+        const fastest = peers.reduce((a, b) => (med(a.name, 'totalMs') <= med(b.name, 'totalMs') ? a : b))
+        targets.push({
+          target: 'all callers done no later than the fastest peer',
+          measured: `${ms(med('herd', 'totalMs'))} vs ${ms(med(fastest.name, 'totalMs'))} (${fastest.name})`,
+          met: med('herd', 'totalMs') <= med(fastest.name, 'totalMs'),
+        })
+      }
     }
     const herdTotal = samples.herd ? med('herd', 'totalMs') : NaN
     return clock.finish({
@@ -213,7 +222,7 @@ export const fleet: Suite = {
           notes: [
             "wake-up = from the first loader call returning (the fill starts) to each caller's result, across processes on one clock.",
             '"in the loading process" = callers that shared the process of a loader call: they wait for its write to Redis.',
-            '"woken by another process" = callers in processes that never ran the loader: they learned of the fill from Redis (lock release over pub/sub, then a GET).',
+            '"woken by another process" = callers in processes that never ran the loader: they learned of the fill from Redis (the wake-up that the fill script pushes over pub/sub, carrying the entry).',
             "Bentocache's and cache-manager's stampede protection is per process (in-memory lock / coalescing), so each process loads once.",
           ],
         },
