@@ -712,9 +712,9 @@ function suite(driver: BindingDriver): void {
       expect(background).toEqual([false, true])
     })
 
-    it.runIf(driver.refreshThroughFront)(
-      'counts a refresh copy answered by middleware in front as a failed refresh, keeping the stale entry',
-      async () => {
+    // Only where refresh runs go through the middleware in front of herdCache (a framework app; not a bare listener).
+    if (driver.refreshThroughFront)
+      it('counts a refresh copy answered by middleware in front as a failed refresh, keeping the stale entry', async () => {
         let runs = 0
         const app = await serve({
           handler: (_req, reply) => reply.send(`v${++runs}`),
@@ -726,8 +726,7 @@ function suite(driver: BindingDriver): void {
         expect((await get(`${app.url}/l`)).text).toBe('v1')
         expect((await get(`${app.url}/l`)).text).toBe('v1')
         expect(runs).toBe(1)
-      },
-    )
+      })
   })
 
   describe('limits, disconnects and headers', () => {
