@@ -2,11 +2,11 @@ import { describe } from '../duration.js'
 import { HerdArgumentError } from '../errors.js'
 import { type BatchLoader, type FetchManyOptions, positiveInteger } from '../options.js'
 import { type Entry, ERROR_WINDOW, FRESH, STALE } from '../policies/freshness.js'
-import { shouldRefreshEarly } from '../policies/xfetch.js'
 import { assertKey, assertLoader, assertSignal } from '../validate.js'
 import type { HerdContext } from './context.js'
 import { type ManyJob, fillMany, refreshMany } from './fill-many.js'
 import { Flight } from './flight.js'
+import { answerFromStore, refreshDue } from './read-path.js'
 
 /**
  * fetchMany: the read path for many keys at once, with every guarantee of
@@ -58,10 +58,8 @@ export function readMany<T>(h: HerdContext, keys: readonly string[], loader: Bat
       if (state === FRESH || state === STALE) {
         if (state === FRESH) h.observer.hit(key, 'local', local.negative)
         else h.observer.stale(key, 'local', 'revalidate')
-        if (!h.flights.has(key)) {
-          if (state === STALE && !h.holdOff.active(key, now)) toRefresh.stale.push({ key, current: local })
-          else if (state === FRESH && shouldRefreshEarly(local, now, o.beta)) toRefresh.early.push({ key, current: local })
-        }
+        const reason = h.flights.has(key) ? undefined : refreshDue(h, key, local, state, now, o.beta)
+        if (reason !== undefined) toRefresh[reason].push({ key, current: local })
         answers.set(key, Promise.resolve(local.value))
         continue
       }
@@ -122,12 +120,9 @@ async function resolveMany<T>(h: HerdContext, flights: Flight[], job: ManyJob<T>
         const entry = read.entry
         const state = h.tags.stateOf(entry, now)
         if (state <= STALE) {
-          if (o.local) h.local?.offer(flight.key, entry, now)
-          if (state === FRESH) h.observer.hit(flight.key, 'store', entry.negative)
-          else h.observer.stale(flight.key, 'store', 'revalidate')
-          flight.provide(entry.value, state === FRESH ? 'hit' : 'stale', entry.createdAt, 'store')
-          if (state === STALE && !h.holdOff.active(flight.key, now)) refreshes.stale.push({ flight, current: entry })
-          else if (state === FRESH && shouldRefreshEarly(entry, now, o.beta)) refreshes.early.push({ flight, current: entry })
+          answerFromStore(h, flight, entry, state, now, o)
+          const reason = refreshDue(h, flight.key, entry, state, now, o.beta)
+          if (reason !== undefined) refreshes[reason].push({ flight, current: entry })
           return
         }
         if (state === ERROR_WINDOW) flight.offerFallback(entry, 'store')

@@ -2,7 +2,7 @@ import { type FetchContext, fetchChannel } from '../diagnostics.js'
 import { HerdArgumentError, HerdEncodeError } from '../errors.js'
 import type { Tier } from '../events.js'
 import type { FetchOptions, FetchResult, Loader, ResolvedEntryOptions } from '../options.js'
-import { type Entry, ERROR_WINDOW, FRESH, STALE } from '../policies/freshness.js'
+import { type Entry, type EntryState, ERROR_WINDOW, FRESH, STALE } from '../policies/freshness.js'
 import { shouldRefreshEarly } from '../policies/xfetch.js'
 import { assertKey, assertLoader, assertSignal } from '../validate.js'
 import type { HerdContext } from './context.js'
@@ -145,11 +145,8 @@ async function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unkn
       const now = h.clock.now()
       const state = h.tags.stateOf(entry, now)
       if (state <= STALE) {
-        if (o.local) h.local?.offer(key, entry, now)
-        if (state === FRESH) h.observer.hit(key, 'store', entry.negative)
-        else h.observer.stale(key, 'store', 'revalidate')
-        flight.provide(entry.value, state === FRESH ? 'hit' : 'stale', entry.createdAt, 'store')
-        const reason = state === STALE ? (h.holdOff.active(key, now) ? undefined : 'stale') : shouldRefreshEarly(entry, now, o.beta) ? 'early' : undefined
+        answerFromStore(h, flight, entry, state, now, o)
+        const reason = refreshDue(h, key, entry, state, now, o.beta)
         if (reason !== undefined) await refreshIn(h, flight, loader, o, entry, reason)
         return
       }
@@ -161,6 +158,23 @@ async function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unkn
     // Synchronously with the last provide(): a caller resuming after it never joins a finished flight.
     flight.close()
   }
+}
+
+/** A Store entry that is fresh or inside staleWhileRevalidate answers its flight, and is kept in the local tier. */
+export function answerFromStore(h: HerdContext, flight: Flight, entry: Entry, state: EntryState, now: number, o: ResolvedEntryOptions): void {
+  if (o.local) h.local?.offer(flight.key, entry, now)
+  if (state === FRESH) h.observer.hit(flight.key, 'store', entry.negative)
+  else h.observer.stale(flight.key, 'store', 'revalidate')
+  flight.provide(entry.value, state === FRESH ? 'hit' : 'stale', entry.createdAt, 'store')
+}
+
+/**
+ * The background refresh an answered entry calls for: a stale one (unless
+ * the key is held off), an early one when XFetch draws it, or none.
+ */
+export function refreshDue(h: HerdContext, key: string, entry: Entry, state: EntryState, now: number, beta: number): 'stale' | 'early' | undefined {
+  if (state === STALE) return h.holdOff.active(key, now) ? undefined : 'stale'
+  return state === FRESH && shouldRefreshEarly(entry, now, beta) ? 'early' : undefined
 }
 
 /** Nothing servable anywhere: serve the fallback while backed off, else fill; a failed fill serves the fallback inside staleIfError. */
