@@ -1,4 +1,5 @@
-import type { Entry } from '../policies/freshness.js'
+import type { ResolvedEntryOptions } from '../options.js'
+import { buildEntry, type Entry } from '../policies/freshness.js'
 import type { HeldLease } from '../ports/coordinator.js'
 import type { Fence } from '../ports/fence.js'
 import type { TierWrite } from '../ports/shared-tier.js'
@@ -23,6 +24,31 @@ export interface Write {
   /** A call's `local: false` / `bus: false` leave those out. */
   readonly local?: boolean
   readonly bus?: boolean
+}
+
+/**
+ * A loader's value, written as an entry with `fence` (and the lease it was
+ * loaded under). The callers of the load get the loader's own value; every
+ * later read, from either tier, gets the codec's round trip. A ttl of 0
+ * ("return it, don't cache it") writes nothing; the lease is given back by
+ * the fill. Resolves when the entry was created.
+ */
+export async function commitLoaded(
+  h: HerdContext,
+  key: string,
+  value: unknown,
+  encoded: string,
+  options: ResolvedEntryOptions,
+  fence: Fence,
+  held: HeldLease | undefined,
+  loadMs: number,
+): Promise<number> {
+  const now = h.clock.now()
+  const entry = buildEntry(h.tier.roundTrip(encoded, value), options, fence.value, now, loadMs)
+  if (entry === undefined) return now
+  entry.size = encoded.length
+  await commit(h, { key, entry, encoded, fence, held, kind: 'load', now, keepUntil: entry.errorUntil, local: options.local, bus: options.bus })
+  return now
 }
 
 /**

@@ -1,14 +1,15 @@
 import { HerdArgumentError, HerdEncodeError } from '../errors.js'
 import { type BatchLoader, type ResolvedEntryOptions, withOverrides } from '../options.js'
-import { buildEntry, type Entry, FRESH } from '../policies/freshness.js'
+import { type Entry, FRESH } from '../policies/freshness.js'
 import type { HeldLease } from '../ports/coordinator.js'
 import type { Fence } from '../ports/fence.js'
 import type { TierRead } from '../ports/shared-tier.js'
-import { commit } from './commit.js'
+import { commitLoaded } from './commit.js'
 import type { HerdContext } from './context.js'
 import type { Flight } from './flight.js'
 import type { RefreshReason } from './fill.js'
-import { type LoadOutcome, runBatchLoader } from './run-loader.js'
+import { countedLoad } from './load.js'
+import { runBatchLoader } from './run-loader.js'
 
 /** One key of a batch: its flight, and the fence (and lease) its write will carry. */
 interface Item {
@@ -167,7 +168,7 @@ async function loadChunk<T>(h: HerdContext, items: readonly Item[], job: ManyJob
   let freeSlot: (() => void) | undefined
   try {
     freeSlot = await h.bulkhead.acquire(batch.signal)
-    const outcome = await runCounted(h, keys, job, batch.signal, stale)
+    const outcome = await countedLoad(h, keys[0]!, keys, job.reason, batch.signal, () => runBatchLoader(job.loader, keys, batch.signal, stale))
     const values = byKey(outcome.value, keys)
     const options = outcome.overrides === undefined ? job.options : withOverrides(job.options, outcome.overrides)
     await Promise.all(
@@ -194,30 +195,6 @@ async function loadChunk<T>(h: HerdContext, items: readonly Item[], job: ManyJob
   }
 }
 
-function runCounted<T>(h: HerdContext, keys: readonly string[], job: ManyJob<T>, signal: AbortSignal, stale: ReadonlyMap<string, T>) {
-  const background = job.reason !== 'miss'
-  return h.observer.traceLoad(
-    keys[0]!,
-    job.reason,
-    async (context): Promise<LoadOutcome<ReadonlyMap<string, T> | ReadonlyArray<T>>> => {
-      const started = performance.now()
-      try {
-        const outcome = await runBatchLoader(job.loader, keys, signal, stale)
-        h.observer.load(keys, outcome.loadMs, true, background)
-        if (context !== undefined) Object.assign(context, { durationMs: outcome.loadMs, ok: true })
-        return outcome
-      } catch (error) {
-        const durationMs = performance.now() - started
-        h.observer.load(keys, durationMs, false, background)
-        if (context !== undefined) Object.assign(context, { durationMs, ok: false })
-        if (!signal.aborted) h.observer.error(keys[0], 'loader', error)
-        throw error
-      }
-    },
-    keys,
-  )
-}
-
 /** The loader's answer by key: a Map (keys it was not asked for are ignored) or an array aligned with the keys. */
 function byKey<T>(answer: ReadonlyMap<string, T> | ReadonlyArray<T>, keys: readonly string[]): ReadonlyMap<string, T | undefined> {
   if (answer instanceof Map) return answer
@@ -242,22 +219,7 @@ async function writeOne<T>(h: HerdContext, item: Item, value: T | undefined, opt
     flight.fail(error)
     return false
   }
-  const now = h.clock.now()
-  const entry = buildEntry(h.tier.roundTrip(encoded, value), options, item.fence.value, now, loadMs) as Entry | undefined
-  if (entry !== undefined) entry.size = encoded.length
-  if (entry !== undefined)
-    await commit(h, {
-      key: flight.key,
-      entry,
-      encoded,
-      fence: item.fence,
-      held: item.held,
-      kind: 'load',
-      now,
-      keepUntil: entry.errorUntil,
-      local: options.local,
-      bus: options.bus,
-    })
+  const now = await commitLoaded(h, flight.key, value, encoded, options, item.fence, item.held, loadMs)
   flight.provide(value, 'miss', now)
   return true
 }

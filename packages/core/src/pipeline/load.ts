@@ -1,8 +1,7 @@
-import { buildEntry } from '../policies/freshness.js'
 import { type HeldLease, LeaseLostError } from '../ports/coordinator.js'
 import type { Fence } from '../ports/fence.js'
 import { withOverrides } from '../options.js'
-import { commit } from './commit.js'
+import { commitLoaded } from './commit.js'
 import type { HerdContext } from './context.js'
 import type { LoadJob, Loaded } from './job.js'
 import { type LoadOutcome, runLoader } from './run-loader.js'
@@ -26,7 +25,7 @@ export async function loadAndWrite<T>(h: HerdContext, job: LoadJob<T>, fence: Fe
   let freeSlot: (() => void) | undefined
   try {
     freeSlot = await h.bulkhead.acquire(attempt.signal)
-    const outcome = await runCounted(h, job, attempt.signal)
+    const outcome = await countedLoad(h, job.key, undefined, job.reason, attempt.signal, () => runLoader(job.loader, job.key, attempt.signal, job.stale))
     return await write(h, job, outcome, fence, held)
   } finally {
     freeSlot?.()
@@ -35,34 +34,46 @@ export async function loadAndWrite<T>(h: HerdContext, job: LoadJob<T>, fence: Fe
   }
 }
 
-function runCounted<T>(h: HerdContext, job: LoadJob<T>, signal: AbortSignal): Promise<LoadOutcome<T>> {
-  const background = job.reason !== 'miss'
-  return h.observer.traceLoad(job.key, job.reason, async (context) => {
-    const started = performance.now()
-    try {
-      const outcome = await runLoader(job.loader, job.key, signal, job.stale)
-      h.observer.load(job.key, outcome.loadMs, true, background)
-      if (context !== undefined) Object.assign(context, { durationMs: outcome.loadMs, ok: true })
-      return outcome
-    } catch (error) {
-      const durationMs = performance.now() - started
-      h.observer.load(job.key, durationMs, false, background)
-      if (context !== undefined) Object.assign(context, { durationMs, ok: false })
-      if (!(error instanceof LeaseLostError) && !signal.aborted) h.observer.error(job.key, 'loader', error)
-      throw error
-    }
-  })
+/**
+ * Runs a loader (one key's, or a batch loader for `keys`) inside the
+ * herd:load trace, counting it as a load (and its error, unless the load was
+ * aborted or lost its lease) whatever it comes to.
+ */
+export function countedLoad<V>(
+  h: HerdContext,
+  key: string,
+  keys: readonly string[] | undefined,
+  reason: LoadJob['reason'],
+  signal: AbortSignal,
+  run: () => Promise<LoadOutcome<V>>,
+): Promise<LoadOutcome<V>> {
+  const background = reason !== 'miss'
+  const loaded = keys ?? key
+  return h.observer.traceLoad(
+    key,
+    reason,
+    async (context) => {
+      const started = performance.now()
+      try {
+        const outcome = await run()
+        h.observer.load(loaded, outcome.loadMs, true, background)
+        if (context !== undefined) Object.assign(context, { durationMs: outcome.loadMs, ok: true })
+        return outcome
+      } catch (error) {
+        const durationMs = performance.now() - started
+        h.observer.load(loaded, durationMs, false, background)
+        if (context !== undefined) Object.assign(context, { durationMs, ok: false })
+        if (!(error instanceof LeaseLostError) && !signal.aborted) h.observer.error(key, 'loader', error)
+        throw error
+      }
+    },
+    keys,
+  )
 }
 
 async function write<T>(h: HerdContext, job: LoadJob<T>, outcome: LoadOutcome<T>, fence: Fence, held: HeldLease | undefined): Promise<Loaded<T>> {
   const encoded = h.tier.encode(outcome.value)
   const options = outcome.overrides === undefined ? job.options : withOverrides(job.options, outcome.overrides)
-  const now = h.clock.now()
-  // The callers of this load get the loader's own value; every later read, from either tier, gets the codec's round trip.
-  const entry = buildEntry(h.tier.roundTrip(encoded, outcome.value), options, fence.value, now, outcome.loadMs)
-  if (entry !== undefined) entry.size = encoded.length
-  // ttl 0 ("return it, don't cache it"): nothing to write; the lease is given back by the fill.
-  if (entry !== undefined)
-    await commit(h, { key: job.key, entry, encoded, fence, held, kind: 'load', now, keepUntil: entry.errorUntil, local: options.local, bus: options.bus })
-  return { value: outcome.value, createdAt: now }
+  const createdAt = await commitLoaded(h, job.key, outcome.value, encoded, options, fence, held, outcome.loadMs)
+  return { value: outcome.value, createdAt }
 }
