@@ -35,7 +35,13 @@ export function redisStore(client: RedisClient, options: RedisOptions = {}): Sto
   const store: Store & { time(): Promise<number> } = {
     get(key) {
       const name = keys.value(key)
-      return commands.sendMap(name, true, ['GET', name], (raw) => read(key, raw)).catch((error: unknown) => unreadable(error, key))
+      return commands.sendMap(
+        name,
+        true,
+        ['GET', name],
+        (raw) => read(key, raw),
+        (error) => unreadable(error, key),
+      )
     },
 
     async getMany(list) {

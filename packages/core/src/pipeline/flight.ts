@@ -22,9 +22,15 @@ function abandoned(): DOMException {
  * instead of inheriting work that is winding down.
  */
 export class Flight {
-  readonly result: Promise<FetchResult<unknown>>
-  /** `result`'s value alone, made once and shared by every fetch() caller without a signal. */
-  private valueOnly: Promise<unknown> | undefined
+  /**
+   * What callers wait on, made on first use: fetchEntry()'s whole result, and
+   * fetch()'s value alone (shared by every caller without a signal). A Store
+   * hit with one caller makes the one it needs, nothing more.
+   */
+  private whole: Deferred<FetchResult<unknown>> | undefined
+  private valueOnly: Deferred<unknown> | undefined
+  /** Kept once settled, for callers that join a flight still open behind a background refresh. */
+  private outcome: { readonly ok: true; readonly result: FetchResult<unknown> } | { readonly ok: false; readonly error: unknown } | undefined
   settled = false
   /** The tier that answered, for a hit or a stale serve. */
   tier: Tier | undefined
@@ -33,8 +39,6 @@ export class Flight {
   private controller: AbortController | undefined
   private hardTimer: Timer | undefined
   private softTimer: Timer | undefined
-  private resolve!: (result: FetchResult<unknown>) => void
-  private reject!: (error: unknown) => void
   /** A caller without a signal can't leave, so the work must not be cancelled for lack of callers. */
   private pinned = false
   private abortable = 0
@@ -42,14 +46,7 @@ export class Flight {
   private constructor(
     private readonly h: HerdContext,
     readonly key: string,
-  ) {
-    this.result = new Promise((resolve, reject) => {
-      this.resolve = resolve
-      this.reject = reject
-    })
-    // Callers that joined handle the rejection; the flight itself must not raise an unhandled one.
-    this.result.catch(() => {})
-  }
+  ) {}
 
   static open(h: HerdContext, key: string): Flight {
     const flight = new Flight(h, key)
@@ -94,7 +91,10 @@ export class Flight {
     if (this.settled) return
     this.settled = true
     this.tier = tier
-    this.resolve({ value, status, createdAt })
+    const result = { value, status, createdAt }
+    this.outcome = { ok: true, result }
+    this.whole?.resolve(result)
+    this.valueOnly?.resolve(value)
   }
 
   /** Serves the fallback if it is still inside its staleIfError window. */
@@ -110,7 +110,9 @@ export class Flight {
   fail(error: unknown): void {
     if (!this.settled) {
       this.settled = true
-      this.reject(error)
+      this.outcome = { ok: false, error }
+      this.whole?.reject(error)
+      this.valueOnly?.reject(error)
     }
     this.close()
   }
@@ -130,12 +132,20 @@ export class Flight {
 
   /** The value alone, for fetch() (fetchEntry() wants the whole result): shared by the callers that can't leave. */
   joinValue(signal: AbortSignal | undefined): Promise<unknown> {
-    if (signal === undefined || this.settled) {
+    if (this.outcome !== undefined) return this.outcome.ok ? Promise.resolve(this.outcome.result.value) : Promise.reject(this.outcome.error)
+    if (signal === undefined) {
       this.pinned = true
-      this.valueOnly ??= this.result.then(valueOf)
-      return this.valueOnly
+      this.valueOnly ??= deferred()
+      return this.valueOnly.promise
     }
     return this.join(signal).then(valueOf)
+  }
+
+  /** The whole result, shared by every caller that can't leave, and followed by those that can. */
+  private get result(): Promise<FetchResult<unknown>> {
+    if (this.outcome !== undefined) return this.outcome.ok ? Promise.resolve(this.outcome.result) : Promise.reject(this.outcome.error)
+    this.whole ??= deferred()
+    return this.whole.promise
   }
 
   /**
@@ -191,4 +201,20 @@ export class Flight {
 
 function valueOf(result: FetchResult<unknown>): unknown {
   return result.value
+}
+
+interface Deferred<T> {
+  readonly promise: Promise<T>
+  resolve(value: T): void
+  reject(error: unknown): void
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<T>((yes, no) => {
+    resolve = yes
+    reject = no
+  })
+  return { promise, resolve, reject }
 }

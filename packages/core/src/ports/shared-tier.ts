@@ -66,9 +66,13 @@ export class SharedTier {
     const store = this.store
     if (store === undefined) return MISSED
     const stored = this.keys.entry(key)
-    return this.guard
-      .run<StoredEntry | undefined>('store', key, () => store.get(stored), { recover: (error) => this.unreadable(key, error) })
-      .then((read) => (read.ok && read.value != null ? this.checked(key, read.value) : this.overlay(key, MISS)))
+    return this.guard.runThen<StoredEntry | undefined, TierRead>(
+      'store',
+      key,
+      () => store.get(stored),
+      (read) => (read.ok && read.value != null ? this.checked(key, read.value) : this.overlay(key, MISS)),
+      { recover: (error) => this.unreadable(key, error) },
+    )
   }
 
   /** Many Store reads in one batch (getMany where the Store has it: MGET, or one pipelined round trip per node). */
