@@ -55,6 +55,30 @@ describe('default codec', () => {
     expect(defaultCodec.encode({ at: new Date(0) }).startsWith('1')).toBe(true)
   })
 
+  it('sends a value JSON cannot carry the tagged way, however deep it sits; plain JSON stays plain at any depth', () => {
+    const deep = (leaf: unknown, levels: number): unknown => (levels === 0 ? leaf : { x: [deep(leaf, levels - 1)] })
+    const holes: unknown[] = [1]
+    holes[2] = 3
+    for (const odd of [-0, Number.NaN, undefined, 1n, new Date(0), new Map([[1, 2]]), new Set([1]), Buffer.from('x'), { '~~~': 1 }]) {
+      const value = deep({ odd }, 3)
+      expect(defaultCodec.encode(value)[0]).toBe('1')
+      expect(roundTrip(value)).toStrictEqual(value)
+    }
+    expect(defaultCodec.encode(deep(holes, 3))[0]).toBe('1')
+    expect(roundTrip(deep(holes, 3))).toStrictEqual(deep([1, undefined, 3], 3))
+    // An object that is not plain (here: another prototype) is cached as JSON would: own keys only.
+    const inherited = Object.create({ shared: 1 }) as Record<string, unknown>
+    inherited.own = 2
+    expect(roundTrip(deep(inherited, 3))).toStrictEqual(deep({ own: 2 }, 3))
+    // Plain JSON nested past the walk's depth still encodes plain, through the replacer.
+    const nested = deep('leaf', 40)
+    expect(defaultCodec.encode(nested)).toBe(`0${JSON.stringify(nested)}`)
+    expect(roundTrip(nested)).toStrictEqual(nested)
+    const cycle: Record<string, unknown> = { a: { b: 1 } }
+    ;(cycle.a as Record<string, unknown>).self = cycle
+    expect(() => defaultCodec.encode(cycle)).toThrow(HerdEncodeError)
+  })
+
   it('caches class instances as JSON would', () => {
     class Money {
       constructor(readonly cents: number) {}

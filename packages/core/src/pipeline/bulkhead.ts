@@ -1,15 +1,17 @@
+import type { Cancel } from './cancel.js'
+
 type Release = () => void
 const NOTHING: Release = () => {}
 
 /** At most `limit` loader runs at once in this process; the rest queue in order. */
 export class Bulkhead {
   private running = 0
-  private readonly queue: Array<{ start: () => void; signal: AbortSignal }> = []
+  private readonly queue: Array<{ start: () => void }> = []
 
   constructor(private readonly limit: number) {}
 
   /** Resolves with a release function once a slot is free; rejects with the signal's reason if it aborts first. */
-  acquire(signal: AbortSignal): Promise<Release> {
+  acquire(signal: Cancel): Promise<Release> {
     if (this.limit === Infinity) return Promise.resolve(NOTHING)
     if (signal.aborted) return Promise.reject(signal.reason)
     if (this.running < this.limit) {
@@ -18,18 +20,16 @@ export class Bulkhead {
     }
     return new Promise((resolve, reject) => {
       const waiter = {
-        signal,
         start: () => {
-          signal.removeEventListener('abort', onAbort)
+          stopListening()
           this.running++
           resolve(this.releaser())
         },
       }
-      const onAbort = () => {
+      const stopListening = signal.onAbort((reason) => {
         this.queue.splice(this.queue.indexOf(waiter), 1)
-        reject(signal.reason)
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
+        reject(reason)
+      })
       this.queue.push(waiter)
     })
   }

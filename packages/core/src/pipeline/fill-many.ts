@@ -4,6 +4,7 @@ import { type Entry, FRESH } from '../policies/freshness.js'
 import type { HeldLease } from '../ports/coordinator.js'
 import type { Fence } from '../ports/fence.js'
 import type { TierRead } from '../ports/shared-tier.js'
+import { Cancel } from './cancel.js'
 import { commitLoaded } from './commit.js'
 import type { HerdContext } from './context.js'
 import type { Flight } from './flight.js'
@@ -153,22 +154,22 @@ export async function refreshMany<T>(h: HerdContext, items: ReadonlyArray<{ flig
  */
 async function loadChunk<T>(h: HerdContext, items: readonly Item[], job: ManyJob<T>, lost: Set<Item>, failed: Set<Item>): Promise<void> {
   const keys = items.map((item) => item.flight.key)
-  const batch = new AbortController()
+  const batch = new Cancel()
   let live = items.length
   const onAbort = (): void => {
     if (--live === 0) batch.abort(new DOMException('every caller of these keys has gone', 'AbortError'))
   }
-  for (const { flight } of items) {
+  const stopListening = items.map(({ flight }) => {
     if (flight.signal.aborted) onAbort()
-    else flight.signal.addEventListener('abort', onAbort, { once: true })
-  }
+    return flight.signal.onAbort(onAbort)
+  })
   const holdings = items.flatMap((item) => (item.held === undefined ? [] : [h.coordinator.hold(item.held, () => lost.add(item))]))
   const stale = new Map<string, T>()
   for (const { flight } of items) if (flight.hasFallback) stale.set(flight.key, flight.staleValue as T)
   let freeSlot: (() => void) | undefined
   try {
-    freeSlot = await h.bulkhead.acquire(batch.signal)
-    const outcome = await countedLoad(h, keys[0]!, keys, job.reason, batch.signal, () => runBatchLoader(job.loader, keys, batch.signal, stale))
+    freeSlot = await h.bulkhead.acquire(batch)
+    const outcome = await countedLoad(h, keys[0]!, keys, job.reason, batch, () => runBatchLoader(job.loader, keys, batch, stale))
     const values = byKey(outcome.value, keys)
     const options = outcome.overrides === undefined ? job.options : withOverrides(job.options, outcome.overrides)
     await Promise.all(
@@ -188,8 +189,8 @@ async function loadChunk<T>(h: HerdContext, items: readonly Item[], job: ManyJob
   } finally {
     freeSlot?.()
     for (const holding of holdings) holding.stop()
+    for (const stop of stopListening) stop()
     for (const item of items) {
-      item.flight.signal.removeEventListener('abort', onAbort)
       if (item.held !== undefined && !lost.has(item)) h.coordinator.release(item.held)
     }
   }

@@ -3,6 +3,7 @@ import type { Tier } from '../events.js'
 import type { FetchResult, FetchStatus } from '../options.js'
 import type { Entry } from '../policies/freshness.js'
 import { after, type Timer } from '../time/timers.js'
+import { Cancel } from './cancel.js'
 import type { HerdContext } from './context.js'
 
 /** Every caller of the key left before the work was done. */
@@ -36,7 +37,7 @@ export class Flight {
   tier: Tier | undefined
   private fallback: Entry | undefined
   private fallbackTier: Tier = 'local'
-  private controller: AbortController | undefined
+  private work: Cancel | undefined
   private hardTimer: Timer | undefined
   private softTimer: Timer | undefined
   /** A caller without a signal can't leave, so the work must not be cancelled for lack of callers. */
@@ -55,9 +56,9 @@ export class Flight {
   }
 
   /** Aborts when every caller has gone, the hard timeout fires, or the herd closes. Created on first use: a Store hit never needs one. */
-  get signal(): AbortSignal {
-    this.controller ??= new AbortController()
-    return this.controller.signal
+  get signal(): Cancel {
+    this.work ??= new Cancel()
+    return this.work
   }
 
   get hasFallback(): boolean {
@@ -194,8 +195,8 @@ export class Flight {
   }
 
   private abortWork(reason: unknown): void {
-    this.controller ??= new AbortController()
-    this.controller.abort(reason)
+    this.work ??= new Cancel()
+    this.work.abort(reason)
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Loader, ResolvedEntryOptions } from '../options.js'
+import type { Cancel } from './cancel.js'
 
 /** One load's job: everything the fill and the loader need, in one object. */
 export interface LoadJob<T = unknown> {
@@ -8,7 +9,7 @@ export interface LoadJob<T = unknown> {
   /** What the loader sees as `ctx.stale`: the value held before this load, if any. */
   readonly stale: T | undefined
   /** The flight's signal: every caller gone, the hard timeout, or close(). */
-  readonly signal: AbortSignal
+  readonly signal: Cancel
   /** Why it loads: `miss` has callers waiting; the others are background refreshes nobody waits for. */
   readonly reason: 'miss' | 'stale' | 'early' | 'schedule'
 }

@@ -1,6 +1,7 @@
 import { type HeldLease, LeaseLostError } from '../ports/coordinator.js'
 import type { Fence } from '../ports/fence.js'
 import { withOverrides } from '../options.js'
+import { Cancel } from './cancel.js'
 import { commitLoaded } from './commit.js'
 import type { HerdContext } from './context.js'
 import type { LoadJob, Loaded } from './job.js'
@@ -13,24 +14,24 @@ import { type LoadOutcome, runLoader } from './run-loader.js'
  *
  * The loader gets a signal of its own for this attempt, fed by the flight's:
  * no AbortSignal.any, whose composite signals stayed reachable (about 1.7 KB
- * a load) from loaders that never removed their listener.
+ * a load) from loaders that never removed their listener. It is a Cancel
+ * (cancel.ts): an AbortSignal is made only if the loader reads `ctx.signal`.
  */
 export async function loadAndWrite<T>(h: HerdContext, job: LoadJob<T>, fence: Fence, held?: HeldLease): Promise<Loaded<T>> {
   const { key } = job
-  const attempt = new AbortController()
-  const forward = (): void => attempt.abort(job.signal.reason)
-  if (job.signal.aborted) forward()
-  else job.signal.addEventListener('abort', forward, { once: true })
+  const attempt = new Cancel()
+  if (job.signal.aborted) attempt.abort(job.signal.reason)
+  const stopForwarding = job.signal.onAbort((reason) => attempt.abort(reason))
   const holding = held === undefined ? undefined : h.coordinator.hold(held, () => attempt.abort(new LeaseLostError(key)))
   let freeSlot: (() => void) | undefined
   try {
-    freeSlot = await h.bulkhead.acquire(attempt.signal)
-    const outcome = await countedLoad(h, job.key, undefined, job.reason, attempt.signal, () => runLoader(job.loader, job.key, attempt.signal, job.stale))
+    freeSlot = await h.bulkhead.acquire(attempt)
+    const outcome = await countedLoad(h, job.key, undefined, job.reason, attempt, () => runLoader(job.loader, job.key, attempt, job.stale))
     return await write(h, job, outcome, fence, held)
   } finally {
     freeSlot?.()
     holding?.stop()
-    job.signal.removeEventListener('abort', forward)
+    stopForwarding()
   }
 }
 
@@ -44,7 +45,7 @@ export function countedLoad<V>(
   key: string,
   keys: readonly string[] | undefined,
   reason: LoadJob['reason'],
-  signal: AbortSignal,
+  signal: Cancel,
   run: () => Promise<LoadOutcome<V>>,
 ): Promise<LoadOutcome<V>> {
   const background = reason !== 'miss'

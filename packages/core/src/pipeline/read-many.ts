@@ -73,10 +73,7 @@ export function readMany<T>(h: HerdContext, keys: readonly string[], loader: Bat
       if (fallback !== undefined) flight.offerFallback(fallback, 'local')
       toResolve.push(flight)
     }
-    answers.set(
-      key,
-      flight.join(signal).then((result) => result.value),
-    )
+    answers.set(key, flight.joinValue(signal))
   }
   for (const reason of ['stale', 'early'] as const) if (toRefresh[reason].length > 0) startRefreshMany(h, toRefresh[reason], { ...job, reason })
   if (toResolve.length > 0) void resolveMany(h, toResolve, job)

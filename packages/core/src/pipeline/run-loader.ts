@@ -1,4 +1,5 @@
 import { describe, toMs } from '../duration.js'
+import type { Cancel } from './cancel.js'
 import { HerdArgumentError } from '../errors.js'
 import {
   type BatchLoader,
@@ -19,9 +20,17 @@ export interface LoadOutcome<T> {
 }
 
 /** Calls the loader once for `key`. */
-export function runLoader<T>(loader: Loader<T>, key: string, signal: AbortSignal, stale: T | undefined): Promise<LoadOutcome<T>> {
+export function runLoader<T>(loader: Loader<T>, key: string, signal: Cancel, stale: T | undefined): Promise<LoadOutcome<T>> {
   const setters = entrySetters()
-  const context: LoaderContext<T> = { key, signal, stale, ...setters.context }
+  const context: LoaderContext<T> = {
+    key,
+    // Made when the loader reads it: most never do, and an AbortSignal is the costliest part of a load's setup.
+    get signal() {
+      return signal.signal
+    },
+    stale,
+    ...setters.context,
+  }
   return settle(signal, () => loader(context), setters)
 }
 
@@ -29,11 +38,18 @@ export function runLoader<T>(loader: Loader<T>, key: string, signal: AbortSignal
 export function runBatchLoader<T>(
   loader: BatchLoader<T>,
   keys: readonly string[],
-  signal: AbortSignal,
+  signal: Cancel,
   stale: ReadonlyMap<string, T>,
 ): Promise<LoadOutcome<ReadonlyMap<string, T> | ReadonlyArray<T>>> {
   const setters = entrySetters()
-  const context: BatchLoaderContext<T> = { keys, signal, stale, ...setters.context }
+  const context: BatchLoaderContext<T> = {
+    keys,
+    get signal() {
+      return signal.signal
+    },
+    stale,
+    ...setters.context,
+  }
   return settle(signal, () => loader(keys, context), setters)
 }
 
@@ -43,30 +59,29 @@ export function runBatchLoader<T>(
  * loader never holds a caller past the hard timeout.
  */
 function settle<R>(
-  signal: AbortSignal,
+  signal: Cancel,
   call: () => R | Promise<R>,
   setters: { overrides(): Partial<ResolvedEntryOptions> | undefined },
 ): Promise<LoadOutcome<R>> {
   if (signal.aborted) return Promise.reject(signal.reason)
   const started = performance.now()
   return new Promise<LoadOutcome<R>>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
+    const stopListening = signal.onAbort(reject)
     let pending: R | Promise<R>
     try {
       pending = call()
     } catch (error) {
-      signal.removeEventListener('abort', onAbort)
+      stopListening()
       reject(error)
       return
     }
     Promise.resolve(pending).then(
       (value) => {
-        signal.removeEventListener('abort', onAbort)
+        stopListening()
         resolve({ value, loadMs: performance.now() - started, overrides: setters.overrides() })
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
+        stopListening()
         reject(error)
       },
     )

@@ -9,6 +9,7 @@ import { every } from '../time/timers.js'
 import type { Fence, LocalFences } from './fence.js'
 import type { BackendGuard } from './guard.js'
 import { MISS, type SharedTier, type TierRead, type TierWrite } from './shared-tier.js'
+import type { Cancel } from '../pipeline/cancel.js'
 
 /** A lease this process holds, and whether it has been given back (a fused fill releases as it writes). */
 export interface HeldLease {
@@ -90,7 +91,7 @@ export class Coordinator {
   }
 
   /** `useLock: false` (a call's `lock: false`): in-process protection only, the write ordered by the clock. */
-  acquire(key: string, signal: AbortSignal, useLock = true): Promise<Acquired> {
+  acquire(key: string, signal: Cancel, useLock = true): Promise<Acquired> {
     signal.throwIfAborted()
     if (!useLock) return Promise.resolve({ kind: 'solo', fence: this.localFence('fleet'), degraded: false })
     return this.observer.traceLock(key, 'acquire', async (context) => {
@@ -100,7 +101,7 @@ export class Coordinator {
     })
   }
 
-  private async tryAcquire(key: string, signal: AbortSignal): Promise<Acquired> {
+  private async tryAcquire(key: string, signal: Cancel): Promise<Acquired> {
     const lock = this.lock
     if (lock === undefined) return { kind: 'solo', fence: this.localFence('fleet'), degraded: false }
     const fused = this.fused
@@ -120,7 +121,7 @@ export class Coordinator {
   }
 
   /** Waits for the holder to release (pushed by the Lock, not polled), at most a lease and an operation timeout. */
-  wait(key: string, signal: AbortSignal): Promise<Waited> {
+  wait(key: string, signal: Cancel): Promise<Waited> {
     return this.observer.traceLock(key, 'wait', async (context) => {
       const started = performance.now()
       const waited = await this.waitFor(key, signal)
@@ -131,17 +132,17 @@ export class Coordinator {
     })
   }
 
-  private async waitFor(key: string, signal: AbortSignal): Promise<Waited> {
+  private async waitFor(key: string, signal: Cancel): Promise<Waited> {
     const lock = this.lock!
     const fused = this.fused
     const options = { timeoutMs: this.leaseMs + this.operationTimeoutMs }
     if (fused !== undefined) {
-      const result = await this.guard.run('lock', key, () => fused.wait(this.keys.entry(key), this.leaseMs, signal), options)
+      const result = await this.guard.run('lock', key, () => fused.wait(this.keys.entry(key), this.leaseMs, signal.signal), options)
       if (!result.ok) return { kind: 'solo', fence: this.localFence('local') }
       const { woken, entry } = result.value
       return woken ? { kind: 'released', current: entry === undefined ? undefined : await this.tier.checked(key, entry) } : { kind: 'timeout' }
     }
-    const result = await this.guard.run('lock', key, () => lock.wait(this.keys.entry(key), this.leaseMs, signal), options)
+    const result = await this.guard.run('lock', key, () => lock.wait(this.keys.entry(key), this.leaseMs, signal.signal), options)
     if (!result.ok) return { kind: 'solo', fence: this.localFence('local') }
     return result.value ? { kind: 'released', current: undefined } : { kind: 'timeout' }
   }
@@ -194,7 +195,7 @@ export class Coordinator {
     return result.value.written ? 'written' : 'fenced-out'
   }
 
-  private granted(key: string, lease: Lease, signal: AbortSignal, current: TierRead | undefined): Acquired {
+  private granted(key: string, lease: Lease, signal: Cancel, current: TierRead | undefined): Acquired {
     const held: HeldLease = { key, lease, fence: { kind: 'fleet', value: lease.fence }, released: false }
     if (signal.aborted) {
       // Every caller left (or the hard timeout fired) while the Lock was answering: give it back now.
