@@ -12,7 +12,8 @@ export interface Write {
   readonly entry: Entry
   /** The codec's output for the entry's value ('' for none). */
   readonly encoded: string
-  readonly fence: Fence
+  /** `next`: a set whose fence the write itself takes (one round trip under a fused Lock); the entry gets it. */
+  readonly fence: Fence | 'next'
   /** The lease it is written under (a load's); undefined for set and delete. */
   readonly held?: HeldLease
   readonly kind: Exclude<WriteKind, 'expire'>
@@ -74,13 +75,16 @@ async function writeEverywhere(h: HerdContext, write: Write): Promise<TierWrite>
   if (keepUntil - now > h.longestLifetimeMs) h.longestLifetimeMs = keepUntil - now
   let result: TierWrite
   let notified = false
-  if (held !== undefined && h.coordinator.fused !== undefined && fence.kind === 'fleet') {
+  if (fence === 'next' || (held !== undefined && h.coordinator.fused !== undefined && fence.kind === 'fleet')) {
     const notify = h.coordinator.notifiesOnFill && bus ? h.bus.message('set', key) : undefined
-    result = await h.coordinator.fill(held, { entry, encoded, keepUntil }, now, notify)
+    result =
+      fence === 'next'
+        ? await h.coordinator.writeWithNextFence(key, { entry, encoded, keepUntil }, now, notify)
+        : await h.coordinator.fill(held!, { entry, encoded, keepUntil }, now, notify)
     notified = notify !== undefined && result !== 'local-only'
     if (notified) h.bus.delivered(notify!)
   } else {
-    result = await h.tier.write(write)
+    result = await h.tier.write({ ...write, fence })
   }
   if (result !== 'fenced-out' && local && !(write.strict === true && result === 'local-only' && kind === 'set')) {
     if (kind === 'load') h.local?.offer(key, entry, now, result === 'local-only')

@@ -25,9 +25,10 @@ export async function set(h: HerdContext, key: string, value: unknown, options: 
   const o = options === undefined ? h.defaults : resolveEntryOptions(h.defaults, options, 'set()', SET_OPTION_KEYS)
   const strict = strictOf(options, 'set()', SET_OPTION_KEYS)
   const encoded = h.tier.encode(value)
-  const fence = await h.coordinator.fence(key)
+  // Under a Lock that writes in one trip, the write takes its own fence; otherwise one is asked for first.
+  const fence: Fence | 'next' = h.coordinator.writesInOneTrip ? 'next' : await h.coordinator.fence(key)
   const now = h.clock.now()
-  const entry = buildEntry(h.tier.roundTrip(encoded, value), o, fence.value, now, 0)
+  const entry = buildEntry(h.tier.roundTrip(encoded, value), o, fence === 'next' ? 0 : fence.value, now, 0)
   if (entry === undefined) return
   entry.size = encoded.length
   const written = await commit(h, { key, entry, encoded, fence, kind: 'set', now, keepUntil: entry.errorUntil, strict })

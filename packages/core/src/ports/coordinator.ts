@@ -169,6 +169,31 @@ export class Coordinator {
     return { stop: () => renewal.cancel() }
   }
 
+  /** Whether a write without a lease (set) can take its fence, reach the Store and tell the fleet in one round trip. */
+  get writesInOneTrip(): boolean {
+    return this.fused?.write !== undefined
+  }
+
+  /**
+   * Fused: the next fence, the Store.set of `write` with it, and `notify`,
+   * in one round trip, where `fence()` then `Store.set` take two. The entry
+   * takes the fence used. An unreachable backend gives it this process's
+   * own fence and leaves the write here, as a failed `fence()` would.
+   */
+  async writeWithNextFence(key: string, write: LeaseWrite, now: number, notify: BusMessage | undefined): Promise<TierWrite> {
+    const fused = this.fused!
+    const stored = toStored(write.entry, write.encoded)
+    const ttlMs = Math.max(1, write.keepUntil - now)
+    const result = await this.guard.run('lock', key, () => fused.write!(this.keys.entry(key), stored, ttlMs, notify))
+    if (!result.ok) {
+      write.entry.fence = this.localFence('local').value
+      return 'local-only'
+    }
+    write.entry.fence = result.value.fence
+    this.observer.write(key, 'set', result.value.written)
+    return result.value.written ? 'written' : 'fenced-out'
+  }
+
   /** Gives the lease back (waking the key's waiters), once; a no-op after a fused fill did. */
   release(held: HeldLease): void {
     if (held.released) return
