@@ -83,7 +83,7 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
       })
       afterAll(() => monitor.close())
 
-      it('a Store hit 1 (GET), a miss 3 (GET, acquire, fill), a set 1 (fence, write and Bus message in one script)', async () => {
+      it('a Store hit 1 (GET), a miss 3 (GET, acquire, fill), a set or a delete 1 (fence, write and Bus message in one script)', async () => {
         // Tag records are read again once older than the local tier's ttl: an hour here, so none is due during the test.
         const herd = createHerd({ ...redisBackend(redis.client, { prefix }), local: { ttl: '1h' }, ttl: '1h' })
         const storeOnly = { local: false } as const
@@ -91,6 +91,7 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
           // Subscriptions, the first clock reading and each script's first run (EVAL after NOSCRIPT), outside the counts.
           await herd.fetch('warm', async () => 0, storeOnly)
           await herd.set('warm', 1)
+          await herd.delete('warm')
           let n = 0
           const marker = () => `${prefix}marker:${++n}`
           await monitor.take(redis, marker(), '{cold}')
@@ -104,6 +105,11 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
           await herd.set('cold', { a: 3 })
           expect(await monitor.take(redis, marker(), '{cold}')).toEqual(['evalsha'])
           expect(await herd.fetch('cold', async () => ({ a: 4 }), storeOnly)).toEqual({ a: 3 })
+          await monitor.take(redis, marker(), '{cold}')
+
+          await herd.delete('cold')
+          expect(await monitor.take(redis, marker(), '{cold}')).toEqual(['evalsha'])
+          expect(await herd.fetch('cold', async () => ({ a: 5 }), storeOnly)).toEqual({ a: 5 })
         } finally {
           await herd.close()
         }

@@ -12,7 +12,7 @@ export interface Write {
   readonly entry: Entry
   /** The codec's output for the entry's value ('' for none). */
   readonly encoded: string
-  /** `next`: a set whose fence the write itself takes (one round trip under a fused Lock); the entry gets it. */
+  /** `next`: a set or delete whose fence the write itself takes (one round trip under a fused Lock); the entry gets it. */
   readonly fence: Fence | 'next'
   /** The lease it is written under (a load's); undefined for set and delete. */
   readonly held?: HeldLease
@@ -76,10 +76,10 @@ async function writeEverywhere(h: HerdContext, write: Write): Promise<TierWrite>
   let result: TierWrite
   let notified = false
   if (fence === 'next' || (held !== undefined && h.coordinator.fused !== undefined && fence.kind === 'fleet')) {
-    const notify = h.coordinator.notifiesOnFill && bus ? h.bus.message('set', key) : undefined
+    const notify = h.coordinator.notifiesOnFill && bus ? h.bus.message(kind === 'delete' ? 'delete' : 'set', key) : undefined
     result =
       fence === 'next'
-        ? await h.coordinator.writeWithNextFence(key, { entry, encoded, keepUntil }, now, notify)
+        ? await h.coordinator.writeWithNextFence(key, kind === 'delete' ? 'delete' : 'set', { entry, encoded, keepUntil }, now, notify)
         : await h.coordinator.fill(held!, { entry, encoded, keepUntil }, now, notify)
     notified = notify !== undefined && result !== 'local-only'
     if (notified) h.bus.delivered(notify!)

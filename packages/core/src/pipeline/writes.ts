@@ -59,6 +59,15 @@ export async function expire(h: HerdContext, key: string, options?: InvalidateOp
 
 /** Removes the entry everywhere, local tiers included; a fenced tombstone keeps a load in flight from bringing it back. */
 export async function remove(h: HerdContext, key: string, options?: InvalidateOptions): Promise<void> {
+  if (h.coordinator.writesInOneTrip) {
+    // The tombstone's write takes its own fence: one round trip, as for set().
+    const strict = checkInvalidation(h, key, 'delete', options)
+    const now = h.clock.now()
+    const gone = tombstone(0, now)
+    const written = await commit(h, { key, entry: gone, encoded: '', fence: 'next', kind: 'delete', now, keepUntil: now + h.tombstoneMs })
+    if (written === 'local-only') unreached(h, strict, 'delete', key, { kind: 'delete', key, fence: gone.fence, at: now })
+    return
+  }
   const { fence, now, keepUntil, strict } = await invalidation(h, key, 'delete', options)
   const gone = tombstone(fence.value, now)
   let written
@@ -133,12 +142,17 @@ async function invalidation(
   operation: string,
   options: InvalidateOptions | undefined,
 ): Promise<{ fence: Fence; now: number; keepUntil: number; strict: boolean }> {
-  h.assertOpen(operation)
-  assertKey(key, operation)
-  const strict = strictOf(options, `${operation}()`)
+  const strict = checkInvalidation(h, key, operation, options)
   const fence = await h.coordinator.fence(key)
   const now = h.clock.now()
   return { fence, now, keepUntil: now + h.tombstoneMs, strict }
+}
+
+/** An invalidation's call checked (the herd open, the key, the options); whether it is strict. */
+function checkInvalidation(h: HerdContext, key: string, operation: string, options: InvalidateOptions | undefined): boolean {
+  h.assertOpen(operation)
+  assertKey(key, operation)
+  return strictOf(options, `${operation}()`)
 }
 
 /** The shared tier did not take it: a strict caller hears so; otherwise it is kept for replay (its effect here already holds). */

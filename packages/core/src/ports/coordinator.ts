@@ -169,7 +169,7 @@ export class Coordinator {
     return { stop: () => renewal.cancel() }
   }
 
-  /** Whether a write without a lease (set) can take its fence, reach the Store and tell the fleet in one round trip. */
+  /** Whether a write without a lease (set, delete's tombstone) can take its fence, reach the Store and tell the fleet in one round trip. */
   get writesInOneTrip(): boolean {
     return this.fused?.write !== undefined
   }
@@ -180,7 +180,7 @@ export class Coordinator {
    * takes the fence used. An unreachable backend gives it this process's
    * own fence and leaves the write here, as a failed `fence()` would.
    */
-  async writeWithNextFence(key: string, write: LeaseWrite, now: number, notify: BusMessage | undefined): Promise<TierWrite> {
+  async writeWithNextFence(key: string, kind: 'set' | 'delete', write: LeaseWrite, now: number, notify: BusMessage | undefined): Promise<TierWrite> {
     const fused = this.fused!
     const stored = toStored(write.entry, write.encoded)
     const ttlMs = Math.max(1, write.keepUntil - now)
@@ -190,7 +190,7 @@ export class Coordinator {
       return 'local-only'
     }
     write.entry.fence = result.value.fence
-    this.observer.write(key, 'set', result.value.written)
+    this.observer.write(key, kind, result.value.written)
     return result.value.written ? 'written' : 'fenced-out'
   }
 
