@@ -81,6 +81,15 @@ export interface Herd {
   inspect(key: string): Promise<Inspection>
   on<E extends HerdEventName>(event: E, listener: HerdListener<E>): () => void
   stats(): HerdStats
+  /**
+   * Resolves once the herd listens to its Bus: `true` when the subscription
+   * took (at once without a Bus), `false` when the first attempt failed (the
+   * herd keeps retrying and serves meanwhile, protecting keys in this
+   * process) or it closed first. Never rejects. Until it resolves `true`,
+   * another process's invalidation may go unheard, so a start-up that must
+   * not serve a stale local copy awaits it.
+   */
+  ready(): Promise<boolean>
   /** Clears every timer and listener, aborts loads, closes adapters. Later calls reject with HerdClosedError. */
   close(): Promise<void>
   /** This herd's id on the Bus. */

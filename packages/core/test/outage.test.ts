@@ -115,6 +115,35 @@ describe('the Bus', () => {
     await expect(settle(herd.fetch('k', countingLoader('loader')))).resolves.toBe('new')
   })
 
+  it('ready(): true once the subscription took; false when the first attempt failed; true at once without a Bus', async () => {
+    const bus = new TestBus()
+    const store = new MapStore()
+    const gated: { open?: () => void } = {}
+    const subscribe = bus.subscribe.bind(bus)
+    // The subscription answers when the test says so: a herd serves before it, and ready() waits for it.
+    bus.subscribe = (listener, options) => new Promise<void>((open) => (gated.open = open)).then(() => subscribe(listener, options))
+    const herd = track(createHerd({ store, bus, local: { ttl: '1h' } }))
+    let ready: boolean | undefined
+    void herd.ready().then((value) => (ready = value))
+    await settle(herd.fetch('k', countingLoader('served before')))
+    await flush()
+    expect(ready).toBeUndefined()
+    gated.open!()
+    await flush()
+    expect(ready).toBe(true)
+
+    const refused = new TestBus()
+    refused.refuseSubscribes = 1
+    await expect(settle(track(createHerd({ store, bus: refused })).ready())).resolves.toBe(false)
+    await expect(settle(track(createHerd({ store })).ready())).resolves.toBe(true)
+    const closedFirst = new TestBus()
+    closedFirst.subscribe = () => new Promise(() => {})
+    const closing = createHerd({ store, bus: closedFirst })
+    const whenReady = closing.ready()
+    await closing.close()
+    await expect(whenReady).resolves.toBe(false)
+  })
+
   it('close() during the retries leaves no timer and no subscription', async () => {
     const bus = new TestBus()
     bus.refuseSubscribes = 1_000

@@ -93,7 +93,7 @@ function landed<T>(h: HerdContext, flight: Flight, read: TierRead | undefined, j
   const now = h.clock.now()
   if (h.tags.stateOf(read.entry, now) !== FRESH) return false
   if (job.options.local) h.local?.offer(flight.key, read.entry, now)
-  flight.provide(read.entry.value, 'miss', read.entry.createdAt)
+  flight.finish(read.entry.value, 'miss', read.entry.createdAt)
   return true
 }
 
@@ -221,7 +221,7 @@ async function writeOne<T>(h: HerdContext, item: Item, value: T | undefined, opt
     return false
   }
   const now = await commitLoaded(h, flight.key, value, encoded, options, item.fence, item.held, loadMs)
-  flight.provide(value, 'miss', now)
+  flight.finish(value, 'miss', now)
   return true
 }
 

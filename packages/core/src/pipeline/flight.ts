@@ -98,6 +98,16 @@ export class Flight {
     this.valueOnly?.resolve(value)
   }
 
+  /**
+   * The last answer: provides it and closes at once, so a caller that
+   * resumes with it and asks again starts afresh (it must see an
+   * invalidation made in between) instead of joining this finished flight.
+   */
+  finish(value: unknown, status: FetchStatus, createdAt: number, tier?: Tier): void {
+    this.provide(value, status, createdAt, tier)
+    this.close()
+  }
+
   /** Serves the fallback if it is still inside its staleIfError window. */
   standIn(reason: 'timeout' | 'error' | 'backoff'): boolean {
     const fallback = this.fallback

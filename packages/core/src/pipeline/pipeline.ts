@@ -136,6 +136,10 @@ export class HerdPipeline implements Herd {
     )
   }
 
+  ready(): Promise<boolean> {
+    return this.h.bus.ready
+  }
+
   close(): Promise<void> {
     this.closing ??= this.shutdown()
     return this.closing

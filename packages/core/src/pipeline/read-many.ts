@@ -120,6 +120,7 @@ async function resolveMany<T>(h: HerdContext, flights: Flight[], job: ManyJob<T>
           answerFromStore(h, flight, entry, state, now, o)
           const reason = refreshDue(h, flight.key, entry, state, now, o.beta)
           if (reason !== undefined) refreshes[reason].push({ flight, current: entry })
+          else flight.close() // answered: a caller resuming with it and asking again reads afresh
           return
         }
         if (state === ERROR_WINDOW) flight.offerFallback(entry, 'store')

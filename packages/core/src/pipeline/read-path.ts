@@ -127,10 +127,7 @@ export function startRefresh(
   if (current !== undefined) flight.provide(current.value, reason === 'stale' ? 'stale' : 'hit', current.createdAt, 'local')
   void refreshIn(h, flight, loader, o, current, reason, alreadyDone).then(async (loaded) => {
     if (flight.settled) return flight.close()
-    if (loaded !== undefined) {
-      flight.provide(loaded.value, 'miss', loaded.createdAt)
-      return flight.close()
-    }
+    if (loaded !== undefined) return flight.finish(loaded.value, 'miss', loaded.createdAt)
     await resolveFlight(h, flight, loader, o)
   })
 }
@@ -147,7 +144,9 @@ async function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unkn
       if (state <= STALE) {
         answerFromStore(h, flight, entry, state, now, o)
         const reason = refreshDue(h, key, entry, state, now, o.beta)
-        if (reason !== undefined) await refreshIn(h, flight, loader, o, entry, reason)
+        // Nothing left to do: closed with its answer. A refresh keeps it open, so callers meanwhile join it.
+        if (reason === undefined) return flight.close()
+        await refreshIn(h, flight, loader, o, entry, reason)
         return
       }
       if (state === ERROR_WINDOW) flight.offerFallback(entry, 'store')
@@ -184,7 +183,7 @@ async function resolveMiss(h: HerdContext, flight: Flight, loader: Loader<unknow
     if (flight.hasFallback && h.holdOff.active(key, h.clock.now()) && flight.standIn('backoff')) return
     flight.armTimeouts(o.hardTimeout, o.softTimeout)
     const loaded = await fill(h, jobOf(flight, loader, o, flight.staleValue, 'miss'))
-    flight.provide(loaded.value, 'miss', loaded.createdAt)
+    flight.finish(loaded.value, 'miss', loaded.createdAt)
   } catch (error) {
     // Bad input fails the call that caused it; it never turns into a stale serve.
     if (error instanceof HerdEncodeError || error instanceof HerdArgumentError) return flight.fail(error)

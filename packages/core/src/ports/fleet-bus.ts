@@ -18,6 +18,13 @@ export class FleetBus {
   private retry: Timer | undefined
   private failures = 0
   private closed = false
+  private settleReady: ((subscribed: boolean) => void) | undefined
+  /**
+   * Whether the first subscription took: true once it has (or with no Bus),
+   * false once the first attempt failed (the herd keeps retrying and serves
+   * meanwhile) or the herd closed first. Never rejects.
+   */
+  readonly ready: Promise<boolean>
 
   constructor(
     readonly bus: Bus | undefined,
@@ -28,7 +35,14 @@ export class FleetBus {
     private readonly observer: Observer,
     /** A message that could not be published, to keep for later. */
     private readonly onUnsent: (message: BusMessage) => void,
-  ) {}
+  ) {
+    this.ready = bus === undefined ? Promise.resolve(true) : new Promise((settle) => (this.settleReady = settle))
+  }
+
+  private readyAs(subscribed: boolean): void {
+    this.settleReady?.(subscribed)
+    this.settleReady = undefined
+  }
 
   start(): void {
     if (this.bus !== undefined) this.subscribe(this.bus)
@@ -77,6 +91,7 @@ export class FleetBus {
   async close(): Promise<void> {
     this.closed = true
     this.retry?.cancel()
+    this.readyAs(false)
     await this.unsubscribe?.()
   }
 
@@ -95,9 +110,11 @@ export class FleetBus {
         this.unsubscribe = unsubscribe
         // Whatever was cached before the subscription took may have changed unheard.
         this.onGap()
+        this.readyAs(true)
       },
       (error: unknown) => {
         this.observer.error(undefined, 'bus', error)
+        this.readyAs(false)
         if (this.closed) return
         const backoff = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failures++)
         this.retry = after(backoff * (0.5 + Math.random() / 2), () => this.subscribe(bus))
