@@ -32,7 +32,6 @@ export class Flight {
   private valueOnly: Deferred<unknown> | undefined
   /** Kept once settled, for callers that join a flight still open behind a background refresh. */
   private outcome: { readonly ok: true; readonly result: FetchResult<unknown> } | { readonly ok: false; readonly error: unknown } | undefined
-  settled = false
   /** The tier that answered, for a hit or a stale serve. */
   tier: Tier | undefined
   private fallback: Entry | undefined
@@ -48,6 +47,11 @@ export class Flight {
     private readonly h: HerdContext,
     readonly key: string,
   ) {}
+
+  /** Answered (or failed): its callers have their outcome, though the work may go on (a background refresh). */
+  get settled(): boolean {
+    return this.outcome !== undefined
+  }
 
   static open(h: HerdContext, key: string): Flight {
     const flight = new Flight(h, key)
@@ -90,7 +94,6 @@ export class Flight {
 
   provide(value: unknown, status: FetchStatus, createdAt: number, tier?: Tier): void {
     if (this.settled) return
-    this.settled = true
     this.tier = tier
     const result = { value, status, createdAt }
     this.outcome = { ok: true, result }
@@ -100,8 +103,8 @@ export class Flight {
 
   /**
    * The last answer: provides it and closes at once, so a caller that
-   * resumes with it and asks again starts afresh (it must see an
-   * invalidation made in between) instead of joining this finished flight.
+   * resumes with it and asks again reads afresh instead of joining this
+   * finished flight (a close left to a `finally` comes a few turns later).
    */
   finish(value: unknown, status: FetchStatus, createdAt: number, tier?: Tier): void {
     this.provide(value, status, createdAt, tier)
@@ -120,7 +123,6 @@ export class Flight {
   /** Rejects every caller (unless already answered) and closes, so new callers start afresh while this work winds down. */
   fail(error: unknown): void {
     if (!this.settled) {
-      this.settled = true
       this.outcome = { ok: false, error }
       this.whole?.reject(error)
       this.valueOnly?.reject(error)

@@ -59,19 +59,14 @@ export async function expire(h: HerdContext, key: string, options?: InvalidateOp
 
 /** Removes the entry everywhere, local tiers included; a fenced tombstone keeps a load in flight from bringing it back. */
 export async function remove(h: HerdContext, key: string, options?: InvalidateOptions): Promise<void> {
-  if (h.coordinator.writesInOneTrip) {
-    // The tombstone's write takes its own fence: one round trip, as for set().
-    const strict = checkInvalidation(h, key, 'delete', options)
-    const now = h.clock.now()
-    const gone = tombstone(0, now)
-    const written = await commit(h, { key, entry: gone, encoded: '', fence: 'next', kind: 'delete', now, keepUntil: now + h.tombstoneMs })
-    if (written === 'local-only') unreached(h, strict, 'delete', key, { kind: 'delete', key, fence: gone.fence, at: now })
-    return
-  }
-  const { fence, now, keepUntil, strict } = await invalidation(h, key, 'delete', options)
-  const gone = tombstone(fence.value, now)
+  const strict = checkInvalidation(h, key, 'delete', options)
+  // As for set(): under a Lock that writes in one trip, the tombstone's write takes its own fence.
+  const fence: Fence | 'next' = h.coordinator.writesInOneTrip ? 'next' : await h.coordinator.fence(key)
+  const now = h.clock.now()
+  const keepUntil = now + h.tombstoneMs
+  const gone = tombstone(fence === 'next' ? 0 : fence.value, now)
   let written
-  if (fence.kind === 'fleet') {
+  if (fence === 'next' || fence.kind === 'fleet') {
     written = await commit(h, { key, entry: gone, encoded: '', fence, kind: 'delete', now, keepUntil })
   } else {
     // No fleet fence to guard a tombstone with (the Lock is unreachable): a plain delete is the best the Store can get.
@@ -83,7 +78,8 @@ export async function remove(h: HerdContext, key: string, options?: InvalidateOp
       return removed
     })
   }
-  if (written === 'local-only') unreached(h, strict, 'delete', key, { kind: 'delete', key, fence: fence.value, at: now })
+  // The tombstone carries the fence its write used (the one-trip write sets it).
+  if (written === 'local-only') unreached(h, strict, 'delete', key, { kind: 'delete', key, fence: gone.fence, at: now })
 }
 
 /** Most tags one expireTags / deleteTags call takes: each is a write and a message. */
