@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type Bus, type FusedLock, type FusedWait, HerdArgumentError, type Store, type StoredEntry } from '@herd/core'
+import { type Bus, type FusedAcquire, type FusedLock, type FusedWait, HerdArgumentError, type Store, type StoredEntry } from '@herd/core'
 import { busPayload } from './bus.js'
 import { type Commands, bounded } from './commands.js'
 import { decodeEntry, encodeEntry } from './entry-format.js'
@@ -8,7 +8,8 @@ import { leaseMs } from './lock.js'
 import { type RedisLockOptions, type Resolved, ignore } from './options.js'
 import { originOf } from './origin.js'
 import type { RedisClient } from './port/index.js'
-import { FILL, FUSED_ACQUIRE, FUSED_WRITE } from './scripts.js'
+import { isMarker, markerToken } from './marker.js'
+import { FILL, FILL_MARKED, FUSED_ACQUIRE, FUSED_WRITE } from './scripts.js'
 import { storeTtl } from './store.js'
 import { wakeHeader } from './wake-message.js'
 import type { Waiters } from './waiters.js'
@@ -52,6 +53,12 @@ export interface FusedContext {
   localWaiters(): Waiters | undefined
 }
 
+/** An acquire's answer, and who holds the key when it is busy (for the wait that follows). */
+interface Taken {
+  readonly acquired: FusedAcquire
+  readonly busy: { readonly holder: string; readonly expiresInMs: number } | undefined
+}
+
 /** A corrupt entry is no entry here: the winner's load overwrites it (with a higher fence), which heals the key. */
 function entryOf(key: string, raw: unknown): StoredEntry | undefined {
   if (raw === null || raw === undefined || raw === false) return undefined
@@ -87,55 +94,88 @@ export function fusedLock(ctx: FusedContext): FusedLock {
     commands.send(keys.bus, false, ['SPUBLISH', keys.bus, payload]).catch(ignore)
   }
 
+  // Off for good once Redis refuses `SET NX GET` (before 7.0): every acquire then takes the scripted lease.
+  let markers = true
+
+  /**
+   * After a miss: the lease as a marker at the value key, one plain
+   * command. Nil: the key was absent, it is ours (no entry to double-check).
+   * A marker: someone else's (held for at most a lease from now). An entry,
+   * a tombstone or foreign data (landed since the caller's read): undefined,
+   * the scripted lease takes over, as it does when Redis refuses the command.
+   */
+  const takeMarker = async (key: string, lease: string): Promise<Taken | undefined> => {
+    const name = keys.value(key)
+    const token = markerToken()
+    let reply: unknown
+    try {
+      reply = await commands.send(name, false, ['SET', name, token, 'NX', 'PX', lease, 'GET'])
+    } catch (error) {
+      if (!(error instanceof Error)) throw error
+      if (error.message.startsWith('ERR syntax')) markers = false
+      else if (!error.message.startsWith('WRONGTYPE')) throw error
+      return undefined
+    }
+    if (reply === null || reply === undefined) return { acquired: { lease: { key, token, fence: 0 }, entry: undefined, fenceAtFill: true }, busy: undefined }
+    const holder = String(reply)
+    if (!isMarker(holder)) return undefined
+    const expiresInMs = Number(lease)
+    return { acquired: { lease: undefined, entry: undefined, expiresInMs }, busy: { holder, expiresInMs } }
+  }
+
+  /** The lease at the lock key, and the entry, in one script. */
+  const takeLease = async (key: string, lease: string): Promise<Taken> => {
+    const token = randomUUID()
+    const reply = (await commands.run(FUSED_ACQUIRE, [keys.lock(key), keys.fence(key), keys.value(key)], [token, lease, ctx.fenceTtl])) as unknown[]
+    if (Number(reply[0]) === 1) return { acquired: { lease: { key, token, fence: Number(reply[1]) }, entry: entryOf(key, reply[2]) }, busy: undefined }
+    const holder = String(reply[1] ?? '')
+    const expiresInMs = Math.max(0, Number(reply[2]))
+    return { acquired: { lease: undefined, entry: entryOf(key, reply[3]), expiresInMs }, busy: holder === '' ? undefined : { holder, expiresInMs } }
+  }
+
   return {
     store: fusion.store,
     bus: fusion.bus,
 
-    async acquire(key, ttlMs) {
+    async acquire(key, ttlMs, hint) {
       const lease = leaseMs(ttlMs)
-      const token = randomUUID()
       const waiters = ctx.waiters()
       // Subscribed before the acquire, so a release right after it can't slip by unheard.
       const subscribing = waiters?.prepare(key)
       if (subscribing !== undefined) await bounded(subscribing, commands.timeoutMs, 'SUBSCRIBE').catch(ignore)
       const listening = waiters?.listening(key) === true ? waiters : undefined
       listening?.acquiring(key)
-      let reply: unknown[]
+      let taken: Taken
       try {
-        reply = (await commands.run(FUSED_ACQUIRE, [keys.lock(key), keys.fence(key), keys.value(key)], [token, lease, ctx.fenceTtl])) as unknown[]
+        taken = (hint?.afterMiss === true && markers ? await takeMarker(key, lease) : undefined) ?? (await takeLease(key, lease))
       } catch (error) {
         listening?.acquired(key, undefined)
         throw error
       }
-      if (Number(reply[0]) === 1) {
-        listening?.acquired(key, undefined)
-        return { lease: { key, token, fence: Number(reply[1]) }, entry: entryOf(key, reply[2]) }
-      }
-      const holder = String(reply[1] ?? '')
-      const expiresInMs = Math.max(0, Number(reply[2]))
-      listening?.acquired(key, holder === '' ? undefined : { holder, expiresInMs })
-      return { lease: undefined, entry: entryOf(key, reply[3]), expiresInMs }
+      listening?.acquired(key, taken.busy)
+      return taken.acquired
     },
 
     async fill(lease, write, notify) {
       const encoded = write === undefined ? '' : encodeEntry(write.entry)
       const ttl = write === undefined ? '0' : storeTtl(write.ttlMs)
       const payload = notify === undefined ? '' : busPayload(notify)
+      const bus = inlineBus && notify !== undefined ? keys.bus : ''
+      const wake = [keys.wake(lease.key), ctx.publishCommand, wakeHeader(lease.key), String(ctx.pushLimit), bus, payload]
+      if (isMarker(lease.token)) {
+        const rest = encoded === '' ? '' : encoded.slice(encoded.indexOf(','))
+        const reply = (await commands.run(FILL_MARKED, [keys.value(lease.key), keys.fence(lease.key)], [lease.token, rest, ttl, ctx.fenceTtl, ...wake])) as unknown[]
+        const written = Number(reply[0]) === 1
+        const released = Number(reply[1]) === 1
+        const fence = reply[2] === '' || reply[2] == null ? undefined : Number(reply[2])
+        if (released) ctx.localWaiters()?.wake(lease.key, fence === undefined ? undefined : { ...write!.entry, fence })
+        if (afterBus && notify !== undefined && (written || write === undefined)) publishAfter(payload)
+        return fence === undefined ? { written, released } : { written, released, fence }
+      }
       const reply = (await commands.run(
         FILL,
         [keys.value(lease.key), keys.lock(lease.key)],
-        [
-          lease.token,
-          write === undefined ? '0' : String(write.entry.fence),
-          encoded,
-          ttl,
-          keys.wake(lease.key),
-          ctx.publishCommand,
-          wakeHeader(lease.key),
-          String(ctx.pushLimit),
-          inlineBus && notify !== undefined ? keys.bus : '',
-          payload,
-        ],
+        [lease.token, write === undefined ? '0' : String(write.entry.fence), encoded, ttl, ...wake],
       )) as unknown[]
       const written = Number(reply[0]) === 1
       const released = Number(reply[1]) === 1

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { HerdArgumentError, type Lease, type Lock } from '@herd/core'
 import { fusedLock, fusionOf } from './fused.js'
+import { isMarker } from './marker.js'
 import { type RedisLockOptions, ignore, positive, resolve } from './options.js'
 import type { RedisClient } from './port/index.js'
 import { ACQUIRE, EXTEND, FENCE, PROBE, RELEASE } from './scripts.js'
@@ -47,14 +48,14 @@ export function redisLock(client: RedisClient, options: RedisLockOptions = {}): 
     },
 
     async release(lease: Lease) {
-      const reply = await commands.run(RELEASE, [keys.lock(lease.key)], [lease.token, keys.wake(lease.key), publishCommand, wakeHeader(lease.key)])
+      const reply = await commands.run(RELEASE, [leaseKey(lease)], [lease.token, keys.wake(lease.key), publishCommand, wakeHeader(lease.key)])
       const released = Number(reply) === 1
       if (released) waiters?.wake(lease.key)
       return released
     },
 
     async extend(lease, ttlMs) {
-      return Number(await commands.run(EXTEND, [keys.lock(lease.key)], [lease.token, leaseMs(ttlMs)])) === 1
+      return Number(await commands.run(EXTEND, [leaseKey(lease)], [lease.token, leaseMs(ttlMs)])) === 1
     },
 
     async fence(key) {
@@ -63,7 +64,7 @@ export function redisLock(client: RedisClient, options: RedisLockOptions = {}): 
 
     /** For `herd.inspect()`: whether the lease is held right now, and for how much longer. */
     async inspect(key) {
-      const [holder, pttl] = (await commands.run(PROBE, [keys.lock(key)], [])) as [string, number]
+      const [holder, pttl] = (await commands.run(PROBE, [keys.lock(key), keys.value(key)], [])) as [string, number]
       return holder === '' ? { held: false } : Number(pttl) >= 0 ? { held: true, expiresInMs: Number(pttl) } : { held: true }
     },
 
@@ -78,6 +79,11 @@ export function redisLock(client: RedisClient, options: RedisLockOptions = {}): 
       waiters?.close()
       subscriber?.release(lock)
     },
+  }
+
+  /** Where a lease lives: the lock key, or the value key for a marker taken after a miss (marker.ts). */
+  function leaseKey(lease: Lease): string {
+    return isMarker(lease.token) ? keys.value(lease.key) : keys.lock(lease.key)
   }
 
   function openWaiters(): Waiters {

@@ -9,9 +9,16 @@ import { createHash } from 'node:crypto'
  * Entries start with `<fence>,` (entry-format.ts): GETRANGE reads the fence
  * without copying the value.
  *
- * A lease is the holder's token; a process that found the key busy and
- * waits appends `+` to it (once), so the holder's fill knows someone waits
- * and pushes the entry with the wake-up. Owner checks accept both forms.
+ * A lease is the holder's token at the lock key; a process that found the
+ * key busy and waits appends `+` to it (once), so the holder's fill knows
+ * someone waits and pushes the entry with the wake-up. Owner checks accept
+ * both forms.
+ *
+ * A lease taken after a miss is a marker instead: the holder's token
+ * (`~<uuid>`, marker.ts) at the value key itself, set with a plain
+ * `SET NX PX GET`, so a process that finds it busy pays two commands in all
+ * (its GET and that SET). Every script here treats a marker as no entry
+ * (it has no `<fence>,` head), and the fused acquire as a held key.
  */
 export interface Script {
   readonly name: string
@@ -38,6 +45,9 @@ local function readEntry(key)
   local ok, value = pcall(redis.call, 'GET', key)
   if ok then return value end
   return false
+end
+local function isMarker(value)
+  return value and string.byte(value, 1) == 126
 end
 local function takeLease(lock, token, ms)
   if redis.call('SET', lock, token, 'NX', 'PX', ms) then return true end
@@ -83,7 +93,7 @@ end
  * never tostring's 14 digits.
  */
 const NEXT_FENCE = `${STORED_FENCE}
-local function nextFence(counter, value, ttl)
+local function fenceAbove(counter, stored, ttl)
   local ok, f = pcall(redis.call, 'INCR', counter)
   if not ok then
     redis.call('DEL', counter)
@@ -91,7 +101,6 @@ local function nextFence(counter, value, ttl)
   end
   local time = redis.call('TIME')
   local floor = tonumber(time[1]) * 1000000 + tonumber(time[2])
-  local stored = storedFence(value)
   if stored and stored >= floor then floor = stored + 1 end
   if floor > f then
     f = floor
@@ -100,6 +109,9 @@ local function nextFence(counter, value, ttl)
     redis.call('PEXPIRE', counter, ttl)
   end
   return f
+end
+local function nextFence(counter, value, ttl)
+  return fenceAbove(counter, storedFence(value), ttl)
 end
 `
 
@@ -162,8 +174,9 @@ return string.format('%.0f', nextFence(KEYS[1], KEYS[2], ARGV[1]))`,
 )
 
 /**
- * KEYS: lock. ARGV: token, wake channel, publish command (PUBLISH or
- * SPUBLISH), wake header (wake-message.ts). Owner only: deletes the lease and wakes the
+ * KEYS: the lease's key (the lock key, or the value key for a marker).
+ * ARGV: token, wake channel, publish command (PUBLISH or SPUBLISH), wake
+ * header (wake-message.ts). Owner only: deletes the lease and wakes the
  * waiters. 1 released, 0 not ours.
  */
 export const RELEASE = script(
@@ -175,7 +188,7 @@ redis.call(ARGV[3], ARGV[2], wakeMessage(ARGV[4], ARGV[1]))
 return 1`,
 )
 
-/** KEYS: lock. ARGV: token, lease ms. Owner only. 1 extended, 0 not ours. */
+/** KEYS: the lease's key (as RELEASE). ARGV: token, lease ms. Owner only. 1 extended, 0 not ours. */
 export const EXTEND = script(
   'extend',
   `${OWNS}
@@ -184,25 +197,40 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`,
 )
 
-/** KEYS: lock. The holder's token ('' when free) and the lease's remaining ms, for a waiter's fallback check. */
+/**
+ * KEYS: lock, value. The holder's token ('' when free) and the lease's
+ * remaining ms, for a waiter's fallback check. A marker without an expiry
+ * (never herd's: foreign data) is removed and reported free.
+ */
 export const PROBE = script(
   'probe',
-  `local lease = redis.call('GET', KEYS[1])
-if not lease then return {'', -2} end
-return {string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1])}`,
+  `${STORED_FENCE}
+local lease = redis.call('GET', KEYS[1])
+if lease then return {string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1])} end
+local value = readEntry(KEYS[2])
+if not isMarker(value) then return {'', -2} end
+local pttl = redis.call('PTTL', KEYS[2])
+if pttl == -1 then
+  redis.call('DEL', KEYS[2])
+  return {'', -2}
+end
+return {value, pttl}`,
 )
 
 /**
  * Acquire-or-read. KEYS: lock, fence, value. ARGV: token, lease ms, fence
  * ttl ms. Won: {1, fence, entry}. Busy: {0, holder's token, lease's
- * remaining ms, entry}, and the lease is marked as waited on.
+ * remaining ms, entry}, and the lease is marked as waited on. A marker at
+ * the value key is a held key too (its holder's remaining ms, no entry).
  */
 export const FUSED_ACQUIRE = script(
   'fusedAcquire',
   `${NEXT_FENCE}
+local value = readEntry(KEYS[3])
+if isMarker(value) then return {0, value, redis.call('PTTL', KEYS[3]), false} end
 if takeLease(KEYS[1], ARGV[1], ARGV[2]) then
   local fence = nextFence(KEYS[2], KEYS[3], ARGV[3])
-  return {1, string.format('%.0f', fence), readEntry(KEYS[3])}
+  return {1, string.format('%.0f', fence), value}
 end
 local lease = redis.call('GET', KEYS[1])
 if not lease then
@@ -210,7 +238,7 @@ if not lease then
   return {0, '', 0, false}
 end
 if string.sub(lease, -1) ~= '+' then redis.call('APPEND', KEYS[1], '+') end
-return {0, string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1]), readEntry(KEYS[3])}`,
+return {0, string.gsub(lease, '%+$', ''), redis.call('PTTL', KEYS[1]), value}`,
 )
 
 /**
@@ -263,4 +291,46 @@ else
 end
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return {fence, 1}`,
+)
+
+/**
+ * FILL for a marker lease (taken with SET NX after a miss). KEYS: value,
+ * fence. ARGV: token, the encoded entry after its fence (from the first
+ * comma; '' for no write), ttl ms, fence ttl ms, wake channel, publish
+ * command, wake header, push limit (bytes), bus channel ('' for none), bus
+ * message.
+ *
+ * Writes only while the value key still holds the token: whatever was
+ * written since the acquire (a set, a delete's tombstone, an expire's)
+ * replaced it and is newer than this load, so it stands. The fence is taken
+ * here, above the counter and the clock (nothing is stored to be above:
+ * the key held the marker). The wake-up always goes out, since nobody else
+ * will announce this token, and carries the entry (at most the push limit)
+ * whether or not someone waits: a waiter can't mark a plain-SET lease.
+ * Returns {written, released, fence ('' when not written)}.
+ */
+export const FILL_MARKED = script(
+  'fillMarked',
+  `${NEXT_FENCE}${OWNS}
+local ok, current = pcall(redis.call, 'GET', KEYS[1])
+local ours = ok and current == ARGV[1]
+local written = 0
+local fence = ''
+if ours then
+  if ARGV[2] == '' or ARGV[3] == '0' then
+    redis.call('DEL', KEYS[1])
+    if ARGV[2] ~= '' then written = 1 end
+  else
+    fence = string.format('%.0f', fenceAbove(KEYS[2], nil, ARGV[4]))
+    redis.call('SET', KEYS[1], fence .. ARGV[2], 'PX', ARGV[3])
+    written = 1
+  end
+end
+local message = wakeMessage(ARGV[7], ARGV[1])
+if fence ~= '' and string.len(fence) + string.len(ARGV[2]) <= tonumber(ARGV[8]) then
+  message = message .. fence .. ARGV[2]
+end
+redis.call(ARGV[6], ARGV[5], message)
+if ARGV[9] ~= '' and (written == 1 or ARGV[2] == '') then redis.call('PUBLISH', ARGV[9], ARGV[10]) end
+return {written, ours and 1 or 0, fence}`,
 )

@@ -3,6 +3,7 @@ import { decodeEntry, encodeEntry } from './entry-format.js'
 import { type RedisOptions, resolve } from './options.js'
 import type { RedisClient } from './port/index.js'
 import { MARK_STALE, SET_IF_NEWER } from './scripts.js'
+import { isMarker } from './marker.js'
 import { remember } from './origin.js'
 
 /** Another type of value at an entry's key (foreign data) reads as an entry herd can't decode: a miss, which the next write replaces. */
@@ -28,8 +29,12 @@ export function redisStore(client: RedisClient, options: RedisOptions = {}): Sto
   const resolved = resolve(client, options, 'redisStore')
   const { commands, keys } = resolved
 
-  const read = (key: string, raw: unknown): StoredEntry | undefined =>
-    raw === null || raw === undefined ? undefined : decodeEntry(typeof raw === 'string' ? raw : String(raw), key)
+  // A lease marker (marker.ts) is a key being loaded: no entry yet.
+  const read = (key: string, raw: unknown): StoredEntry | undefined => {
+    if (raw === null || raw === undefined) return undefined
+    const text = typeof raw === 'string' ? raw : String(raw)
+    return isMarker(text) ? undefined : decodeEntry(text, key)
+  }
 
   // `time` (and expire's fence) are optional in the Store contract: herds that know them use them.
   const store: Store & { time(): Promise<number> } = {

@@ -205,7 +205,7 @@ export class Waiters {
 
   private check(watch: Watch): void {
     if (watch.done) return
-    this.commands.run(PROBE, [this.keys.lock(watch.key)], []).then(
+    this.commands.run(PROBE, [this.keys.lock(watch.key), this.keys.value(watch.key)], []).then(
       (reply) => {
         if (watch.done) return
         const [holder, pttl] = reply as [string, number]

@@ -83,7 +83,7 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
       })
       afterAll(() => monitor.close())
 
-      it('a Store hit 1 (GET), a miss 3 (GET, acquire, fill), a set or a delete 1 (fence, write and Bus message in one script)', async () => {
+      it('a Store hit 1 (GET), a miss 3 (GET, SET NX GET, fill), a set or a delete 1 (fence, write and Bus message in one script); a miss over a tombstone 3 (GET, acquire script, fill)', async () => {
         // Tag records are read again once older than the local tier's ttl: an hour here, so none is due during the test.
         const herd = createHerd({ ...redisBackend(redis.client, { prefix }), local: { ttl: '1h' }, ttl: '1h' })
         const storeOnly = { local: false } as const
@@ -92,6 +92,7 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
           await herd.fetch('warm', async () => 0, storeOnly)
           await herd.set('warm', 1)
           await herd.delete('warm')
+          await herd.fetch('warm', async () => 2, storeOnly)
           let n = 0
           const marker = () => `${prefix}marker:${++n}`
           await monitor.take(redis, marker(), '{cold}')
@@ -99,7 +100,7 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
           // The miss, then at once a hit: the hit reads the Store, not the miss's finished flight.
           await herd.fetch('cold', async () => ({ a: 1 }), storeOnly)
           expect(await herd.fetchEntry('cold', async () => ({ a: 2 }), storeOnly)).toMatchObject({ value: { a: 1 }, status: 'hit' })
-          expect(await monitor.take(redis, marker(), '{cold}')).toEqual(['get', 'evalsha', 'evalsha', 'get'])
+          expect(await monitor.take(redis, marker(), '{cold}')).toEqual(['get', 'set', 'evalsha', 'get'])
 
           expect(await herd.fetch('cold', async () => ({ a: 2 }), storeOnly)).toEqual({ a: 1 })
           expect(await monitor.take(redis, marker(), '{cold}')).toEqual(['get'])
@@ -111,7 +112,10 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
 
           await herd.delete('cold')
           expect(await monitor.take(redis, marker(), '{cold}')).toEqual(['evalsha'])
+          await monitor.take(redis, marker(), '{cold}')
+          // The Store read found the tombstone, so the lease is the scripted one (SET NX would find the tombstone there).
           expect(await herd.fetch('cold', async () => ({ a: 5 }), storeOnly)).toEqual({ a: 5 })
+          expect(await monitor.take(redis, marker(), '{cold}')).toEqual(['get', 'evalsha', 'evalsha'])
         } finally {
           await herd.close()
         }

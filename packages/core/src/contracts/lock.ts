@@ -51,7 +51,17 @@ export interface Lock {
 
 /** What a fused acquire found: our lease, or who holds the key; with the entry stored right now either way. */
 export type FusedAcquire =
-  | { readonly lease: Lease; readonly entry: StoredEntry | undefined }
+  | {
+      readonly lease: Lease
+      readonly entry: StoredEntry | undefined
+      /**
+       * The lease was taken without a fence (its `fence` is 0 and means
+       * nothing): `fill` takes the next fence as it writes, as `write` does,
+       * and reports it. A backend may do this when the caller said the key
+       * had no entry, to take the lease with one plain command.
+       */
+      readonly fenceAtFill?: boolean
+    }
   | {
       readonly lease: undefined
       /** The entry stored right now: the holder may have filled it between our read and this call. */
@@ -64,6 +74,18 @@ export type FusedAcquire =
 export interface FusedWait {
   readonly woken: boolean
   readonly entry?: StoredEntry
+}
+
+/** What the caller of a fused acquire knows about the key. */
+export interface FusedAcquireHint {
+  readonly afterMiss?: boolean
+}
+
+/** What a fill did; `fence` is the fence the write took, for a lease acquired with `fenceAtFill` (else the lease's own). */
+export interface FusedFilled {
+  readonly written: boolean
+  readonly released: boolean
+  readonly fence?: number
 }
 
 /** A write the holder makes as it releases: the entry and how long the Store keeps it (as Store.set's ttlMs). */
@@ -83,16 +105,24 @@ export interface FusedLock {
   readonly store: Store
   /** The Bus `notify` messages are delivered on, when there is one. */
   readonly bus?: Bus
-  /** Lock.acquire plus Store.get of the key, atomically: the winner's double-check costs no extra read. */
-  acquire(key: string, ttlMs: number): Promise<FusedAcquire>
+  /**
+   * Lock.acquire plus Store.get of the key, atomically: the winner's
+   * double-check costs no extra read. `hint.afterMiss`: the caller's Store
+   * read just found no servable entry, so the backend may try a cheaper way
+   * first that works only while the key has no entry (it must still answer
+   * correctly when one has landed since).
+   */
+  acquire(key: string, ttlMs: number, hint?: FusedAcquireHint): Promise<FusedAcquire>
   /**
    * Atomically: Store.set of `write` (skipped when undefined, e.g. a failed
    * load; refused when a higher fence is stored), Lock.release of `lease` if
    * still ours, a wake-up of every waiter of the key in every process (with
    * the entry when it was written and the backend can carry it), and
-   * `notify` on `bus`.
+   * `notify` on `bus`. For a lease acquired with `fenceAtFill` the write
+   * takes the next fence instead of `write.entry.fence` (reported as
+   * `fence`), and is refused when anything was written since the acquire.
    */
-  fill(lease: Lease, write: FusedWrite | undefined, notify?: BusMessage): Promise<{ written: boolean; released: boolean }>
+  fill(lease: Lease, write: FusedWrite | undefined, notify?: BusMessage): Promise<FusedFilled>
   /** Lock.wait that also hands over the entry the holder's fill carried, when it carried one. */
   wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<FusedWait>
   /**

@@ -12,7 +12,7 @@ export interface Write {
   readonly entry: Entry
   /** The codec's output for the entry's value ('' for none). */
   readonly encoded: string
-  /** `next`: a set or delete whose fence the write itself takes (one round trip under a fused Lock); the entry gets it. */
+  /** `next`: the write itself takes the fence (a set or delete in one round trip, or a fill under a lease taken without one); the entry gets it. */
   readonly fence: Fence | 'next'
   /** The lease it is written under (a load's); undefined for set and delete. */
   readonly held?: HeldLease
@@ -40,12 +40,12 @@ export async function commitLoaded(
   value: unknown,
   encoded: string,
   options: ResolvedEntryOptions,
-  fence: Fence,
+  fence: Fence | 'next',
   held: HeldLease | undefined,
   loadMs: number,
 ): Promise<number> {
   const now = h.clock.now()
-  const entry = buildEntry(h.tier.roundTrip(encoded, value), options, fence.value, now, loadMs)
+  const entry = buildEntry(h.tier.roundTrip(encoded, value), options, fence === 'next' ? 0 : fence.value, now, loadMs)
   if (entry === undefined) return now
   entry.size = encoded.length
   await commit(h, { key, entry, encoded, fence, held, kind: 'load', now, keepUntil: entry.errorUntil, local: options.local, bus: options.bus })
@@ -75,12 +75,12 @@ async function writeEverywhere(h: HerdContext, write: Write): Promise<TierWrite>
   if (keepUntil - now > h.longestLifetimeMs) h.longestLifetimeMs = keepUntil - now
   let result: TierWrite
   let notified = false
-  if (fence === 'next' || (held !== undefined && h.coordinator.fused !== undefined && fence.kind === 'fleet')) {
+  const fills = held !== undefined && h.coordinator.fused !== undefined && (fence === 'next' || fence.kind === 'fleet')
+  if (fills || fence === 'next') {
     const notify = h.coordinator.notifiesOnFill && bus ? h.bus.message(kind === 'delete' ? 'delete' : 'set', key) : undefined
-    result =
-      fence === 'next'
-        ? await h.coordinator.writeWithNextFence(key, kind === 'delete' ? 'delete' : 'set', { entry, encoded, keepUntil }, now, notify)
-        : await h.coordinator.fill(held!, { entry, encoded, keepUntil }, now, notify)
+    result = fills
+      ? await h.coordinator.fill(held!, { entry, encoded, keepUntil }, now, notify)
+      : await h.coordinator.writeWithNextFence(key, kind === 'delete' ? 'delete' : 'set', { entry, encoded, keepUntil }, now, notify)
     notified = notify !== undefined && result !== 'local-only'
     if (notified) h.bus.delivered(notify!)
   } else {

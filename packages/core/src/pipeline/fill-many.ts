@@ -15,7 +15,7 @@ import { runBatchLoader } from './run-loader.js'
 /** One key of a batch: its flight, and the fence (and lease) its write will carry. */
 interface Item {
   readonly flight: Flight
-  readonly fence: Fence
+  readonly fence: Fence | 'next'
   readonly held: HeldLease | undefined
 }
 
@@ -37,11 +37,13 @@ export interface ManyJob<T> {
  * Each key keeps its own guarantees: its own fence on write, its own
  * stand-in if the load fails. Resolves once every flight has its answer.
  */
-export async function fillMany<T>(h: HerdContext, flights: readonly Flight[], job: ManyJob<T>): Promise<void> {
+export async function fillMany<T>(h: HerdContext, flights: readonly Flight[], job: ManyJob<T>, storeEmpty: ReadonlySet<Flight>): Promise<void> {
   const open = new Set(flights)
   while (open.size > 0) {
     const round = [...open]
-    const acquired = await Promise.all(round.map((flight) => h.coordinator.acquire(flight.key, flight.signal, job.options.lock).catch(() => undefined)))
+    const acquired = await Promise.all(
+      round.map((flight) => h.coordinator.acquire(flight.key, flight.signal, job.options.lock, storeEmpty.has(flight)).catch(() => undefined)),
+    )
     const toLoad: Item[] = []
     const toCheck: Item[] = []
     const busy: Flight[] = []

@@ -18,8 +18,10 @@ import { loadAndWrite } from './load.js'
  */
 export async function fill<T>(h: HerdContext, job: LoadJob<T>): Promise<Loaded<T>> {
   const { key, signal } = job
+  // The Store's last answer was "nothing there": the Lock may take the lease cheaper.
+  let storeEmpty = job.storeEmpty === true
   for (;;) {
-    const acquired = await h.coordinator.acquire(key, signal, job.options.lock)
+    const acquired = await h.coordinator.acquire(key, signal, job.options.lock, storeEmpty)
     if (acquired.kind === 'solo') return loadAndWrite(h, job, acquired.fence)
     if (acquired.kind === 'lease') {
       const done = await underLease(h, job, acquired, (entry) => h.tags.stateOf(entry, h.clock.now()) === FRESH)
@@ -31,8 +33,10 @@ export async function fill<T>(h: HerdContext, job: LoadJob<T>): Promise<Loaded<T
     const waited = await h.coordinator.wait(key, signal)
     signal.throwIfAborted()
     if (waited.kind === 'solo') return loadAndWrite(h, job, waited.fence)
-    const filled = freshIn<T>(h, job, (waited.kind === 'released' ? waited.current : undefined) ?? (await h.tier.read(key)))
+    const read = (waited.kind === 'released' ? waited.current : undefined) ?? (await h.tier.read(key))
+    const filled = freshIn<T>(h, job, read)
     if (filled !== undefined) return filled
+    storeEmpty = read.kind === 'miss'
   }
 }
 

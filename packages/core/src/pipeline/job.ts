@@ -12,6 +12,8 @@ export interface LoadJob<T = unknown> {
   readonly signal: Cancel
   /** Why it loads: `miss` has callers waiting; the others are background refreshes nobody waits for. */
   readonly reason: 'miss' | 'stale' | 'early' | 'schedule'
+  /** A miss whose Store read found no entry at all (not even a tombstone): a fused Lock may take the lease cheaper. */
+  readonly storeEmpty?: boolean
 }
 
 /** A value and when it was produced: this process's load, or the one another process wrote while we waited. */

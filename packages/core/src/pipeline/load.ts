@@ -17,7 +17,7 @@ import { type LoadOutcome, runLoader } from './run-loader.js'
  * a load) from loaders that never removed their listener. It is a Cancel
  * (cancel.ts): an AbortSignal is made only if the loader reads `ctx.signal`.
  */
-export async function loadAndWrite<T>(h: HerdContext, job: LoadJob<T>, fence: Fence, held?: HeldLease): Promise<Loaded<T>> {
+export async function loadAndWrite<T>(h: HerdContext, job: LoadJob<T>, fence: Fence | 'next', held?: HeldLease): Promise<Loaded<T>> {
   const { key } = job
   const attempt = new Cancel()
   if (job.signal.aborted) attempt.abort(job.signal.reason)
@@ -72,7 +72,7 @@ export function countedLoad<V>(
   )
 }
 
-async function write<T>(h: HerdContext, job: LoadJob<T>, outcome: LoadOutcome<T>, fence: Fence, held: HeldLease | undefined): Promise<Loaded<T>> {
+async function write<T>(h: HerdContext, job: LoadJob<T>, outcome: LoadOutcome<T>, fence: Fence | 'next', held: HeldLease | undefined): Promise<Loaded<T>> {
   const encoded = h.tier.encode(outcome.value)
   const options = outcome.overrides === undefined ? job.options : withOverrides(job.options, outcome.overrides)
   const createdAt = await commitLoaded(h, job.key, outcome.value, encoded, options, fence, held, outcome.loadMs)

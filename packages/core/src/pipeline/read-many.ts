@@ -110,6 +110,7 @@ async function resolveMany<T>(h: HerdContext, flights: Flight[], job: ManyJob<T>
     const reads = await h.tier.readMany(flights.map((flight) => flight.key))
     const now = h.clock.now()
     const misses: Flight[] = []
+    const empty = new Set<Flight>()
     const refreshes: Record<'stale' | 'early', Array<{ flight: Flight; current: Entry }>> = { stale: [], early: [] }
     flights.forEach((flight, i) => {
       const read = reads[i]!
@@ -124,7 +125,7 @@ async function resolveMany<T>(h: HerdContext, flights: Flight[], job: ManyJob<T>
           return
         }
         if (state === ERROR_WINDOW) flight.offerFallback(entry, 'store')
-      }
+      } else empty.add(flight)
       h.observer.miss(flight.key)
       if (flight.hasFallback && h.holdOff.active(flight.key, now) && flight.standIn('backoff')) return
       flight.armTimeouts(o.hardTimeout, o.softTimeout)
@@ -132,7 +133,7 @@ async function resolveMany<T>(h: HerdContext, flights: Flight[], job: ManyJob<T>
     })
     await Promise.all([
       ...(['stale', 'early'] as const).map((reason) => refreshIn(h, refreshes[reason], { ...job, reason })),
-      misses.length > 0 ? fillMany(h, misses, job) : undefined,
+      misses.length > 0 ? fillMany(h, misses, job, empty) : undefined,
     ])
   } finally {
     for (const flight of flights) flight.close()

@@ -152,7 +152,7 @@ async function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unkn
       if (state === ERROR_WINDOW) flight.offerFallback(entry, 'store')
     }
     h.observer.miss(key)
-    await resolveMiss(h, flight, loader, o)
+    await resolveMiss(h, flight, loader, o, read.kind === 'miss')
   } finally {
     // Synchronously with the last provide(): a caller resuming after it never joins a finished flight.
     flight.close()
@@ -177,12 +177,12 @@ export function refreshDue(h: HerdContext, key: string, entry: Entry, state: Ent
 }
 
 /** Nothing servable anywhere: serve the fallback while backed off, else fill; a failed fill serves the fallback inside staleIfError. */
-async function resolveMiss(h: HerdContext, flight: Flight, loader: Loader<unknown>, o: ResolvedEntryOptions): Promise<void> {
+async function resolveMiss(h: HerdContext, flight: Flight, loader: Loader<unknown>, o: ResolvedEntryOptions, storeEmpty: boolean): Promise<void> {
   const key = flight.key
   try {
     if (flight.hasFallback && h.holdOff.active(key, h.clock.now()) && flight.standIn('backoff')) return
     flight.armTimeouts(o.hardTimeout, o.softTimeout)
-    const loaded = await fill(h, jobOf(flight, loader, o, flight.staleValue, 'miss'))
+    const loaded = await fill(h, jobOf(flight, loader, o, flight.staleValue, 'miss', storeEmpty))
     flight.finish(loaded.value, 'miss', loaded.createdAt)
   } catch (error) {
     // Bad input fails the call that caused it; it never turns into a stale serve.
@@ -205,8 +205,8 @@ function refreshIn(
   return refresh(h, jobOf(flight, loader, o, current?.value, reason), reason, alreadyDone)
 }
 
-function jobOf(flight: Flight, loader: Loader<unknown>, options: ResolvedEntryOptions, stale: unknown, reason: LoadJob['reason']): LoadJob {
-  return { key: flight.key, loader, options, stale, signal: flight.signal, reason }
+function jobOf(flight: Flight, loader: Loader<unknown>, options: ResolvedEntryOptions, stale: unknown, reason: LoadJob['reason'], storeEmpty = false): LoadJob {
+  return { key: flight.key, loader, options, stale, signal: flight.signal, reason, storeEmpty }
 }
 
 function valueOf<T>(result: FetchResult<T>): T | undefined {

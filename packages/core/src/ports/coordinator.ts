@@ -1,5 +1,5 @@
 import type { Bus, BusMessage } from '../contracts/bus.js'
-import type { FusedLock, Lease, Lock } from '../contracts/lock.js'
+import type { FusedAcquireHint, FusedLock, Lease, Lock } from '../contracts/lock.js'
 import type { Store } from '../contracts/store.js'
 import type { Keyspace } from '../keyspace.js'
 import type { Observer } from '../pipeline/observer.js'
@@ -11,12 +11,15 @@ import type { BackendGuard } from './guard.js'
 import { MISS, type SharedTier, type TierRead, type TierWrite } from './shared-tier.js'
 import type { Cancel } from '../pipeline/cancel.js'
 
+const AFTER_MISS: FusedAcquireHint = { afterMiss: true }
+
 /** A lease this process holds, and whether it has been given back (a fused fill releases as it writes). */
 export interface HeldLease {
   /** The user's key (the lease's own key is the backend's name for it). */
   readonly key: string
   readonly lease: Lease
-  readonly fence: Fence
+  /** `next`: the lease came without a fence; the fused fill takes one as it writes (FusedAcquire.fenceAtFill). */
+  readonly fence: Fence | 'next'
   released: boolean
 }
 
@@ -90,28 +93,34 @@ export class Coordinator {
     return this.fused?.bus !== undefined
   }
 
-  /** `useLock: false` (a call's `lock: false`): in-process protection only, the write ordered by the clock. */
-  acquire(key: string, signal: Cancel, useLock = true): Promise<Acquired> {
+  /**
+   * `useLock: false` (a call's `lock: false`): in-process protection only,
+   * the write ordered by the clock. `afterMiss`: the Store just had no
+   * servable entry for the key (a fused Lock may take the lease cheaper).
+   */
+  acquire(key: string, signal: Cancel, useLock = true, afterMiss = false): Promise<Acquired> {
     signal.throwIfAborted()
     if (!useLock) return Promise.resolve({ kind: 'solo', fence: this.localFence('fleet'), degraded: false })
     return this.observer.traceLock(key, 'acquire', async (context) => {
-      const acquired = await this.tryAcquire(key, signal)
+      const acquired = await this.tryAcquire(key, signal, afterMiss)
       if (context !== undefined) context.outcome = acquired.kind
       return acquired
     })
   }
 
-  private async tryAcquire(key: string, signal: Cancel): Promise<Acquired> {
+  private async tryAcquire(key: string, signal: Cancel, afterMiss: boolean): Promise<Acquired> {
     const lock = this.lock
     if (lock === undefined) return { kind: 'solo', fence: this.localFence('fleet'), degraded: false }
     const fused = this.fused
     if (fused !== undefined) {
       const name = this.keys.entry(key)
-      const result = await this.guard.run('lock', key, () => fused.acquire(name, this.leaseMs), { onLate: (late) => this.releaseLate(key, late.lease) })
+      const hint = afterMiss ? AFTER_MISS : undefined
+      const result = await this.guard.run('lock', key, () => fused.acquire(name, this.leaseMs, hint), { onLate: (late) => this.releaseLate(key, late.lease) })
       if (!result.ok) return { kind: 'solo', fence: this.localFence('local'), degraded: true }
-      const { lease, entry } = result.value
-      const current = entry === undefined ? MISS : await this.tier.checked(key, entry)
-      return lease === undefined ? { kind: 'busy', current } : this.granted(key, lease, signal, current)
+      const acquired = result.value
+      const current = acquired.entry === undefined ? MISS : await this.tier.checked(key, acquired.entry)
+      if (acquired.lease === undefined) return { kind: 'busy', current }
+      return this.granted(key, acquired.lease, signal, current, acquired.fenceAtFill === true)
     }
     const result = await this.guard.run('lock', key, () => lock.acquire(this.keys.entry(key), this.leaseMs), {
       onLate: (late) => this.releaseLate(key, late),
@@ -214,14 +223,19 @@ export class Coordinator {
     const key = held.key
     const stored = write === undefined ? undefined : { entry: toStored(write.entry, write.encoded), ttlMs: Math.max(1, write.keepUntil - now) }
     const result = await this.guard.run('lock', key, () => fused.fill(held.lease, stored, notify))
-    if (!result.ok) return 'local-only'
+    if (!result.ok) {
+      // The lease's own fleet fence, or (one taken at fill) this process's own, for the write kept here.
+      if (write !== undefined && held.fence === 'next') write.entry.fence = this.localFence('local').value
+      return 'local-only'
+    }
     if (write === undefined) return 'written'
+    if (held.fence === 'next' && result.value.fence !== undefined) write.entry.fence = result.value.fence
     this.observer.write(key, 'load', result.value.written)
     return result.value.written ? 'written' : 'fenced-out'
   }
 
-  private granted(key: string, lease: Lease, signal: Cancel, current: TierRead | undefined): Acquired {
-    const held: HeldLease = { key, lease, fence: { kind: 'fleet', value: lease.fence }, released: false }
+  private granted(key: string, lease: Lease, signal: Cancel, current: TierRead | undefined, fenceAtFill = false): Acquired {
+    const held: HeldLease = { key, lease, fence: fenceAtFill ? 'next' : { kind: 'fleet', value: lease.fence }, released: false }
     if (signal.aborted) {
       // Every caller left (or the hard timeout fired) while the Lock was answering: give it back now.
       this.release(held)
