@@ -116,18 +116,21 @@ export function fusedLock(ctx: FusedContext): FusedLock {
       else if (!error.message.startsWith('WRONGTYPE')) throw error
       return undefined
     }
-    if (reply === null || reply === undefined) return { acquired: { lease: { key, token, fence: 0 }, entry: undefined, fenceAtFill: true }, busy: undefined }
+    if (reply === null || reply === undefined)
+      return { acquired: { lease: { key, token, fence: 0 }, entry: undefined, fenceAtFill: true }, busy: undefined }
     const holder = String(reply)
     if (!isMarker(holder)) return undefined
     const expiresInMs = Number(lease)
     return { acquired: { lease: undefined, entry: undefined, expiresInMs }, busy: { holder, expiresInMs } }
   }
 
-  /** The lease at the lock key, and the entry, in one script. */
+  /** The lease (a marker when the key has no entry, else at the lock key) and the entry, in one script. */
   const takeLease = async (key: string, lease: string): Promise<Taken> => {
     const token = randomUUID()
     const reply = (await commands.run(FUSED_ACQUIRE, [keys.lock(key), keys.fence(key), keys.value(key)], [token, lease, ctx.fenceTtl])) as unknown[]
-    if (Number(reply[0]) === 1) return { acquired: { lease: { key, token, fence: Number(reply[1]) }, entry: entryOf(key, reply[2]) }, busy: undefined }
+    const won = Number(reply[0])
+    if (won === 2) return { acquired: { lease: { key, token: String(reply[1]), fence: 0 }, entry: undefined, fenceAtFill: true }, busy: undefined }
+    if (won === 1) return { acquired: { lease: { key, token, fence: Number(reply[1]) }, entry: entryOf(key, reply[2]) }, busy: undefined }
     const holder = String(reply[1] ?? '')
     const expiresInMs = Math.max(0, Number(reply[2]))
     return { acquired: { lease: undefined, entry: entryOf(key, reply[3]), expiresInMs }, busy: holder === '' ? undefined : { holder, expiresInMs } }
@@ -164,7 +167,11 @@ export function fusedLock(ctx: FusedContext): FusedLock {
       const wake = [keys.wake(lease.key), ctx.publishCommand, wakeHeader(lease.key), String(ctx.pushLimit), bus, payload]
       if (isMarker(lease.token)) {
         const rest = encoded === '' ? '' : encoded.slice(encoded.indexOf(','))
-        const reply = (await commands.run(FILL_MARKED, [keys.value(lease.key), keys.fence(lease.key)], [lease.token, rest, ttl, ctx.fenceTtl, ...wake])) as unknown[]
+        const reply = (await commands.run(
+          FILL_MARKED,
+          [keys.value(lease.key), keys.fence(lease.key)],
+          [lease.token, rest, ttl, ctx.fenceTtl, ...wake],
+        )) as unknown[]
         const written = Number(reply[0]) === 1
         const released = Number(reply[1]) === 1
         const fence = reply[2] === '' || reply[2] == null ? undefined : Number(reply[2])

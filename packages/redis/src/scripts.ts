@@ -220,14 +220,24 @@ return {value, pttl}`,
 /**
  * Acquire-or-read. KEYS: lock, fence, value. ARGV: token, lease ms, fence
  * ttl ms. Won: {1, fence, entry}. Busy: {0, holder's token, lease's
- * remaining ms, entry}, and the lease is marked as waited on. A marker at
- * the value key is a held key too (its holder's remaining ms, no entry).
+ * remaining ms, entry}, and the lease is marked as waited on.
+ *
+ * A key without an entry is leased as a marker, as `SET NX GET` after a
+ * miss would lease it (won: {2, marker}), and a marker is a held key
+ * (busy, no entry): so the two ways to acquire exclude each other on a
+ * key without an entry, and the lock key only guards keys that have one.
  */
 export const FUSED_ACQUIRE = script(
   'fusedAcquire',
   `${NEXT_FENCE}
-local value = readEntry(KEYS[3])
+local read, value = pcall(redis.call, 'GET', KEYS[3])
+if not read then value = false end
 if isMarker(value) then return {0, value, redis.call('PTTL', KEYS[3]), false} end
+if read and not value and redis.call('EXISTS', KEYS[1]) == 0 then
+  local marker = '~' .. ARGV[1]
+  redis.call('SET', KEYS[3], marker, 'PX', ARGV[2])
+  return {2, marker}
+end
 if takeLease(KEYS[1], ARGV[1], ARGV[2]) then
   local fence = nextFence(KEYS[2], KEYS[3], ARGV[3])
   return {1, string.format('%.0f', fence), value}

@@ -1,4 +1,4 @@
-import type { BusMessage, FusedLock, Lease, Lock, StoredEntry } from '@herd/core'
+import type { BusMessage, FusedAcquireHint, FusedFilled, FusedLock, Lease, Lock, StoredEntry } from '@herd/core'
 import { describe, expect, it } from 'vitest'
 import { Inbox } from './bus-suite.js'
 import { type Factory, perTest, type SuiteOptions } from './harness.js'
@@ -25,6 +25,11 @@ function entry(fence: number, value = `value ${fence}`): StoredEntry {
   return { value, fence, createdAt: now, freshUntil: now + 60_000, staleUntil: now + 90_000, errorUntil: now + 120_000, loadMs: 4 }
 }
 
+/** The fence a fill wrote with: the one it took (a lease acquired with `fenceAtFill`), else the lease's own. */
+function fenceOf(lease: Lease, filled: FusedFilled): number {
+  return filled.fence ?? lease.fence
+}
+
 function fusedOf(lock: Lock): FusedLock {
   expect(lock.fused, 'the factory must give a Lock with `fused`').toBeDefined()
   return lock.fused!
@@ -46,8 +51,8 @@ export function fusedLockSuite(name: string, factory: FusedLockFactory, options:
       return locks
     }
 
-    async function won(fused: FusedLock, k: string, ttlMs = LONG_TTL): Promise<Lease> {
-      const acquired = await fused.acquire(k, ttlMs)
+    async function won(fused: FusedLock, k: string, ttlMs = LONG_TTL, hint?: FusedAcquireHint): Promise<Lease> {
+      const acquired = await fused.acquire(k, ttlMs, hint)
       expect(acquired.lease, `expected to acquire ${k}`).toBeDefined()
       return acquired.lease!
     }
@@ -96,16 +101,85 @@ export function fusedLockSuite(name: string, factory: FusedLockFactory, options:
         expect(results.filter((r) => r.lease !== undefined)).toHaveLength(1)
       })
 
-      it('fences grow across fused acquires and the plain Lock', async () => {
+      it('fences grow across fused acquires, fills and the plain Lock', async () => {
         const lock = await create()
         const fused = fusedOf(lock)
         const first = await won(fused, key('k'))
-        await fused.fill(first, undefined)
+        const firstFence = fenceOf(first, await fused.fill(first, { entry: entry(first.fence), ttlMs: 60_000 }))
         const plain = (await lock.acquire(key('k'), LONG_TTL))!
         await lock.release(plain)
         const third = await won(fused, key('k'))
-        expect(plain.fence).toBeGreaterThan(first.fence)
+        expect(plain.fence).toBeGreaterThan(firstFence)
         expect(third.fence).toBeGreaterThan(plain.fence)
+      })
+    })
+
+    describe('acquire after a miss (the afterMiss hint)', () => {
+      const AFTER_MISS: FusedAcquireHint = { afterMiss: true }
+
+      it('one lease among concurrent acquires with and without the hint, across participants', async () => {
+        const all = await participants(3)
+        const results = await Promise.all(
+          all.flatMap((p) => Array.from({ length: 8 }, (_, i) => p.acquire(key('k'), LONG_TTL, i % 2 === 0 ? AFTER_MISS : undefined))),
+        )
+        expect(results.filter((r) => r.lease !== undefined)).toHaveLength(1)
+      })
+
+      it("the fill's fence is above every earlier fence and below every later one", async () => {
+        const lock = await create()
+        const fused = fusedOf(lock)
+        const before = await lock.fence(key('k'))
+        const lease = await won(fused, key('k'), LONG_TTL, AFTER_MISS)
+        const sent = entry(lease.fence)
+        const filled = await fused.fill(lease, { entry: sent, ttlMs: 60_000 })
+        expect(filled).toMatchObject({ written: true, released: true })
+        const fence = fenceOf(lease, filled)
+        expect(fence).toBeGreaterThan(before)
+        expect(await fused.store.get(key('k'))).toEqual({ ...sent, fence })
+        expect(await lock.fence(key('k'))).toBeGreaterThan(fence)
+      })
+
+      it('a key with an entry: the winner still reads it for its double-check', async () => {
+        const [a] = await participants(1)
+        const stored = entry(1)
+        await a!.store.set(key('k'), stored, 60_000)
+        const acquired = await a!.acquire(key('k'), LONG_TTL, AFTER_MISS)
+        expect(acquired.lease).toBeDefined()
+        expect(acquired.entry).toEqual(stored)
+      })
+
+      it('a waiter that found it held is woken by the fill, with the entry when the backend pushes it', async () => {
+        const [holder, waiter] = await participants(2)
+        const lease = await won(holder!, key('k'), LONG_TTL, AFTER_MISS)
+        expect((await waiter!.acquire(key('k'), LONG_TTL, AFTER_MISS)).lease).toBeUndefined()
+        const woken = waiter!.wait(key('k'), WAIT_TIMEOUT)
+        const sent = entry(lease.fence)
+        const filled = await holder!.fill(lease, { entry: sent, ttlMs: 60_000 })
+        const outcome = await woken
+        expect(outcome.woken).toBe(true)
+        if (options.pushesEntries || outcome.entry !== undefined) expect(outcome.entry).toEqual({ ...sent, fence: fenceOf(lease, filled) })
+      })
+
+      it('a write made since the acquire stands: the fill does not overwrite it, and waiters are woken', async () => {
+        const [holder, waiter] = await participants(2)
+        const lease = await won(holder!, key('k'), LONG_TTL, AFTER_MISS)
+        expect((await waiter!.acquire(key('k'), LONG_TTL, AFTER_MISS)).lease).toBeUndefined()
+        const woken = waiter!.wait(key('k'), WAIT_TIMEOUT)
+        const newer = entry(Number.MAX_SAFE_INTEGER - 1, 'written meanwhile')
+        expect(await waiter!.store.set(key('k'), newer, 60_000)).toBe(true)
+        expect((await holder!.fill(lease, { entry: entry(lease.fence), ttlMs: 60_000 })).written).toBe(false)
+        expect((await woken).woken).toBe(true)
+        expect(await holder!.store.get(key('k'))).toEqual(newer)
+      })
+
+      it('the plain Lock extends and releases it, and the key is free again', async () => {
+        const lock = await create()
+        const fused = fusedOf(lock)
+        const lease = await won(fused, key('k'), LONG_TTL, AFTER_MISS)
+        expect(await lock.extend(lease, LONG_TTL)).toBe(true)
+        expect(await lock.release(lease)).toBe(true)
+        expect(await lock.extend(lease, LONG_TTL)).toBe(false)
+        expect((await fused.acquire(key('k'), LONG_TTL, AFTER_MISS)).lease).toBeDefined()
       })
     })
 
@@ -114,14 +188,16 @@ export function fusedLockSuite(name: string, factory: FusedLockFactory, options:
         const [a] = await participants(1)
         const lease = await won(a!, key('k'))
         const written = entry(lease.fence)
-        expect(await a!.fill(lease, { entry: written, ttlMs: 60_000 })).toEqual({ written: true, released: true })
-        expect(await a!.store.get(key('k'))).toEqual(written)
+        const filled = await a!.fill(lease, { entry: written, ttlMs: 60_000 })
+        expect(filled).toMatchObject({ written: true, released: true })
+        expect(await a!.store.get(key('k'))).toEqual({ ...written, fence: fenceOf(lease, filled) })
         const next = await won(a!, key('k'))
-        expect(next.fence).toBeGreaterThan(lease.fence)
+        expect(next.fence).toBeGreaterThan(fenceOf(lease, filled))
       })
 
       it('refuses a write below the stored fence, and still releases', async () => {
         const [a] = await participants(1)
+        await a!.store.set(key('k'), entry(1), 60_000)
         const lease = await won(a!, key('k'))
         const newer = entry(lease.fence + 1_000)
         await a!.store.set(key('k'), newer, 60_000)
@@ -161,8 +237,9 @@ export function fusedLockSuite(name: string, factory: FusedLockFactory, options:
         const lease = await won(holder!, key('k'))
         expect((await waiter!.acquire(key('k'), LONG_TTL)).lease).toBeUndefined()
         const woken = waiter!.wait(key('k'), WAIT_TIMEOUT)
-        const written = entry(lease.fence)
-        await holder!.fill(lease, { entry: written, ttlMs: 60_000 })
+        const sent = entry(lease.fence)
+        const filled = await holder!.fill(lease, { entry: sent, ttlMs: 60_000 })
+        const written = { ...sent, fence: fenceOf(lease, filled) }
         const outcome = await woken
         expect(outcome.woken).toBe(true)
         if (options.pushesEntries) expect(outcome.entry).toEqual(written)
@@ -189,6 +266,7 @@ export function fusedLockSuite(name: string, factory: FusedLockFactory, options:
 
       it('a refused write wakes the waiters without the refused entry', async () => {
         const [holder, waiter] = await participants(2)
+        await holder!.store.set(key('k'), entry(1), 60_000)
         const lease = await won(holder!, key('k'))
         await holder!.store.set(key('k'), entry(lease.fence + 1_000), 60_000)
         expect((await waiter!.acquire(key('k'), LONG_TTL)).lease).toBeUndefined()

@@ -205,7 +205,14 @@ function refreshIn(
   return refresh(h, jobOf(flight, loader, o, current?.value, reason), reason, alreadyDone)
 }
 
-function jobOf(flight: Flight, loader: Loader<unknown>, options: ResolvedEntryOptions, stale: unknown, reason: LoadJob['reason'], storeEmpty = false): LoadJob {
+function jobOf(
+  flight: Flight,
+  loader: Loader<unknown>,
+  options: ResolvedEntryOptions,
+  stale: unknown,
+  reason: LoadJob['reason'],
+  storeEmpty = false,
+): LoadJob {
   return { key: flight.key, loader, options, stale, signal: flight.signal, reason, storeEmpty }
 }
 

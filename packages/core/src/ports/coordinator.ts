@@ -115,7 +115,9 @@ export class Coordinator {
     if (fused !== undefined) {
       const name = this.keys.entry(key)
       const hint = afterMiss ? AFTER_MISS : undefined
-      const result = await this.guard.run('lock', key, () => fused.acquire(name, this.leaseMs, hint), { onLate: (late) => this.releaseLate(key, late.lease) })
+      const result = await this.guard.run('lock', key, () => fused.acquire(name, this.leaseMs, hint), {
+        onLate: (late) => this.releaseLate(key, late.lease),
+      })
       if (!result.ok) return { kind: 'solo', fence: this.localFence('local'), degraded: true }
       const acquired = result.value
       const current = acquired.entry === undefined ? MISS : await this.tier.checked(key, acquired.entry)
