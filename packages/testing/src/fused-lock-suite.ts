@@ -83,9 +83,9 @@ export function fusedLockSuite(name: string, factory: FusedLockFactory, options:
 
       it('a held key: no lease, the stored entry, and how long the lease still runs', async () => {
         const [a, b] = await participants(2)
-        await won(a!, key('k'))
         const stored = entry(1)
         await a!.store.set(key('k'), stored, 60_000)
+        await won(a!, key('k'))
         const busy = await b!.acquire(key('k'), LONG_TTL)
         if (busy.lease !== undefined) throw new Error('expected the key to be busy')
         expect(busy.entry).toEqual(stored)
