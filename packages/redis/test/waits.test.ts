@@ -67,11 +67,13 @@ describe.skipIf(!haveRedis)('Lock.wait', () => {
           const lease = (await limited.fused!.acquire(key, 30_000)).lease!
           expect((await waiter.fused!.acquire(key, 30_000)).lease).toBeUndefined()
           const woken = waiter.fused!.wait(key, WAIT)
-          const written = entry(lease.fence, 'x'.repeat(size))
-          expect(await limited.fused!.fill(lease, { entry: written, ttlMs: 60_000 })).toEqual({ written: true, released: true })
-          expect(await woken).toEqual(pushed ? { woken: true, entry: written } : { woken: true })
+          const sent = entry(lease.fence, 'x'.repeat(size))
+          const filled = await limited.fused!.fill(lease, { entry: sent, ttlMs: 60_000 })
+          expect(filled).toMatchObject({ written: true, released: true })
+          // A key without an entry is leased as a marker: the fill takes the fence.
+          expect(await woken).toEqual(pushed ? { woken: true, entry: { ...sent, fence: filled.fence ?? lease.fence } } : { woken: true })
         }
-        // No waiter marked the lease: the wake-up goes out without the entry, whatever its size.
+        // A plain waiter (no fused acquire) is woken all the same.
         const lease = (await holder.fused!.acquire('unwatched', 30_000)).lease!
         const plain = redisLock(waiterRedis.client, { prefix })
         const plainWait = plain.wait('unwatched', WAIT)
@@ -89,6 +91,8 @@ describe.skipIf(!haveRedis)('Lock.wait', () => {
         const subscriber = Subscriber.for(port, owner, () => {})
         const waiters = new Waiters(new Commands(port, 1_000), keys, subscriber, sharded, 60_000)
         const { lock: holder } = redisBackend(holderRedis.client, { prefix })
+        // A key with an entry: the lease is at the lock key, which a waiter marks.
+        await holder.fused!.store.set('raced', entry(1, 'old'), 60_000)
         const lease = (await holder.fused!.acquire('raced', 30_000)).lease!
         await waiters.listen('raced')
         // The order a slow acquire reply produces: acquire sent, the holder's fill heard, then the busy reply.
