@@ -100,9 +100,10 @@ export function fusedLock(ctx: FusedContext): FusedLock {
   /**
    * After a miss: the lease as a marker at the value key, one plain
    * command. Nil: the key was absent, it is ours (no entry to double-check).
-   * A marker: someone else's (held for at most a lease from now). An entry,
-   * a tombstone or foreign data (landed since the caller's read): undefined,
-   * the scripted lease takes over, as it does when Redis refuses the command.
+   * A marker: someone else's (held for at most a lease from now). A fresh
+   * entry (filled since the caller's read): the answer, with no lease. A
+   * tombstone, a stale entry or foreign data: undefined, and the scripted
+   * lease takes over, as it does when Redis refuses the command.
    */
   const takeMarker = async (key: string, lease: string): Promise<Taken | undefined> => {
     const name = keys.value(key)
@@ -118,10 +119,14 @@ export function fusedLock(ctx: FusedContext): FusedLock {
     }
     if (reply === null || reply === undefined)
       return { acquired: { lease: { key, token, fence: 0 }, entry: undefined, fenceAtFill: true }, busy: undefined }
-    const holder = String(reply)
-    if (!isMarker(holder)) return undefined
-    const expiresInMs = Number(lease)
-    return { acquired: { lease: undefined, entry: undefined, expiresInMs }, busy: { holder, expiresInMs } }
+    const found = String(reply)
+    if (isMarker(found)) {
+      const expiresInMs = Number(lease)
+      return { acquired: { lease: undefined, entry: undefined, expiresInMs }, busy: { holder: found, expiresInMs } }
+    }
+    // A fill that landed since the caller's read (a quick holder) is its answer, as a busy acquire's entry is.
+    const entry = entryOf(key, found)
+    return entry !== undefined && entry.freshUntil > Date.now() ? { acquired: { lease: undefined, entry }, busy: undefined } : undefined
   }
 
   /** The lease (a marker when the key has no entry, else at the lock key) and the entry, in one script. */

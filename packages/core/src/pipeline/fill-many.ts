@@ -37,7 +37,7 @@ export interface ManyJob<T> {
  * Each key keeps its own guarantees: its own fence on write, its own
  * stand-in if the load fails. Resolves once every flight has its answer.
  */
-export async function fillMany<T>(h: HerdContext, flights: readonly Flight[], job: ManyJob<T>, storeEmpty: ReadonlySet<Flight>): Promise<void> {
+export async function fillMany<T>(h: HerdContext, flights: readonly Flight[], job: ManyJob<T>, storeEmpty: Set<Flight>): Promise<void> {
   const open = new Set(flights)
   while (open.size > 0) {
     const round = [...open]
@@ -52,8 +52,10 @@ export async function fillMany<T>(h: HerdContext, flights: readonly Flight[], jo
       if (got === undefined) return void open.delete(flight) // its callers left: the flight was failed as they did
       if (got.kind === 'solo') toLoad.push({ flight, fence: got.fence, held: undefined })
       else if (got.kind === 'busy') {
-        if (landed(h, flight, got.current, job)) open.delete(flight)
-        else busy.push(flight)
+        if (landed(h, flight, got.current, job)) return void open.delete(flight)
+        // An entry is there after all (not a fresh one): the next round's acquire is the scripted one.
+        if (got.current?.kind === 'entry') storeEmpty.delete(flight)
+        busy.push(flight)
       } else if (got.current === undefined) toCheck.push({ flight, fence: got.held.fence, held: got.held })
       else if (landed(h, flight, got.current, job)) {
         h.coordinator.release(got.held)
