@@ -120,6 +120,21 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
           await herd.close()
         }
       })
+
+      it('fetchMany of cold keys: one MGET, then a SET NX GET and a fill per key', async () => {
+        const herd = createHerd({ ...redisBackend(redis.client, { prefix }), local: { ttl: '1h' }, ttl: '1h' })
+        const storeOnly = { local: false } as const
+        const load = async (ids: readonly string[]) => ids.map((id) => ({ id }))
+        try {
+          await herd.fetchMany(['warm-1', 'warm-2'], load, storeOnly)
+          await monitor.take(redis, `${prefix}many:0`, '{batch')
+          expect(await herd.fetchMany(['batch-1', 'batch-2', 'batch-3'], load, storeOnly)).toEqual([{ id: 'batch-1' }, { id: 'batch-2' }, { id: 'batch-3' }])
+          const sent = await monitor.take(redis, `${prefix}many:1`, '{batch')
+          expect(sent.sort()).toEqual(['evalsha', 'evalsha', 'evalsha', 'mget', 'set', 'set', 'set'])
+        } finally {
+          await herd.close()
+        }
+      })
     })
   }
 })
