@@ -53,6 +53,15 @@ export interface FusedContext {
   localWaiters(): Waiters | undefined
 }
 
+/**
+ * The largest entry a marker's fill pushes. Nobody can mark a marker as
+ * waited on, so the fill can't tell whether anyone waits, and the wake-up
+ * reaches every process listening: capped, a cold fill fans out at most
+ * this much per process; a bigger entry is read with one GET by each
+ * process that did wait.
+ */
+const UNMARKED_PUSH_LIMIT = 4 * 1024
+
 /** An acquire's answer, and who holds the key when it is busy (for the wait that follows). */
 interface Taken {
   readonly acquired: FusedAcquire
@@ -73,14 +82,22 @@ function entryOf(key: string, raw: unknown): StoredEntry | undefined {
  * The miss path in three round trips (Store.get; `acquire`; `fill`), and
  * waiters woken with the value:
  *
- * - `acquire` is the lease and a read of the entry in one script; a busy
- *   key marks its lease as waited on and reports the entry and the lease's
- *   remaining time. The key's wake channel is subscribed before the script
- *   is sent (once per process, or once per slot on a Cluster), so the wait
- *   that follows needs no check of its own.
+ * - `acquire` after a miss (core's `afterMiss` hint) is one plain command,
+ *   `SET <value key> <marker> NX PX <lease> GET` (Redis ≥ 7.0): nil makes
+ *   the marker our lease, with nothing to double-check; a marker back is the
+ *   holder's. So a process that finds the key busy pays two commands in all,
+ *   its GET and this SET, and 8 processes missing one key at once cost about
+ *   3 commands each, the winner's fill included. Otherwise (a refresh, a
+ *   key holding a tombstone, Redis 6) it is one script: the lease at the
+ *   lock key and a read of the entry; a busy key marks its lease as waited
+ *   on and reports the entry and the lease's remaining time. Either way the
+ *   key's wake channel is subscribed before it is sent (once per process,
+ *   or once per slot on a Cluster), so the wait that follows needs no check.
  * - `fill` is the fenced write, the release, the wake-up (carrying the
- *   entry when someone waits and it is at most `pushLimit` bytes) and the
- *   bus message, in one script. On a Cluster the bus channel is sharded in a
+ *   entry when it is at most `pushLimit` bytes and someone waits, or may
+ *   wait: a marker can't be marked) and the bus message, in one script. A
+ *   marker's fill takes the fence as it writes and writes only while the
+ *   marker is still there. On a Cluster the bus channel is sharded in a
  *   slot of its own, so the bus message follows the script's reply instead
  *   (a script can only publish in its keys' slot).
  */
@@ -169,13 +186,14 @@ export function fusedLock(ctx: FusedContext): FusedLock {
       const ttl = write === undefined ? '0' : storeTtl(write.ttlMs)
       const payload = notify === undefined ? '' : busPayload(notify)
       const bus = inlineBus && notify !== undefined ? keys.bus : ''
-      const wake = [keys.wake(lease.key), ctx.publishCommand, wakeHeader(lease.key), String(ctx.pushLimit), bus, payload]
+      // The wake channel, how to publish, the header, the largest entry to push, and the Bus message.
+      const wake = (pushLimit: number) => [keys.wake(lease.key), ctx.publishCommand, wakeHeader(lease.key), String(pushLimit), bus, payload]
       if (isMarker(lease.token)) {
         const rest = encoded === '' ? '' : encoded.slice(encoded.indexOf(','))
         const reply = (await commands.run(
           FILL_MARKED,
           [keys.value(lease.key), keys.fence(lease.key)],
-          [lease.token, rest, ttl, ctx.fenceTtl, ...wake],
+          [lease.token, rest, ttl, ctx.fenceTtl, ...wake(Math.min(ctx.pushLimit, UNMARKED_PUSH_LIMIT))],
         )) as unknown[]
         const written = Number(reply[0]) === 1
         const released = Number(reply[1]) === 1
@@ -187,7 +205,7 @@ export function fusedLock(ctx: FusedContext): FusedLock {
       const reply = (await commands.run(
         FILL,
         [keys.value(lease.key), keys.lock(lease.key)],
-        [lease.token, write === undefined ? '0' : String(write.entry.fence), encoded, ttl, ...wake],
+        [lease.token, write === undefined ? '0' : String(write.entry.fence), encoded, ttl, ...wake(ctx.pushLimit)],
       )) as unknown[]
       const written = Number(reply[0]) === 1
       const released = Number(reply[1]) === 1

@@ -6,8 +6,8 @@ import { slotOf, tagOfSlot } from './slots.js'
  * key carries the same hash tag, so it hashes to one slot and the same
  * scripts run on a single Redis and on Redis Cluster:
  *
- *     herd:{user:1}:v      the entry (StoredEntry, see entry-format.ts)
- *     herd:{user:1}:lock   the lease: the holder's random token, PX = lease
+ *     herd:{user:1}:v      the entry (StoredEntry, see entry-format.ts), or the lease marker of a load after a miss (marker.ts)
+ *     herd:{user:1}:lock   the lease of a key that has an entry: the holder's random token, PX = lease
  *     herd:{user:1}:fence  the key's fence counter
  *     herd:wake            pub/sub channel: a lease was released (single Redis, Sentinel)
  *     herd:{3e}:wake       sharded channel of one slot, on a Cluster: a lease of a key in that slot was released

@@ -25,7 +25,12 @@ export interface RedisLockOptions extends RedisOptions {
   fenceTtl?: Duration
   /** Errors of the pub/sub connection this adapter relies on (they never reach a caller). Default: ignored. */
   onError?: (error: unknown) => void
-  /** Largest encoded entry (bytes) a fill pushes to waiters with the wake-up; larger ones are read with a GET. Default 64 KiB. */
+  /**
+   * Largest encoded entry (bytes) a fill pushes to waiters with the wake-up;
+   * larger ones are read with a GET. Default 64 KiB. A fill after a miss
+   * can't tell whether anyone waits (its lease is a marker nobody can mark),
+   * so it pushes at most 4 KiB (or this, if lower) to every listening process.
+   */
   wakePayloadLimit?: number
   /**
    * The Store (and Bus) of the same herd, made by `redisStore` / `redisBus`

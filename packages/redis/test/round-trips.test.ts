@@ -128,7 +128,11 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
         try {
           await herd.fetchMany(['warm-1', 'warm-2'], load, storeOnly)
           await monitor.take(redis, `${prefix}many:0`, '{batch')
-          expect(await herd.fetchMany(['batch-1', 'batch-2', 'batch-3'], load, storeOnly)).toEqual([{ id: 'batch-1' }, { id: 'batch-2' }, { id: 'batch-3' }])
+          expect(await herd.fetchMany(['batch-1', 'batch-2', 'batch-3'], load, storeOnly)).toEqual([
+            { id: 'batch-1' },
+            { id: 'batch-2' },
+            { id: 'batch-3' },
+          ])
           const sent = await monitor.take(redis, `${prefix}many:1`, '{batch')
           expect(sent.sort()).toEqual(['evalsha', 'evalsha', 'evalsha', 'mget', 'set', 'set', 'set'])
         } finally {
