@@ -114,12 +114,19 @@ describe('suite 8, many keys (smoke)', () => {
 })
 
 describe.skipIf(!redisReady())('suites 2 and 5 on a real redis-server (smoke)', () => {
-  it('suite 2: one loader call across 4 processes', async () => {
+  it('suite 2: one loader call across 4 processes; 8 processes × 50 cold keys: one load per key, at most 3 commands per key per process', async () => {
     const result = await fleet.run({ smoke: true })
-    const data = result.data as Samples<{ loaderCalls: number; errors: number }>
-    expect(data.herd![0]!.loaderCalls).toBe(1)
-    expect(data.herd![0]!.errors).toBe(0)
-    expect(data['naive cache-aside']![0]!.loaderCalls).toBe(200)
+    const data = result.data as {
+      stampede: Samples<{ loaderCalls: number; errors: number }>
+      coldKeys: Record<string, { loaderCalls: number; perKeyPerProcess: number; errors: number }>
+    }
+    expect(data.stampede.herd![0]!.loaderCalls).toBe(1)
+    expect(data.stampede.herd![0]!.errors).toBe(0)
+    expect(data.stampede['naive cache-aside']![0]!.loaderCalls).toBe(200)
+    // Part B: 8 processes × 50 cold keys at once: each key loaded once, at most 3 commands per key per process.
+    expect(data.coldKeys.herd).toMatchObject({ loaderCalls: 50, errors: 0 })
+    expect(data.coldKeys.herd!.perKeyPerProcess).toBeLessThanOrEqual(3)
+    expect(data.coldKeys['naive cache-aside']!.loaderCalls).toBe(400)
   })
 
   it('suite 5: a shared-tier hit is one round trip; a local-tier hit is none', async () => {

@@ -11,6 +11,8 @@ import type { CacheInstance } from '../contenders/memory.js'
 export type ToChild =
   | { type: 'setup'; contender: string; url: string; ttlMs: number; local: boolean }
   | { type: 'go'; at: number; key: string; callers: number }
+  /** One caller per key, every key at once (part B: commands per cold key). */
+  | { type: 'go-many'; at: number; keys: string[] }
   | { type: 'teardown' }
   | { type: 'exit' }
   | { type: 'result'; id: number; value: unknown }
@@ -27,6 +29,7 @@ export type FromChild =
       loads: Array<{ start: number; end: number }>
       stats?: Record<string, number>
     }
+  | { type: 'done-many'; errors: number; firstError?: string }
   | { type: 'closed' }
   | { type: 'failed'; message: string }
 
@@ -84,6 +87,27 @@ async function handle(message: ToChild): Promise<void> {
         firstError: result.firstError === undefined ? undefined : String((result.firstError as Error)?.stack ?? result.firstError),
         loads,
         stats: target.stats?.(),
+      })
+      return
+    }
+    case 'go-many': {
+      const wait = message.at - epochNow()
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+      const target = instance!
+      const failures = (
+        await Promise.all(
+          message.keys.map((key) =>
+            target.get(key).then(
+              () => undefined,
+              (error: unknown) => error,
+            ),
+          ),
+        )
+      ).filter((e) => e !== undefined)
+      send({
+        type: 'done-many',
+        errors: failures.length,
+        firstError: failures.length > 0 ? String((failures[0] as Error)?.stack ?? failures[0]) : undefined,
       })
       return
     }

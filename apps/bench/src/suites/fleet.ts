@@ -16,6 +16,7 @@ import { Db, row } from '../lib/db.js'
 import { int, ms, ratio } from '../lib/format.js'
 import { progress } from '../lib/progress.js'
 import type { TargetCheck } from '../lib/report.js'
+import { diff, parseCommandStats } from '../lib/redis-count.js'
 import { latency, median, shuffle } from '../lib/stats.js'
 import { begin } from '../lib/suite-result.js'
 import type { FromChild, ToChild } from './fleet-child.js'
@@ -44,9 +45,11 @@ interface Sample {
 
 type Done = Extract<FromChild, { type: 'done' }>
 
-async function round(children: ChildProcess[], db: Db, server: RedisServer, contender: string, callers: number, key: string): Promise<Sample> {
+const send = (c: ChildProcess, m: ToChild) => c.send(m)
+
+/** Every process creates its `contender` instance on a flushed Redis. */
+async function setUp(children: readonly ChildProcess[], server: RedisServer, contender: string): Promise<void> {
   await server.command('FLUSHALL')
-  const send = (c: ChildProcess, m: ToChild) => c.send(m)
   await Promise.all(
     children.map((c) => {
       const ready = nextMessage(c, (m): m is FromChild => m?.type === 'ready', 20_000, `setup of ${contender}`)
@@ -54,6 +57,20 @@ async function round(children: ChildProcess[], db: Db, server: RedisServer, cont
       return ready
     }),
   )
+}
+
+async function tearDown(children: readonly ChildProcess[], contender: string): Promise<void> {
+  await Promise.all(
+    children.map((c) => {
+      const closed = nextMessage(c, (m): m is FromChild => m?.type === 'closed', 20_000, `teardown of ${contender}`)
+      send(c, { type: 'teardown' })
+      return closed
+    }),
+  )
+}
+
+async function round(children: ChildProcess[], db: Db, server: RedisServer, contender: string, callers: number, key: string): Promise<Sample> {
+  await setUp(children, server, contender)
   db.reset()
   const at = epochNow() + 250
   const done = await Promise.all(
@@ -63,13 +80,7 @@ async function round(children: ChildProcess[], db: Db, server: RedisServer, cont
       return result
     }),
   )
-  await Promise.all(
-    children.map((c) => {
-      const closed = nextMessage(c, (m): m is FromChild => m?.type === 'closed', 20_000, `teardown of ${contender}`)
-      send(c, { type: 'teardown' })
-      return closed
-    }),
-  )
+  await tearDown(children, contender)
   const firstFill = Math.min(...done.flatMap((d) => d.loads.map((l) => l.end)))
   const all = done.flatMap((d) => d.resolvedAt.map((t) => t - firstFill))
   const remote = done.filter((d) => d.loads.length === 0).flatMap((d) => d.resolvedAt.map((t) => t - firstFill))
@@ -94,6 +105,54 @@ async function round(children: ChildProcess[], db: Db, server: RedisServer, cont
   }
 }
 
+/** Part B: what every process missing the same cold keys at once costs Redis. */
+interface ColdKeys {
+  loaderCalls: number
+  /** Commands Redis executed (INFO commandstats: scripts' own included) per key per process, one-time subscriptions apart. */
+  perKeyPerProcess: number
+  /** (S)SUBSCRIBEs: once per process (per slot on a Cluster) over its life, not per key. */
+  subscriptions: number
+  commands: Record<string, number>
+  errors: number
+}
+
+const SUBSCRIBE = /^(s|p)?subscribe$/
+
+async function coldKeys(
+  children: readonly ChildProcess[],
+  db: Db,
+  server: RedisServer,
+  contender: string,
+  keyCount: number,
+  tag: string,
+): Promise<ColdKeys> {
+  await setUp(children, server, contender)
+  const stats = async () => parseCommandStats(String(await server.command('INFO', 'commandstats')))
+  const before = await stats()
+  db.reset()
+  const keys = Array.from({ length: keyCount }, (_, i) => `${tag}:${i}`)
+  const at = epochNow() + 250
+  const done = await Promise.all(
+    children.map((c) => {
+      const result = nextMessage(c, (m): m is Extract<FromChild, { type: 'done-many' }> => m?.type === 'done-many', 120_000, `the ${contender} cold keys`)
+      send(c, { type: 'go-many', at, keys })
+      return result
+    }),
+  )
+  const commands = diff(await stats(), before)
+  delete commands.info // the reading itself
+  await tearDown(children, contender)
+  const errors = done.reduce((n, d) => n + d.errors, 0)
+  if (errors > 0) console.error(`\n${contender}: ${errors} cold-key fetches failed; first: ${done.find((d) => d.firstError)?.firstError}`)
+  let perKey = 0
+  let subscriptions = 0
+  for (const [name, n] of Object.entries(commands)) {
+    if (SUBSCRIBE.test(name)) subscriptions += n
+    else perKey += n
+  }
+  return { loaderCalls: db.queries, perKeyPerProcess: perKey / (keyCount * children.length), subscriptions, commands, errors }
+}
+
 export const fleet: Suite = {
   name: 'fleet',
   aliases: ['2', 'cross-process', 'stampede-fleet'],
@@ -103,6 +162,9 @@ export const fleet: Suite = {
     const rounds = options.rounds ?? (options.smoke ? 1 : 5)
     const processes = 4
     const callers = options.smoke ? 50 : 250
+    // Part B: every process misses the same cold keys at once, one caller per key.
+    const manyProcesses = 8
+    const manyKeys = options.smoke ? 50 : 1_000
     const contenders = REDIS_CONTENDERS.filter((c) => !options.only || options.only.includes(c.name))
     const configs = contenders.map((c) => ({ name: c.name, config: c.describe({ ttlMs: TTL_MS, staleMs: 0, local: true }) }))
     const settings = {
@@ -112,6 +174,7 @@ export const fleet: Suite = {
       db: { maxConcurrent: 5, queryMs: 20, sharedByEveryProcess: true },
       ttlMs: TTL_MS,
       key: 'cold (FLUSHALL before each round)',
+      coldKeys: { processes: manyProcesses, keys: manyKeys, callersPerKey: 1, db: { maxConcurrent: 50, queryMs: 5 } },
     }
     if (!redisReady()) {
       return clock.finish({
@@ -125,31 +188,44 @@ export const fleet: Suite = {
       })
     }
     const p = progress(this.name)
-    const db = new Db({ maxConcurrent: 5, queryMs: 20 })
+    const stampedeDb = new Db({ maxConcurrent: 5, queryMs: 20 })
+    // Part B loads thousands of keys (the peers load each once per process): a bigger, quicker pool.
+    const manyDb = new Db({ maxConcurrent: 50, queryMs: 5 })
+    let db = stampedeDb
     let server: RedisServer | undefined
     const children: ChildProcess[] = []
     const samples: Record<string, Sample[]> = {}
+    const cold: Record<string, ColdKeys> = {}
+    const spawn = () => {
+      const child = spawnTs(CHILD)
+      child.on('message', (m: FromChild) => {
+        if (m?.type !== 'query') return
+        const pool = db
+        void pool
+          .query(() => row(m.key, pool.queries))
+          .then((value) => {
+            if (child.connected) child.send({ type: 'result', id: m.id, value } satisfies ToChild)
+          })
+      })
+      children.push(child)
+    }
     try {
       server = await startRedis()
       p.step(`starting ${processes} processes`)
-      for (let i = 0; i < processes; i++) {
-        const child = spawnTs(CHILD)
-        child.on('message', (m: FromChild) => {
-          if (m?.type !== 'query') return
-          void db
-            .query(() => row(m.key, db.queries))
-            .then((value) => {
-              if (child.connected) child.send({ type: 'result', id: m.id, value } satisfies ToChild)
-            })
-        })
-        children.push(child)
-      }
+      for (let i = 0; i < processes; i++) spawn()
       let n = 0
       for (let r = 0; r < rounds; r++) {
         for (const c of shuffle([...contenders])) {
           p.step(`round ${r + 1}/${rounds}: ${c.name}`)
           ;(samples[c.name] ??= []).push(await round(children, db, server, c.name, callers, `cold:${n++}`))
         }
+      }
+      while (children.length < manyProcesses) spawn()
+      const fleet = children.slice(0, manyProcesses)
+      db = manyDb
+      for (const c of shuffle([...contenders])) {
+        p.step(`${manyProcesses} processes × ${manyKeys} cold keys: ${c.name}`)
+        cold[c.name] = await coldKeys(fleet, db, server, c.name, manyKeys, `many:${c.name}`)
       }
     } finally {
       await Promise.all(children.map((c) => stopChild(c)))
@@ -182,6 +258,25 @@ export const fleet: Suite = {
         })
       }
     }
+    if (cold.herd) {
+      targets.push(
+        {
+          target: `${manyProcesses} processes × ${manyKeys} cold keys at once: 1 loader call per key across the fleet`,
+          measured: `${int(cold.herd.loaderCalls)} loader calls`,
+          met: cold.herd.loaderCalls === manyKeys,
+        },
+        {
+          target: `same: at most 3 Redis commands per key per process (executed, scripts' own included; one-time subscriptions apart)`,
+          measured: cold.herd.perKeyPerProcess.toFixed(2),
+          met: cold.herd.perKeyPerProcess <= 3,
+        },
+      )
+    }
+    const top = (commands: Record<string, number>) =>
+      Object.entries(commands)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, n]) => `${name} ${int(n)}`)
+        .join(', ')
     const herdTotal = samples.herd ? med('herd', 'totalMs') : NaN
     return clock.finish({
       settings,
@@ -226,10 +321,24 @@ export const fleet: Suite = {
             "Bentocache's and cache-manager's stampede protection is per process (in-memory lock / coalescing), so each process loads once.",
           ],
         },
+        {
+          title: `B. ${manyProcesses} processes × ${manyKeys} cold keys at once, one caller per key: what Redis executed`,
+          columns: ['library', 'loader calls', 'commands per key per process', 'one-time subscriptions', 'commands (INFO commandstats)'],
+          rows: contenders
+            .filter((c) => cold[c.name])
+            .map((c) => {
+              const r = cold[c.name]!
+              return [c.name, int(r.loaderCalls), r.perKeyPerProcess.toFixed(2), int(r.subscriptions), top(r.commands)]
+            }),
+          notes: [
+            'Every command Redis executed while the processes fetched, counted by the server (INFO commandstats before and after): the commands Lua scripts run inside Redis are included, as are one-time subscriptions.',
+            `A library that coordinates nothing sends its GET and SET per key per process, and loads every key in every process (${manyProcesses} loader calls per key); herd loads each key once for the fleet.`,
+          ],
+        },
       ],
       targets,
       notes: [],
-      data: samples,
+      data: { stampede: samples, coldKeys: cold },
     })
   },
 }
