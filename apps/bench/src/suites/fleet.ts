@@ -108,15 +108,21 @@ async function round(children: ChildProcess[], db: Db, server: RedisServer, cont
 /** Part B: what every process missing the same cold keys at once costs Redis. */
 interface ColdKeys {
   loaderCalls: number
-  /** Commands Redis executed (INFO commandstats: scripts' own included) per key per process, one-time subscriptions apart. */
+  /** Commands Redis executed (INFO commandstats: scripts' own included) per key per process, per-process ones apart. */
   perKeyPerProcess: number
-  /** (S)SUBSCRIBEs: once per process (per slot on a Cluster) over its life, not per key. */
-  subscriptions: number
+  /** Commands a process sends whatever the number of keys (see PER_PROCESS). */
+  perProcess: number
   commands: Record<string, number>
   errors: number
 }
 
-const SUBSCRIBE = /^(s|p)?subscribe$/
+/**
+ * Commands that don't scale with the keys: (S)SUBSCRIBE, once per process (per
+ * slot on a Cluster) over its life; and MGET, which no library here sends for
+ * a key-by-key fetch: it is herd's read of its namespace's tag record (the
+ * clear() generation), at most once per process per local-tier ttl.
+ */
+const PER_PROCESS = /^((s|p)?subscribe|mget)$/
 
 async function coldKeys(
   children: readonly ChildProcess[],
@@ -127,30 +133,39 @@ async function coldKeys(
   tag: string,
 ): Promise<ColdKeys> {
   await setUp(children, server, contender)
+  const fetchAll = (keys: string[]) => {
+    const at = epochNow() + 250
+    return Promise.all(
+      children.map((c) => {
+        const result = nextMessage(
+          c,
+          (m): m is Extract<FromChild, { type: 'done-many' }> => m?.type === 'done-many',
+          120_000,
+          `the ${contender} cold keys`,
+        )
+        send(c, { type: 'go-many', at, keys })
+        return result
+      }),
+    )
+  }
+  // A fleet that has been up: every process has fetched before (scripts cached, subscriptions made, startup reads done).
+  await fetchAll([`${tag}:warm`])
   const stats = async () => parseCommandStats(String(await server.command('INFO', 'commandstats')))
   const before = await stats()
   db.reset()
-  const keys = Array.from({ length: keyCount }, (_, i) => `${tag}:${i}`)
-  const at = epochNow() + 250
-  const done = await Promise.all(
-    children.map((c) => {
-      const result = nextMessage(c, (m): m is Extract<FromChild, { type: 'done-many' }> => m?.type === 'done-many', 120_000, `the ${contender} cold keys`)
-      send(c, { type: 'go-many', at, keys })
-      return result
-    }),
-  )
+  const done = await fetchAll(Array.from({ length: keyCount }, (_, i) => `${tag}:${i}`))
   const commands = diff(await stats(), before)
   delete commands.info // the reading itself
   await tearDown(children, contender)
   const errors = done.reduce((n, d) => n + d.errors, 0)
   if (errors > 0) console.error(`\n${contender}: ${errors} cold-key fetches failed; first: ${done.find((d) => d.firstError)?.firstError}`)
   let perKey = 0
-  let subscriptions = 0
+  let perProcess = 0
   for (const [name, n] of Object.entries(commands)) {
-    if (SUBSCRIBE.test(name)) subscriptions += n
+    if (PER_PROCESS.test(name)) perProcess += n
     else perKey += n
   }
-  return { loaderCalls: db.queries, perKeyPerProcess: perKey / (keyCount * children.length), subscriptions, commands, errors }
+  return { loaderCalls: db.queries, perKeyPerProcess: perKey / (keyCount * children.length), perProcess, commands, errors }
 }
 
 export const fleet: Suite = {
@@ -266,7 +281,7 @@ export const fleet: Suite = {
           met: cold.herd.loaderCalls === manyKeys,
         },
         {
-          target: `same: at most 3 Redis commands per key per process (executed, scripts' own included; one-time subscriptions apart)`,
+          target: `same: at most 3 Redis commands per key per process (executed, scripts' own included), plus a constant per process`,
           measured: cold.herd.perKeyPerProcess.toFixed(2),
           met: cold.herd.perKeyPerProcess <= 3,
         },
@@ -323,15 +338,16 @@ export const fleet: Suite = {
         },
         {
           title: `B. ${manyProcesses} processes × ${manyKeys} cold keys at once, one caller per key: what Redis executed`,
-          columns: ['library', 'loader calls', 'commands per key per process', 'one-time subscriptions', 'commands (INFO commandstats)'],
+          columns: ['library', 'loader calls', 'commands per key per process', 'per-process commands', 'commands (INFO commandstats)'],
           rows: contenders
             .filter((c) => cold[c.name])
             .map((c) => {
               const r = cold[c.name]!
-              return [c.name, int(r.loaderCalls), r.perKeyPerProcess.toFixed(2), int(r.subscriptions), top(r.commands)]
+              return [c.name, int(r.loaderCalls), r.perKeyPerProcess.toFixed(2), int(r.perProcess), top(r.commands)]
             }),
           notes: [
-            'Every command Redis executed while the processes fetched, counted by the server (INFO commandstats before and after): the commands Lua scripts run inside Redis are included, as are one-time subscriptions.',
+            'Every command Redis executed while the processes fetched, counted by the server (INFO commandstats before and after), the commands Lua scripts run inside Redis included. Each process fetched one key first (scripts cached, subscriptions made), as in a fleet that has been up.',
+            '"per-process commands" do not scale with the keys: (S)SUBSCRIBE (once per process, per slot on a Cluster) and herd\'s read of its namespace\'s tag record (an MGET, at most once per process per local-tier ttl).',
             `A library that coordinates nothing sends its GET and SET per key per process, and loads every key in every process (${manyProcesses} loader calls per key); herd loads each key once for the fleet.`,
           ],
         },
