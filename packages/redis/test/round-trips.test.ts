@@ -1,8 +1,9 @@
 import { connect as connectSocket, type Socket } from 'node:net'
 import { createHerd } from '@herd/core'
+import { type RedisServer, startRedis } from '@herd/testing/redis-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisBackend } from '../src/index.js'
-import { type Connected, LIBRARIES, connect, haveRedis, redisUrl, uniquePrefix } from './clients.js'
+import { type Connected, LIBRARIES, connect, haveRedis, uniquePrefix } from './clients.js'
 
 /**
  * What a client sends Redis, from MONITOR: every command a client sent is a
@@ -72,14 +73,21 @@ class Monitor {
 }
 
 describe.skipIf(!haveRedis)('round trips of each operation (commands clients send, from MONITOR)', () => {
+  // A server of this file's own: another file's SCRIPT FLUSH or restart would add NOSCRIPT retries to the counts.
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await startRedis()
+  })
+  afterAll(() => server?.stop())
+
   for (const library of LIBRARIES) {
     describe(library, () => {
       let redis: Connected
       let monitor: Monitor
       const prefix = uniquePrefix()
       beforeAll(async () => {
-        redis = await connect({ library, topology: 'single' })
-        monitor = await Monitor.open(redisUrl, prefix)
+        redis = await connect({ library, topology: 'single' }, { url: server.url, clusterUrls: [], sentinel: { name: '', nodes: [] } })
+        monitor = await Monitor.open(server.url, prefix)
       })
       afterAll(() => monitor.close())
 
