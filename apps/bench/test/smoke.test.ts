@@ -126,7 +126,8 @@ describe.skipIf(!redisReady())('suites 2 and 5 on a real redis-server (smoke)', 
     // Part B: 8 processes × 50 cold keys at once: each key loaded once, at most 3 commands per key per process.
     expect(data.coldKeys.herd).toMatchObject({ loaderCalls: 50, errors: 0 })
     expect(data.coldKeys.herd!.perKeyPerProcess).toBeLessThanOrEqual(3)
-    expect(data.coldKeys['naive cache-aside']!.loaderCalls).toBe(400)
+    // The naive cache-aside ran too; how many of its processes load a key depends on timing, so its count isn't asserted.
+    expect(data.coldKeys['naive cache-aside']).toMatchObject({ errors: 0 })
   })
 
   it('suite 5: a shared-tier hit is one round trip; a local-tier hit is none', async () => {
