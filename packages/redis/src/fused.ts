@@ -188,30 +188,34 @@ export function fusedLock(ctx: FusedContext): FusedLock {
       const bus = inlineBus && notify !== undefined ? keys.bus : ''
       // The wake channel, how to publish, the header, the largest entry to push, and the Bus message.
       const wake = (pushLimit: number) => [keys.wake(lease.key), ctx.publishCommand, wakeHeader(lease.key), String(pushLimit), bus, payload]
-      if (isMarker(lease.token)) {
-        const rest = encoded === '' ? '' : encoded.slice(encoded.indexOf(','))
-        const reply = (await commands.run(
-          FILL_MARKED,
-          [keys.value(lease.key), keys.fence(lease.key)],
-          [lease.token, rest, ttl, ctx.fenceTtl, ...wake(Math.min(ctx.pushLimit, UNMARKED_PUSH_LIMIT))],
-        )) as unknown[]
-        const written = Number(reply[0]) === 1
-        const released = Number(reply[1]) === 1
-        const fence = reply[2] === '' || reply[2] == null ? undefined : Number(reply[2])
-        if (released) ctx.localWaiters()?.wake(lease.key, fence === undefined ? undefined : { ...write!.entry, fence })
-        if (afterBus && notify !== undefined && (written || write === undefined)) publishAfter(payload)
-        return fence === undefined ? { written, released } : { written, released, fence }
-      }
-      const reply = (await commands.run(
-        FILL,
-        [keys.value(lease.key), keys.lock(lease.key)],
-        [lease.token, write === undefined ? '0' : String(write.entry.fence), encoded, ttl, ...wake(ctx.pushLimit)],
-      )) as unknown[]
+      const marked = isMarker(lease.token)
+      const reply = (
+        marked
+          ? await commands.run(
+              FILL_MARKED,
+              [keys.value(lease.key), keys.fence(lease.key)],
+              [
+                lease.token,
+                encoded === '' ? '' : encoded.slice(encoded.indexOf(',')),
+                ttl,
+                ctx.fenceTtl,
+                ...wake(Math.min(ctx.pushLimit, UNMARKED_PUSH_LIMIT)),
+              ],
+            )
+          : await commands.run(
+              FILL,
+              [keys.value(lease.key), keys.lock(lease.key)],
+              [lease.token, write === undefined ? '0' : String(write.entry.fence), encoded, ttl, ...wake(ctx.pushLimit)],
+            )
+      ) as unknown[]
       const written = Number(reply[0]) === 1
       const released = Number(reply[1]) === 1
-      if (released) ctx.localWaiters()?.wake(lease.key, written && ttl !== '0' ? write!.entry : undefined)
+      // A marker's fill took its fence as it wrote ('' when it wrote nothing that stays).
+      const fence = marked && reply[2] != null && reply[2] !== '' ? Number(reply[2]) : undefined
+      const kept = written && ttl !== '0' ? (fence === undefined ? write!.entry : { ...write!.entry, fence }) : undefined
+      if (released) ctx.localWaiters()?.wake(lease.key, kept)
       if (afterBus && notify !== undefined && (written || write === undefined)) publishAfter(payload)
-      return { written, released }
+      return fence === undefined ? { written, released } : { written, released, fence }
     },
 
     async wait(key, timeoutMs, signal): Promise<FusedWait> {

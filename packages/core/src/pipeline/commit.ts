@@ -75,12 +75,14 @@ async function writeEverywhere(h: HerdContext, write: Write): Promise<TierWrite>
   if (keepUntil - now > h.longestLifetimeMs) h.longestLifetimeMs = keepUntil - now
   let result: TierWrite
   let notified = false
+  // What the Bus says of it: a load or a set is a new value.
+  const message = kind === 'delete' ? 'delete' : 'set'
   const fills = held !== undefined && h.coordinator.fused !== undefined && (fence === 'next' || fence.kind === 'fleet')
   if (fills || fence === 'next') {
-    const notify = h.coordinator.notifiesOnFill && bus ? h.bus.message(kind === 'delete' ? 'delete' : 'set', key) : undefined
+    const notify = h.coordinator.notifiesOnFill && bus ? h.bus.message(message, key) : undefined
     result = fills
       ? await h.coordinator.fill(held!, { entry, encoded, keepUntil }, now, notify)
-      : await h.coordinator.writeWithNextFence(key, kind === 'delete' ? 'delete' : 'set', { entry, encoded, keepUntil }, now, notify)
+      : await h.coordinator.writeWithNextFence(key, message, { entry, encoded, keepUntil }, now, notify)
     notified = notify !== undefined && result !== 'local-only'
     if (notified) h.bus.delivered(notify!)
   } else {
@@ -92,6 +94,6 @@ async function writeEverywhere(h: HerdContext, write: Write): Promise<TierWrite>
   }
   // In-process protection while the fleet is unreachable: this process loads the key at most once per backoff.
   if (kind === 'load' && result === 'local-only') h.holdOff.hold(key, h.errorBackoffMs, now)
-  if (result === 'written' && !notified && bus && h.bus.bus !== undefined) h.bus.publish(kind === 'delete' ? 'delete' : 'set', key)
+  if (result === 'written' && !notified && bus && h.bus.bus !== undefined) h.bus.publish(message, key)
   return result
 }

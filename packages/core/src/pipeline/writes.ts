@@ -25,8 +25,7 @@ export async function set(h: HerdContext, key: string, value: unknown, options: 
   const o = options === undefined ? h.defaults : resolveEntryOptions(h.defaults, options, 'set()', SET_OPTION_KEYS)
   const strict = strictOf(options, 'set()', SET_OPTION_KEYS)
   const encoded = h.tier.encode(value)
-  // Under a Lock that writes in one trip, the write takes its own fence; otherwise one is asked for first.
-  const fence: Fence | 'next' = h.coordinator.writesInOneTrip ? 'next' : await h.coordinator.fence(key)
+  const fence = await h.coordinator.writeFence(key)
   const now = h.clock.now()
   const entry = buildEntry(h.tier.roundTrip(encoded, value), o, fence === 'next' ? 0 : fence.value, now, 0)
   if (entry === undefined) return
@@ -60,8 +59,7 @@ export async function expire(h: HerdContext, key: string, options?: InvalidateOp
 /** Removes the entry everywhere, local tiers included; a fenced tombstone keeps a load in flight from bringing it back. */
 export async function remove(h: HerdContext, key: string, options?: InvalidateOptions): Promise<void> {
   const strict = checkInvalidation(h, key, 'delete', options)
-  // As for set(): under a Lock that writes in one trip, the tombstone's write takes its own fence.
-  const fence: Fence | 'next' = h.coordinator.writesInOneTrip ? 'next' : await h.coordinator.fence(key)
+  const fence = await h.coordinator.writeFence(key)
   const now = h.clock.now()
   const keepUntil = now + h.tombstoneMs
   const gone = tombstone(fence === 'next' ? 0 : fence.value, now)

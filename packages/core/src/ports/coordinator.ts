@@ -180,9 +180,13 @@ export class Coordinator {
     return { stop: () => renewal.cancel() }
   }
 
-  /** Whether a write without a lease (set, delete's tombstone) can take its fence, reach the Store and tell the fleet in one round trip. */
-  get writesInOneTrip(): boolean {
-    return this.fused?.write !== undefined
+  /**
+   * The fence for a write without a lease (set, delete's tombstone): `next`
+   * where the fused Lock's one-trip write takes it itself (writeWithNextFence),
+   * else one asked for first (fence()).
+   */
+  writeFence(key: string): Promise<Fence | 'next'> {
+    return this.fused?.write !== undefined ? Promise.resolve('next') : this.fence(key)
   }
 
   /**
