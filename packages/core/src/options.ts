@@ -170,6 +170,14 @@ export interface HerdOptions extends EntryOptions {
   /** At most this many loader runs at once in this process (bulkhead). Default: unbounded. */
   maxConcurrentLoads?: number
   /**
+   * At most this many background refreshes (stale-while-revalidate, early,
+   * keepFresh) at once in this process; the rest wait their turn, their
+   * stale values served meanwhile. A tag expiry or a cold start can make
+   * thousands of keys stale at once: unbounded, each one's lock call and
+   * load would start together. A `fetchMany` refresh is one. Default: 64.
+   */
+  maxConcurrentRefreshes?: number
+  /**
    * Where herd writes what it can't tell a caller: backend failures (one line
    * per source per 30 s), breaker changes, misconfiguration. pino's logger,
    * or anything with `error(fields, message)` and `warn(fields, message)`.

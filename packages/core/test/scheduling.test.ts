@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { HerdArgumentError, createHerd, type Herd } from '../src/index.js'
 import { advance, settle, useFakeClock } from './support/clock.js'
 import { countingLoader, sleep } from './support/helpers.js'
@@ -34,6 +34,86 @@ describe('bulkhead', () => {
     await expect(queued).rejects.toThrow('left')
     await settle(blocker)
     await expect(herd.fetch('c', countingLoader('c'))).resolves.toBe('c')
+  })
+})
+
+describe('refresh bulkhead', () => {
+  /** A loader that counts how many of its runs overlap, and answers `value` after `ms`. */
+  const overlapping = (value: string, ms = 15) => {
+    const seen = { calls: 0, running: 0, peak: 0 }
+    const loader = async ({ key }: { key: string }) => {
+      seen.calls++
+      seen.peak = Math.max(seen.peak, ++seen.running)
+      await sleep(ms)
+      seen.running--
+      return `${key}@${value}`
+    }
+    return Object.assign(loader, seen, { seen })
+  }
+  const refreshesDone = (n: number) =>
+    new Promise<void>((resolve) => {
+      let done = 0
+      herd.on('refresh', () => ++done === n && resolve())
+    })
+  const keys = Array.from({ length: 10 }, (_, i) => `k${i}`)
+
+  it('maxConcurrentRefreshes bounds background refreshes; the rest wait their turn, stale values are served meanwhile, every key is refreshed once', async () => {
+    herd = createHerd({ ttl: 100, staleWhileRevalidate: 60_000, jitter: 0, beta: 0, maxConcurrentRefreshes: 2 })
+    await settle(Promise.all(keys.map((k) => herd.fetch(k, async () => `${k}@1`))))
+    await advance(200)
+    const v2 = overlapping('2')
+    const done = refreshesDone(10)
+    // Every caller is answered at once with the stale value, though only two refreshes run.
+    await expect(Promise.all(keys.map((k) => herd.fetch(k, v2)))).resolves.toEqual(keys.map((k) => `${k}@1`))
+    await settle(done)
+    expect([v2.seen.calls, v2.seen.peak]).toEqual([10, 2])
+    expect(herd.stats().refreshes).toBe(10)
+    await expect(Promise.all(keys.map((k) => herd.fetch(k, v2)))).resolves.toEqual(keys.map((k) => `${k}@2`))
+    expect(v2.seen.calls).toBe(10)
+  })
+
+  it('a fetchMany refresh takes one place, whatever its size', async () => {
+    herd = createHerd({ ttl: 100, staleWhileRevalidate: 60_000, jitter: 0, beta: 0, maxConcurrentRefreshes: 1 })
+    await settle(herd.fetchMany(keys, async (ks) => new Map(ks.map((k) => [k, `${k}@1`]))))
+    await settle(herd.fetch('x', async () => 'x@1'))
+    await advance(200)
+    const one = overlapping('2')
+    const batches: number[] = []
+    const done = refreshesDone(11)
+    const stale = await herd.fetchMany(keys, async (ks) => {
+      batches.push(ks.length)
+      await one({ key: 'batch' })
+      return new Map(ks.map((k) => [k, `${k}@2`]))
+    })
+    expect(stale).toEqual(keys.map((k) => `${k}@1`))
+    await expect(herd.fetch('x', one)).resolves.toBe('x@1')
+    await settle(done)
+    // The batch ran as one, and the single key's refresh waited for it.
+    expect([batches, one.seen.calls, one.seen.peak]).toEqual([[10], 2, 1])
+  })
+
+  it('close() while refreshes wait their turn: everything settles, nothing is left running or queued', async () => {
+    herd = createHerd({ ttl: 100, staleWhileRevalidate: 60_000, jitter: 0, beta: 0, maxConcurrentRefreshes: 1 })
+    await settle(Promise.all(keys.map((k) => herd.fetch(k, async () => `${k}@1`))))
+    await advance(200)
+    // The running refresh hangs until its signal aborts; nine wait behind it.
+    const hanging = vi.fn(
+      ({ signal }: { signal: AbortSignal }) => new Promise<string>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    )
+    await expect(Promise.all(keys.map((k) => herd.fetch(k, hanging)))).resolves.toEqual(keys.map((k) => `${k}@1`))
+    await advance(10)
+    expect(hanging).toHaveBeenCalledTimes(1)
+    await settle(herd.close())
+    await advance(60_000)
+    expect(hanging).toHaveBeenCalledTimes(1)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('rejects a bound that is not a positive integer', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, '4']) {
+      expect(() => createHerd({ maxConcurrentRefreshes: bad as number })).toThrow(HerdArgumentError)
+    }
+    expect(() => createHerd({ maxConcurrentRefreshes: Infinity }).close()).not.toThrow()
   })
 })
 

@@ -48,4 +48,21 @@ export class Cancel {
   }
 }
 
+/**
+ * A Cancel that aborts once every one of `cancels` has (a batch whose keys'
+ * callers have all gone), with `reason`. `stop` removes its listeners.
+ */
+export function cancelWhenAll(cancels: readonly Cancel[], reason: () => unknown): { cancel: Cancel; stop: () => void } {
+  const cancel = new Cancel()
+  let live = cancels.length
+  const onAbort = (): void => {
+    if (--live === 0) cancel.abort(reason())
+  }
+  const stops = cancels.map((each) => {
+    if (each.aborted) onAbort()
+    return each.onAbort(onAbort)
+  })
+  return { cancel, stop: () => stops.forEach((stop) => stop()) }
+}
+
 function noop(): void {}

@@ -49,6 +49,7 @@ const HERD_OPTION_KEYS = new Set([
   'operationTimeout',
   'breaker',
   'maxConcurrentLoads',
+  'maxConcurrentRefreshes',
   'logger',
   'namespace',
   'recovery',
@@ -77,6 +78,8 @@ export class HerdContext {
   readonly recovery: Recovery
   readonly local: LocalTier | undefined
   readonly bulkhead: Bulkhead
+  /** Background refreshes running at once (maxConcurrentRefreshes); the rest queue. */
+  readonly refreshBulkhead: Bulkhead
   /** One flight per key in this process. */
   readonly flights = new Map<string, Flight>()
   /** Keys not to load or refresh again before a time. */
@@ -114,6 +117,7 @@ export class HerdContext {
     const operationTimeoutMs = positiveMs(options.operationTimeout ?? 1_000, 'operationTimeout')
     this.errorBackoffMs = toMs(options.errorBackoff ?? 1_000, 'errorBackoff')
     this.bulkhead = new Bulkhead(positiveInteger(options.maxConcurrentLoads ?? Infinity, 'maxConcurrentLoads', true))
+    this.refreshBulkhead = new Bulkhead(positiveInteger(options.maxConcurrentRefreshes ?? 64, 'maxConcurrentRefreshes', true))
     this.local = createLocalTier(options.local, store)
     this.keys = Keyspace.of(options.namespace)
     const d = this.defaults

@@ -4,7 +4,7 @@ import { type Entry, FRESH } from '../policies/freshness.js'
 import type { HeldLease } from '../ports/coordinator.js'
 import type { Fence } from '../ports/fence.js'
 import type { TierRead } from '../ports/shared-tier.js'
-import { Cancel } from './cancel.js'
+import { type Cancel, cancelWhenAll } from './cancel.js'
 import { commitLoaded } from './commit.js'
 import type { HerdContext } from './context.js'
 import type { Flight } from './flight.js'
@@ -115,9 +115,27 @@ async function loadInChunks<T>(h: HerdContext, items: readonly Item[], job: Many
  * A background refresh of many stale (or early) keys: one batch across the
  * fleet. A key another process holds is being refreshed already (this one
  * steps back a while); a key someone refreshed meanwhile (`alreadyDone`) is
- * taken as is; the rest load in one call per maxBatch. Never rejects.
+ * taken as is; the rest load in one call per maxBatch. It is one refresh
+ * for maxConcurrentRefreshes, and gives up its turn if every key's flight
+ * ends while it waits (hard timeout, close()). Never rejects.
  */
 export async function refreshMany<T>(h: HerdContext, items: ReadonlyArray<{ flight: Flight; current: Entry }>, job: ManyJob<T>): Promise<void> {
+  const { cancel, stop } = everyCallerGone(items)
+  try {
+    const freeSlot = await h.refreshBulkhead.acquire(cancel)
+    try {
+      await refreshHeld(h, items, job)
+    } finally {
+      freeSlot()
+    }
+  } catch {
+    // Every flight ended before its turn, or a lock call failed: the stale values stay, and a later read refreshes.
+  } finally {
+    stop()
+  }
+}
+
+async function refreshHeld<T>(h: HerdContext, items: ReadonlyArray<{ flight: Flight; current: Entry }>, job: ManyJob<T>): Promise<void> {
   const now = h.clock.now()
   const acquired = await Promise.all(items.map(({ flight }) => h.coordinator.acquire(flight.key, flight.signal, job.options.lock).catch(() => undefined)))
   const toLoad: Item[] = []
@@ -158,15 +176,7 @@ export async function refreshMany<T>(h: HerdContext, items: ReadonlyArray<{ flig
  */
 async function loadChunk<T>(h: HerdContext, items: readonly Item[], job: ManyJob<T>, lost: Set<Item>, failed: Set<Item>): Promise<void> {
   const keys = items.map((item) => item.flight.key)
-  const batch = new Cancel()
-  let live = items.length
-  const onAbort = (): void => {
-    if (--live === 0) batch.abort(new DOMException('every caller of these keys has gone', 'AbortError'))
-  }
-  const stopListening = items.map(({ flight }) => {
-    if (flight.signal.aborted) onAbort()
-    return flight.signal.onAbort(onAbort)
-  })
+  const { cancel: batch, stop: stopListening } = everyCallerGone(items)
   const holdings = items.flatMap((item) => (item.held === undefined ? [] : [h.coordinator.hold(item.held, () => lost.add(item))]))
   const stale = new Map<string, T>()
   for (const { flight } of items) if (flight.hasFallback) stale.set(flight.key, flight.staleValue as T)
@@ -193,7 +203,7 @@ async function loadChunk<T>(h: HerdContext, items: readonly Item[], job: ManyJob
   } finally {
     freeSlot?.()
     for (const holding of holdings) holding.stop()
-    for (const stop of stopListening) stop()
+    stopListening()
     for (const item of items) {
       if (item.held !== undefined && !lost.has(item)) h.coordinator.release(item.held)
     }
@@ -231,4 +241,12 @@ async function writeOne<T>(h: HerdContext, item: Item, value: T | undefined, opt
 
 function failOne(flight: Flight, error: unknown): void {
   if (error instanceof HerdEncodeError || error instanceof HerdArgumentError || !flight.standIn('error')) flight.fail(error)
+}
+
+/** Aborts once every item's flight has: nobody is left to load these keys for. */
+function everyCallerGone(items: ReadonlyArray<{ flight: Flight }>): { cancel: Cancel; stop: () => void } {
+  return cancelWhenAll(
+    items.map(({ flight }) => flight.signal),
+    () => new DOMException('every caller of these keys has gone', 'AbortError'),
+  )
 }
