@@ -93,8 +93,8 @@ describe.skipIf(!haveRedis)('tags, fetchMany and the diagnostics channels across
     describe(target.label, () => {
       // A backend call that takes longer than operationTimeout counts as a failure, and the herd then protects the key in
       // this process only: 4 processes firing 1,000 scripts at once on a loaded 2-core machine must not be mistaken for that.
-      // Likewise a lease: a pass starts a background refresh for each of 10,000 stale keys at once, and a starved process
-      // can get its acquire's reply (and so start renewing) seconds after Redis granted the lease. A lease that runs out
+      // Likewise a lease: a pass makes 10,000 keys stale in every process (refreshed 64 at a time, maxConcurrentRefreshes'
+      // default), and a starved process can get its acquire's reply (and so start renewing) seconds after Redis granted the lease. A lease that runs out
       // before its holder's first renewal is taken over by another process, which loads the key again: correct for a
       // holder that died, not what this test measures.
       const config = (prefix: string, herd: Record<string, unknown>) => ({
