@@ -27,32 +27,50 @@ export function encodeEntry(entry: StoredEntry): string {
   return `${fence},${createdAt},${freshUntil},${staleUntil},${errorUntil},${loadMs},${entry.negative === true ? 1 : 0},${tags.length},${tags}${entry.value}`
 }
 
+/** The eight numbers at the head of an entry, parsed into here (decodeEntry is synchronous, so one buffer serves all). */
+const head = new Float64Array(FIELDS)
+
 export function decodeEntry(raw: string, key: string): StoredEntry {
-  const fields: number[] = []
   let start = 0
   for (let i = 0; i < FIELDS; i++) {
     const comma = raw.indexOf(',', start)
-    if (comma < 0) break
-    fields.push(Number(raw.slice(start, comma)))
+    const field = comma < 0 ? Number.NaN : numberAt(raw, start, comma)
+    if (Number.isNaN(field)) throw new HerdDecodeError(`@herd/redis: the Redis value for "${key}" is not a herd entry`)
+    head[i] = field
     start = comma + 1
   }
-  if (fields.length !== FIELDS || fields.some(Number.isNaN)) {
-    throw new HerdDecodeError(`@herd/redis: the Redis value for "${key}" is not a herd entry`)
+  const tagsLength = head[7]!
+  const entry: StoredEntry = {
+    value: raw.slice(start + tagsLength),
+    fence: head[0]!,
+    createdAt: head[1]!,
+    freshUntil: head[2]!,
+    staleUntil: head[3]!,
+    errorUntil: head[4]!,
+    loadMs: head[5]!,
   }
-  const [fence, createdAt, freshUntil, staleUntil, errorUntil, loadMs, negative, tagsLength] = fields as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ]
-  const entry: StoredEntry = { value: raw.slice(start + tagsLength), fence, createdAt, freshUntil, staleUntil, errorUntil, loadMs }
-  if (negative === 1) entry.negative = true
+  if (head[6] === 1) entry.negative = true
   if (tagsLength > 0) entry.tags = parseTags(raw.slice(start, start + tagsLength), key)
   return entry
+}
+
+/**
+ * `Number(raw.slice(start, end))` without the slice for the common case, a
+ * safe whole number of at most 16 digits (fences are microsecond times,
+ * the rest milliseconds): a hit decodes eight of them. Anything else (a
+ * fraction, a sign, more digits) takes `Number`, so the result is the same
+ * either way.
+ */
+function numberAt(raw: string, start: number, end: number): number {
+  if (end === start || end - start > 16) return Number(raw.slice(start, end))
+  let n = 0
+  for (let i = start; i < end; i++) {
+    const digit = raw.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return Number(raw.slice(start, end))
+    n = n * 10 + digit
+  }
+  // Digits past 2^53 were added inexactly; Number rounds them as it should.
+  return n <= Number.MAX_SAFE_INTEGER ? n : Number(raw.slice(start, end))
 }
 
 function parseTags(json: string, key: string): string[] {
