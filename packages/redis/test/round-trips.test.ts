@@ -1,75 +1,18 @@
-import { connect as connectSocket, type Socket } from 'node:net'
 import { createHerd } from '@herd/core'
+import { RedisMonitor } from '@herd/testing/redis-monitor'
 import { type RedisServer, startRedis } from '@herd/testing/redis-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisBackend } from '../src/index.js'
 import { type Connected, LIBRARIES, connect, haveRedis, uniquePrefix } from './clients.js'
 
 /**
- * What a client sends Redis, from MONITOR: every command a client sent is a
- * round trip; the ones a Lua script runs arrive as `[0 lua]` and are not.
- * Only lines that name `prefix` are kept (other test files share the
- * server), and `take` counts those about one key (the herd also reads its
- * tag records now and then, which is not the operation measured).
- * A marker command sent afterwards is the barrier: MONITOR reports commands
- * in the order the server ran them, so once the marker is in, all is.
+ * The commands about `subject` (a key's hash tag) that clients sent since the last call, in order: round trips.
+ * Only lines naming `prefix` are kept (the herd also reads its tag records now and then, which is not the
+ * operation measured); the barrier is an ECHO on the same client, so it follows every command counted.
  */
-class Monitor {
-  private buffer = ''
-  private sent: Array<{ command: string; line: string }> = []
-  private waiting: { marker: string; done: () => void } | undefined
-
-  private constructor(
-    private readonly socket: Socket,
-    private readonly prefix: string,
-  ) {}
-
-  static open(url: string, prefix: string): Promise<Monitor> {
-    const { hostname, port } = new URL(url)
-    return new Promise((resolve, reject) => {
-      const socket = connectSocket({ host: hostname, port: Number(port) })
-      const monitor = new Monitor(socket, prefix)
-      socket.setEncoding('utf8')
-      socket.once('error', reject)
-      socket.on('data', (chunk: string) => {
-        monitor.buffer += chunk
-        let nl: number
-        while ((nl = monitor.buffer.indexOf('\r\n')) >= 0) {
-          const line = monitor.buffer.slice(0, nl)
-          monitor.buffer = monitor.buffer.slice(nl + 2)
-          if (line === '+OK') resolve(monitor)
-          else monitor.record(line)
-        }
-      })
-      socket.write('MONITOR\r\n')
-    })
-  }
-
-  private record(line: string): void {
-    if (!line.includes(this.prefix) || line.includes('[0 lua]')) return
-    const waiting = this.waiting
-    if (waiting !== undefined && line.includes(waiting.marker)) {
-      this.waiting = undefined
-      return waiting.done()
-    }
-    this.sent.push({ command: /^\+\S+ \[[^\]]+\] "([^"]+)"/.exec(line)?.[1]?.toLowerCase() ?? line, line })
-  }
-
-  /** The commands about `subject` sent since the last call, in order, once `redis` has had a marker echoed. */
-  async take(redis: Connected, marker: string, subject: string): Promise<string[]> {
-    const seen = new Promise<void>((done) => {
-      this.waiting = { marker, done }
-    })
-    await redis.raw(undefined, ['ECHO', marker])
-    await seen
-    const sent = this.sent
-    this.sent = []
-    return sent.filter(({ line }) => line.includes(subject)).map(({ command }) => command)
-  }
-
-  close(): void {
-    this.socket.destroy()
-  }
+async function sent(monitor: RedisMonitor, redis: Connected, subject: string): Promise<string[]> {
+  const commands = await monitor.take((marker) => redis.raw(undefined, ['ECHO', marker]))
+  return commands.filter((c) => c.source === 'client' && c.line.includes(subject)).map((c) => c.name)
 }
 
 describe.skipIf(!haveRedis)('round trips of each operation (commands clients send, from MONITOR)', () => {
@@ -83,11 +26,11 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
   for (const library of LIBRARIES) {
     describe(library, () => {
       let redis: Connected
-      let monitor: Monitor
+      let monitor: RedisMonitor
       const prefix = uniquePrefix()
       beforeAll(async () => {
         redis = await connect({ library, topology: 'single' }, { url: server.url, clusterUrls: [], sentinel: { name: '', nodes: [] } })
-        monitor = await Monitor.open(server.url, prefix)
+        monitor = await RedisMonitor.open(server.url, { filter: (line) => line.includes(prefix) })
       })
       afterAll(() => monitor.close())
 
@@ -101,29 +44,27 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
           await herd.set('warm', 1)
           await herd.delete('warm')
           await herd.fetch('warm', async () => 2, storeOnly)
-          let n = 0
-          const marker = () => `${prefix}marker:${++n}`
-          await monitor.take(redis, marker(), '{cold}')
+          await sent(monitor, redis, '{cold}')
 
           // The miss, then at once a hit: the hit reads the Store, not the miss's finished flight.
           await herd.fetch('cold', async () => ({ a: 1 }), storeOnly)
           expect(await herd.fetchEntry('cold', async () => ({ a: 2 }), storeOnly)).toMatchObject({ value: { a: 1 }, status: 'hit' })
-          expect(await monitor.take(redis, marker(), '{cold}')).toEqual(['get', 'set', 'evalsha', 'get'])
+          expect(await sent(monitor, redis, '{cold}')).toEqual(['get', 'set', 'evalsha', 'get'])
 
           expect(await herd.fetch('cold', async () => ({ a: 2 }), storeOnly)).toEqual({ a: 1 })
-          expect(await monitor.take(redis, marker(), '{cold}')).toEqual(['get'])
+          expect(await sent(monitor, redis, '{cold}')).toEqual(['get'])
 
           await herd.set('cold', { a: 3 })
-          expect(await monitor.take(redis, marker(), '{cold}')).toEqual(['evalsha'])
+          expect(await sent(monitor, redis, '{cold}')).toEqual(['evalsha'])
           expect(await herd.fetch('cold', async () => ({ a: 4 }), storeOnly)).toEqual({ a: 3 })
-          await monitor.take(redis, marker(), '{cold}')
+          await sent(monitor, redis, '{cold}')
 
           await herd.delete('cold')
-          expect(await monitor.take(redis, marker(), '{cold}')).toEqual(['evalsha'])
-          await monitor.take(redis, marker(), '{cold}')
+          expect(await sent(monitor, redis, '{cold}')).toEqual(['evalsha'])
+          await sent(monitor, redis, '{cold}')
           // The Store read found the tombstone, so the lease is the scripted one (SET NX would find the tombstone there).
           expect(await herd.fetch('cold', async () => ({ a: 5 }), storeOnly)).toEqual({ a: 5 })
-          expect(await monitor.take(redis, marker(), '{cold}')).toEqual(['get', 'evalsha', 'evalsha'])
+          expect(await sent(monitor, redis, '{cold}')).toEqual(['get', 'evalsha', 'evalsha'])
         } finally {
           await herd.close()
         }
@@ -135,14 +76,14 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
         const load = async (ids: readonly string[]) => ids.map((id) => ({ id }))
         try {
           await herd.fetchMany(['warm-1', 'warm-2'], load, storeOnly)
-          await monitor.take(redis, `${prefix}many:0`, '{batch')
+          await sent(monitor, redis, '{batch')
           expect(await herd.fetchMany(['batch-1', 'batch-2', 'batch-3'], load, storeOnly)).toEqual([
             { id: 'batch-1' },
             { id: 'batch-2' },
             { id: 'batch-3' },
           ])
-          const sent = await monitor.take(redis, `${prefix}many:1`, '{batch')
-          expect(sent.sort()).toEqual(['evalsha', 'evalsha', 'evalsha', 'mget', 'set', 'set', 'set'])
+          const commands = await sent(monitor, redis, '{batch')
+          expect(commands.sort()).toEqual(['evalsha', 'evalsha', 'evalsha', 'mget', 'set', 'set', 'set'])
         } finally {
           await herd.close()
         }

@@ -1,12 +1,13 @@
 /**
  * Counting what a cache does to Redis, two ways:
- * - MONITOR (a raw socket): every command a client sent, by name — the round
+ * - MONITOR (@herd/testing/redis-monitor): every command a client sent, by name — the round
  *   trips. Commands run by a Lua script arrive tagged `[0 lua]` and are not
  *   round trips, so they are counted apart.
  * - INFO commandstats: every command the server executed, scripts' inner
  *   calls included, for cross-checking.
  */
-import { connect, type Socket } from 'node:net'
+import { countByName, RedisMonitor } from '@herd/testing/redis-monitor'
+import { createClient } from 'redis'
 import { sleep } from './burst.js'
 
 export interface CommandCounts {
@@ -16,63 +17,36 @@ export interface CommandCounts {
   lua: Record<string, number>
 }
 
+/**
+ * Counts by source over @herd/testing's MONITOR reader. The barrier is an
+ * ECHO from a connection of the bench's own, after 50 ms: the contenders talk
+ * to Redis on clients of their own, and some send a command without awaiting
+ * it (a lock release, a PUBLISH), so an ECHO on another connection alone
+ * could overtake it.
+ */
 export class Monitor {
-  private socket: Socket | undefined
-  private buffer = ''
-  private counts: CommandCounts = { client: {}, lua: {} }
+  private constructor(
+    private readonly monitor: RedisMonitor,
+    private readonly echo: ReturnType<typeof createClient>,
+  ) {}
 
-  static async start(port: number, host = '127.0.0.1'): Promise<Monitor> {
-    const m = new Monitor()
-    await m.open(port, host)
-    return m
+  static async start(url: string): Promise<Monitor> {
+    const echo = await createClient({ url }).connect()
+    return new Monitor(await RedisMonitor.open(url), echo)
   }
 
-  private open(port: number, host: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ port, host })
-      this.socket = socket
-      let ready = false
-      socket.setEncoding('utf8')
-      socket.once('error', reject)
-      socket.on('data', (chunk: string) => {
-        this.buffer += chunk
-        let nl: number
-        while ((nl = this.buffer.indexOf('\r\n')) >= 0) {
-          const line = this.buffer.slice(0, nl)
-          this.buffer = this.buffer.slice(nl + 2)
-          if (!ready) {
-            if (line === '+OK') {
-              ready = true
-              resolve()
-            }
-            continue
-          }
-          this.record(line)
-        }
-      })
-      socket.write('MONITOR\r\n')
-    })
-  }
-
-  private record(line: string): void {
-    // +1700000000.123456 [0 127.0.0.1:50000] "get" "key"   or   [0 lua] "set" ...
-    const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line)
-    if (!m) return
-    const source = m[1] === 'lua' ? this.counts.lua : this.counts.client
-    const name = m[2]!.toLowerCase()
-    source[name] = (source[name] ?? 0) + 1
-  }
-
-  /** Counts since the last take(), after letting in-flight MONITOR lines arrive. */
+  /** Counts since the last take(). */
   async take(): Promise<CommandCounts> {
-    await sleep(50)
-    const out = this.counts
-    this.counts = { client: {}, lua: {} }
-    return out
+    const commands = await this.monitor.take(async (marker) => {
+      await sleep(50)
+      await this.echo.sendCommand(['ECHO', marker])
+    })
+    return { client: countByName(commands.filter((c) => c.source === 'client')), lua: countByName(commands.filter((c) => c.source === 'lua')) }
   }
 
-  stop(): void {
-    this.socket?.destroy()
+  async stop(): Promise<void> {
+    this.monitor.close()
+    await this.echo.quit()
   }
 }
 
@@ -82,7 +56,7 @@ export function total(counts: Record<string, number>, except: readonly string[] 
   return n
 }
 
-/** `counts` without the commands named in `except` (the counting's own INFO and MONITOR). */
+/** `counts` without the commands named in `except` (the counting's own INFO, MONITOR and ECHO barrier). */
 export function omit(counts: Record<string, number>, except: readonly string[]): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([name]) => !except.includes(name)))
 }

@@ -117,7 +117,7 @@ async function roundTrips(server: RedisServer, options: RunOptions, p: Progress)
     { name: 'cache-manager (@keyv/redis)', contender: cacheManagerRedis, local: false },
     { name: 'naive cache-aside', contender: naiveRedis, local: false },
   ].filter((v) => !options.only || options.only.includes(v.contender.name))
-  const monitor = await Monitor.start(server.port)
+  const monitor = await Monitor.start(server.url)
   const stats = async () => parseCommandStats(String(await server.command('INFO', 'commandstats')))
   const rows: TripRow[] = []
   try {
@@ -138,7 +138,7 @@ async function roundTrips(server: RedisServer, options: RunOptions, p: Progress)
         for (let i = 0; i < n; i++) await instance.get(`cold:${i}`)
         const miss = await monitor.take()
         const missServer = diff(await stats(), before)
-        const except = ['info', 'monitor']
+        const except = ['info', 'monitor', 'echo']
         rows.push({
           name: v.name,
           hit: total(hit.client, except) / n,
@@ -153,7 +153,7 @@ async function roundTrips(server: RedisServer, options: RunOptions, p: Progress)
       }
     }
   } finally {
-    monitor.stop()
+    await monitor.stop()
   }
   return rows
 }

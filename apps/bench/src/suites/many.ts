@@ -185,9 +185,9 @@ interface CommandRow {
 
 /** C's counts: one cold call per contender with MONITOR on, apart from the timed rounds (MONITOR slows Redis). */
 async function countCommands(server: RedisServer, contenders: readonly ManyContender[], p: Progress): Promise<CommandRow[]> {
-  const monitor = await Monitor.start(server.port)
+  const monitor = await Monitor.start(server.url)
   const stats = async () => parseCommandStats(String(await server.command('INFO', 'commandstats')))
-  const except = ['info', 'monitor']
+  const except = ['info', 'monitor', 'echo']
   const rows: CommandRow[] = []
   try {
     for (const c of contenders) {
@@ -209,7 +209,7 @@ async function countCommands(server: RedisServer, contenders: readonly ManyConte
       }
     }
   } finally {
-    monitor.stop()
+    await monitor.stop()
   }
   return rows
 }
