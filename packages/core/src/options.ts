@@ -174,7 +174,8 @@ export interface HerdOptions extends EntryOptions {
    * keepFresh) at once in this process; the rest wait their turn, their
    * stale values served meanwhile. A tag expiry or a cold start can make
    * thousands of keys stale at once: unbounded, each one's lock call and
-   * load would start together. A `fetchMany` refresh is one. Default: 64.
+   * load would start together. A `fetchMany` refresh is one; a refresh's
+   * hardTimeout counts from its turn. Default: 64.
    */
   maxConcurrentRefreshes?: number
   /**

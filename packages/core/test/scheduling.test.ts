@@ -92,6 +92,21 @@ describe('refresh bulkhead', () => {
     expect([batches, one.seen.calls, one.seen.peak]).toEqual([[10], 2, 1])
   })
 
+  it("a refresh's hard timeout counts from its turn: waiting for one doesn't cut its load short", async () => {
+    herd = createHerd({ ttl: 100, staleWhileRevalidate: 60_000, jitter: 0, beta: 0, hardTimeout: 100, maxConcurrentRefreshes: 1 })
+    await settle(Promise.all(keys.slice(0, 3).map((k) => herd.fetch(k, async () => `${k}@1`))))
+    await advance(200)
+    // Three refreshes of 80 ms, one at a time: the third starts at 160 ms, past a hard timeout counted from the reads.
+    const slow = overlapping('2', 80)
+    const results: boolean[] = []
+    herd.on('refresh', (e) => results.push(e.ok))
+    const done = refreshesDone(3)
+    await Promise.all(keys.slice(0, 3).map((k) => herd.fetch(k, slow)))
+    await settle(done)
+    expect([results, slow.seen.peak, herd.stats().timeouts]).toEqual([[true, true, true], 1, 0])
+    await expect(Promise.all(keys.slice(0, 3).map((k) => herd.fetch(k, slow)))).resolves.toEqual(keys.slice(0, 3).map((k) => `${k}@2`))
+  })
+
   it('close() while refreshes wait their turn: everything settles, nothing is left running or queued', async () => {
     herd = createHerd({ ttl: 100, staleWhileRevalidate: 60_000, jitter: 0, beta: 0, maxConcurrentRefreshes: 1 })
     await settle(Promise.all(keys.map((k) => herd.fetch(k, async () => `${k}@1`))))

@@ -123,6 +123,8 @@ export async function refreshMany<T>(h: HerdContext, items: ReadonlyArray<{ flig
   const { cancel, stop } = everyCallerGone(items)
   try {
     const freeSlot = await h.refreshBulkhead.acquire(cancel)
+    // The hard timeout counts from the refresh's turn, not from when it began to wait for one.
+    for (const { flight } of items) flight.armTimeouts(job.options.hardTimeout, undefined)
     try {
       await refreshHeld(h, items, job)
     } finally {

@@ -58,9 +58,7 @@ export async function refresh<T>(
   const { key } = job
   let started = 0
   let loaded: Loaded<T> | undefined
-  let freeSlot: (() => void) | undefined
   try {
-    freeSlot = await h.refreshBulkhead.acquire(job.signal)
     const acquired = await h.coordinator.acquire(key, job.signal, job.options.lock)
     if (acquired.kind === 'busy') {
       h.holdOff.hold(key, Math.min(h.coordinator.leaseMs, 1_000), h.clock.now())
@@ -71,8 +69,6 @@ export async function refresh<T>(
     loaded = acquired.kind === 'solo' ? await loadAndWrite(h, job, acquired.fence) : await underLease(h, job, acquired, alreadyDone)
   } catch {
     h.holdOff.hold(key, h.errorBackoffMs, h.clock.now())
-  } finally {
-    freeSlot?.()
   }
   if (started > 0) h.observer.refresh(key, performance.now() - started, loaded !== undefined, reason)
   return loaded

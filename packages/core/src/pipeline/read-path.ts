@@ -192,7 +192,12 @@ async function resolveMiss(h: HerdContext, flight: Flight, loader: Loader<unknow
   }
 }
 
-function refreshIn(
+/**
+ * A refresh once its turn comes (maxConcurrentRefreshes); its hard timeout
+ * counts from then, so time spent waiting for a turn doesn't cut its load
+ * short. Resolves undefined without running if the flight ends first (close()).
+ */
+async function refreshIn(
   h: HerdContext,
   flight: Flight,
   loader: Loader<unknown>,
@@ -201,8 +206,18 @@ function refreshIn(
   reason: RefreshReason,
   alreadyDone = (latest: Entry) => current !== undefined && latest.fence > current.fence,
 ): Promise<Loaded | undefined> {
-  flight.armTimeouts(o.hardTimeout, undefined)
-  return refresh(h, jobOf(flight, loader, o, current?.value, reason), reason, alreadyDone)
+  let freeSlot: () => void
+  try {
+    freeSlot = await h.refreshBulkhead.acquire(flight.signal)
+  } catch {
+    return undefined
+  }
+  try {
+    flight.armTimeouts(o.hardTimeout, undefined)
+    return await refresh(h, jobOf(flight, loader, o, current?.value, reason), reason, alreadyDone)
+  } finally {
+    freeSlot()
+  }
 }
 
 function jobOf(
