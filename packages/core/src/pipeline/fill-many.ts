@@ -117,7 +117,7 @@ async function loadInChunks<T>(h: HerdContext, items: readonly Item[], job: Many
  * steps back a while); a key someone refreshed meanwhile (`alreadyDone`) is
  * taken as is; the rest load in one call per maxBatch. It is one refresh
  * for maxConcurrentRefreshes, and gives up its turn if every key's flight
- * ends while it waits (hard timeout, close()). Never rejects.
+ * ends while it waits (close()). Never rejects.
  */
 export async function refreshMany<T>(h: HerdContext, items: ReadonlyArray<{ flight: Flight; current: Entry }>, job: ManyJob<T>): Promise<void> {
   const { cancel, stop } = everyCallerGone(items)
@@ -131,7 +131,7 @@ export async function refreshMany<T>(h: HerdContext, items: ReadonlyArray<{ flig
       freeSlot()
     }
   } catch {
-    // Every flight ended before its turn, or a lock call failed: the stale values stay, and a later read refreshes.
+    // Every flight ended before its turn, or the Store read failed: the stale values stay, and a later read refreshes.
   } finally {
     stop()
   }

@@ -154,5 +154,5 @@ function startRefreshMany<T>(h: HerdContext, items: ReadonlyArray<{ key: string;
 
 function refreshIn<T>(h: HerdContext, items: ReadonlyArray<{ flight: Flight; current: Entry }>, job: ManyJob<T>): Promise<void> {
   if (items.length === 0) return Promise.resolve()
-  return refreshMany(h, items, job).catch(() => {})
+  return refreshMany(h, items, job)
 }
