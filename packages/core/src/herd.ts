@@ -87,7 +87,10 @@ export interface Herd {
    * herd keeps retrying and serves meanwhile, protecting keys in this
    * process) or it closed first. Never rejects. Until it resolves `true`,
    * another process's invalidation may go unheard, so a start-up that must
-   * not serve a stale local copy awaits it.
+   * not serve a stale local copy awaits it. It also waits for the Lock's
+   * `ready()` where it has one (the Redis Lock's wake-up subscription), so
+   * the first miss after a start doesn't pay for it; that one doesn't
+   * change the answer (waits fall back on checks without it).
    */
   ready(): Promise<boolean>
   /** Clears every timer and listener, aborts loads, closes adapters. Later calls reject with HerdClosedError. */

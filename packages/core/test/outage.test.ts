@@ -144,6 +144,24 @@ describe('the Bus', () => {
     await expect(whenReady).resolves.toBe(false)
   })
 
+  it("ready() also waits for the Lock's ready() where it has one; what that says doesn't change the answer, a rejection included", async () => {
+    const store = new MapStore()
+    for (const lockReady of [() => Promise.resolve(true), () => Promise.resolve(false), () => Promise.reject(new Error('no pub/sub'))]) {
+      const gated: { open?: () => void } = {}
+      const lock = Object.assign(new MapLock(), {
+        ready: () => new Promise<void>((open) => (gated.open = open)).then(lockReady),
+      })
+      const herd = track(createHerd({ store, lock, bus: new TestBus() }))
+      let ready: boolean | undefined
+      void herd.ready().then((value) => (ready = value))
+      await flush()
+      expect(ready).toBeUndefined()
+      gated.open!()
+      await flush()
+      expect(ready).toBe(true)
+    }
+  })
+
   it('close() during the retries leaves no timer and no subscription', async () => {
     const bus = new TestBus()
     bus.refuseSubscribes = 1_000

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { HerdArgumentError, type Lease, type Lock } from '@herd/core'
+import { bounded } from './commands.js'
 import { fusedLock, fusionOf } from './fused.js'
 import { isMarker } from './marker.js'
 import { type RedisLockOptions, ignore, positive, resolve } from './options.js'
@@ -66,6 +67,16 @@ export function redisLock(client: RedisClient, options: RedisLockOptions = {}): 
     async inspect(key) {
       const [holder, pttl] = (await commands.run(PROBE, [keys.lock(key), keys.value(key)], [])) as [string, number]
       return holder === '' ? { held: false } : Number(pttl) >= 0 ? { held: true, expiresInMs: Number(pttl) } : { held: true }
+    },
+
+    /** Subscribes the wake channel before the first miss needs it. On a Cluster each slot has its own, subscribed on first use. */
+    async ready() {
+      if (closed) return false
+      if (sharded) return true
+      return bounded(openWaiters().listen(''), commands.timeoutMs, 'SUBSCRIBE').then(
+        () => true,
+        () => false,
+      )
     },
 
     async wait(key, timeoutMs, signal) {

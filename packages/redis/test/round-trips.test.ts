@@ -70,6 +70,23 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
         }
       })
 
+      it("after herd.ready() the first miss sends no SUBSCRIBE: ready() subscribed the Lock's wake channel with the Bus's", async () => {
+        const herd = createHerd({ ...redisBackend(redis.client, { prefix: `${prefix}ready:` }), local: false, ttl: '1h' })
+        try {
+          await expect(herd.ready()).resolves.toBe(true)
+          const subscribed = await monitor.take((marker) => redis.raw(undefined, ['ECHO', marker]))
+          expect(subscribed.filter((c) => c.name === 'subscribe').map((c) => c.line.split(' ').at(-1)).sort()).toEqual([
+            `"${prefix}ready:bus"`,
+            `"${prefix}ready:wake"`,
+          ])
+          expect(await herd.fetch('first', async () => 1)).toBe(1)
+          const all = await monitor.take((marker) => redis.raw(undefined, ['ECHO', marker]))
+          expect(all.filter((c) => c.source === 'client').map((c) => c.name)).toEqual(['get', 'set', 'evalsha'])
+        } finally {
+          await herd.close()
+        }
+      })
+
       it('fetchMany of cold keys: one MGET, then a SET NX GET and a fill per key', async () => {
         const herd = createHerd({ ...redisBackend(redis.client, { prefix }), local: { ttl: '1h' }, ttl: '1h' })
         const storeOnly = { local: false } as const

@@ -1,6 +1,7 @@
 /**
  * Suite 2 — a stampede across processes. 4 real Node processes × 250
- * callers on one cold key, against one real redis-server. The database is
+ * callers on one cold key (in processes that have each fetched one other key
+ * before, as a fleet that has been up), against one real redis-server. The database is
  * one pool of 5 connections (20 ms a query) in the parent, shared by every
  * process over IPC, so "loader calls" counts what the fleet really sent it.
  * Wake-up delay: from the moment the first loader call returned (the fill
@@ -69,8 +70,33 @@ async function tearDown(children: readonly ChildProcess[], contender: string): P
   )
 }
 
+/**
+ * Every process fetches `keys` at once, one call each (the same cold keys in every process). Resolves with each
+ * process's report.
+ */
+function fetchEverywhere(children: readonly ChildProcess[], contender: string, keys: string[]) {
+  const at = epochNow() + 250
+  return Promise.all(
+    children.map((c) => {
+      const result = nextMessage(c, (m): m is Extract<FromChild, { type: 'done-many' }> => m?.type === 'done-many', 120_000, `the ${contender} cold keys`)
+      send(c, { type: 'go-many', at, keys })
+      return result
+    }),
+  )
+}
+
+/**
+ * A fleet that has been up: every process has fetched once before (one key, loaded by one of them and waited for
+ * by the rest where the library coordinates), so scripts are cached, subscriptions made, startup reads done and the
+ * code paths warm. The measured key is cold; the processes are not. The same for every library.
+ */
+async function warmUp(children: readonly ChildProcess[], contender: string, key: string): Promise<void> {
+  await fetchEverywhere(children, contender, [key])
+}
+
 async function round(children: ChildProcess[], db: Db, server: RedisServer, contender: string, callers: number, key: string): Promise<Sample> {
   await setUp(children, server, contender)
+  await warmUp(children, contender, `${key}:warm`)
   db.reset()
   const at = epochNow() + 250
   const done = await Promise.all(
@@ -133,27 +159,15 @@ async function coldKeys(
   tag: string,
 ): Promise<ColdKeys> {
   await setUp(children, server, contender)
-  const fetchAll = (keys: string[]) => {
-    const at = epochNow() + 250
-    return Promise.all(
-      children.map((c) => {
-        const result = nextMessage(
-          c,
-          (m): m is Extract<FromChild, { type: 'done-many' }> => m?.type === 'done-many',
-          120_000,
-          `the ${contender} cold keys`,
-        )
-        send(c, { type: 'go-many', at, keys })
-        return result
-      }),
-    )
-  }
-  // A fleet that has been up: every process has fetched before (scripts cached, subscriptions made, startup reads done).
-  await fetchAll([`${tag}:warm`])
+  await warmUp(children, contender, `${tag}:warm`)
   const stats = async () => parseCommandStats(String(await server.command('INFO', 'commandstats')))
   const before = await stats()
   db.reset()
-  const done = await fetchAll(Array.from({ length: keyCount }, (_, i) => `${tag}:${i}`))
+  const done = await fetchEverywhere(
+    children,
+    contender,
+    Array.from({ length: keyCount }, (_, i) => `${tag}:${i}`),
+  )
   const commands = diff(await stats(), before)
   delete commands.info // the reading itself
   await tearDown(children, contender)
@@ -332,6 +346,7 @@ export const fleet: Suite = {
             int(med(c.name, 'errors')),
           ]),
           notes: [
+            'The key is cold, the processes are not: before each round every process fetched one other key once (as a fleet that has been up), every library alike.',
             "wake-up = from the first loader call returning (the fill starts) to each caller's result, across processes on one clock.",
             '"in the loading process" = callers that shared the process of a loader call: they wait for its write to Redis.',
             '"woken by another process" = callers in processes that never ran the loader: they learned of the fill from Redis (the wake-up that the fill script pushes over pub/sub, carrying the entry).',

@@ -35,6 +35,13 @@ export interface Lock {
    * `signal` aborts. Never rejects for those; must not poll in a tight loop.
    */
   wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>
+  /**
+   * Optional: opens what waiting for a key will need (the Redis Lock
+   * subscribes its wake channel), so the first miss after a start doesn't
+   * wait for it. `herd.ready()` awaits it. Resolves whether it is ready;
+   * never rejects, and settles within the Lock's own command timeout.
+   */
+  ready?(): Promise<boolean>
   /** Optional, for `herd.inspect()`: whether the key's lease is held right now, and for how much longer. */
   inspect?(key: string): Promise<{ held: boolean; expiresInMs?: number }>
   /**

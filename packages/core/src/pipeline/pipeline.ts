@@ -137,7 +137,10 @@ export class HerdPipeline implements Herd {
   }
 
   ready(): Promise<boolean> {
-    return this.h.bus.ready
+    const lock = this.h.lock
+    if (lock?.ready === undefined) return this.h.bus.ready
+    const prepared = lock.ready().catch(() => false)
+    return Promise.all([this.h.bus.ready, prepared]).then(([listening]) => listening)
   }
 
   close(): Promise<void> {
