@@ -12,6 +12,7 @@ export interface Lock {
   extend(lease: Lease, ttlMs: number): Promise<boolean>
   fence(key: string): Promise<number>
   wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>
+  ready?(): Promise<boolean>                                              // optional
   inspect?(key: string): Promise<{ held: boolean; expiresInMs?: number }> // optional
   readonly fused?: FusedLock                                              // optional capability, below
   close?(): Promise<void>                                                 // optional
