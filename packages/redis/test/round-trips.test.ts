@@ -75,10 +75,12 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
         try {
           await expect(herd.ready()).resolves.toBe(true)
           const subscribed = await monitor.take((marker) => redis.raw(undefined, ['ECHO', marker]))
-          expect(subscribed.filter((c) => c.name === 'subscribe').map((c) => c.line.split(' ').at(-1)).sort()).toEqual([
-            `"${prefix}ready:bus"`,
-            `"${prefix}ready:wake"`,
-          ])
+          expect(
+            subscribed
+              .filter((c) => c.name === 'subscribe')
+              .map((c) => c.line.split(' ').at(-1))
+              .sort(),
+          ).toEqual([`"${prefix}ready:bus"`, `"${prefix}ready:wake"`])
           expect(await herd.fetch('first', async () => 1)).toBe(1)
           const all = await monitor.take((marker) => redis.raw(undefined, ['ECHO', marker]))
           expect(all.filter((c) => c.source === 'client').map((c) => c.name)).toEqual(['get', 'set', 'evalsha'])
