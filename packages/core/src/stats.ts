@@ -14,6 +14,8 @@ export interface HerdStats {
   loadMsTotal: number
   /** Background refreshes started (stale, early, schedule, timeout) and those that failed. */
   refreshes: number
+  /** Background refreshes right now: running, and waiting for a turn (counted under a finite maxConcurrentRefreshes). */
+  refreshQueue: { running: number; waiting: number }
   refreshErrors: number
   earlyRefreshes: number
   timeouts: number
@@ -36,7 +38,7 @@ export interface HerdStats {
   requests: number
 }
 
-export type Counters = Omit<HerdStats, 'breaker' | 'local' | 'hitRatio' | 'coalescedRatio' | 'requests'>
+export type Counters = Omit<HerdStats, 'breaker' | 'local' | 'refreshQueue' | 'hitRatio' | 'coalescedRatio' | 'requests'>
 
 export function newCounters(): Counters {
   return {
@@ -61,13 +63,14 @@ export function newCounters(): Counters {
   }
 }
 
-export function snapshot(c: Counters, breaker: HerdStats['breaker'], local: HerdStats['local']): HerdStats {
+export function snapshot(c: Counters, breaker: HerdStats['breaker'], local: HerdStats['local'], refreshQueue: HerdStats['refreshQueue']): HerdStats {
   const served = c.hits.local + c.hits.store + c.stale.revalidate + c.stale.error + c.stale.timeout + c.stale.backoff
   const requests = served + c.misses + c.coalesced
   return {
     ...structuredClone(c),
     breaker,
     local,
+    refreshQueue,
     requests,
     hitRatio: requests === 0 ? 0 : served / requests,
     coalescedRatio: requests === 0 ? 0 : c.coalesced / requests,

@@ -65,8 +65,10 @@ describe('refresh bulkhead', () => {
     const done = refreshesDone(10)
     // Every caller is answered at once with the stale value, though only two refreshes run.
     await expect(Promise.all(keys.map((k) => herd.fetch(k, v2)))).resolves.toEqual(keys.map((k) => `${k}@1`))
+    expect(herd.stats().refreshQueue).toEqual({ running: 2, waiting: 8 })
     await settle(done)
     expect([v2.seen.calls, v2.seen.peak]).toEqual([10, 2])
+    expect(herd.stats().refreshQueue).toEqual({ running: 0, waiting: 0 })
     expect(herd.stats().refreshes).toBe(10)
     await expect(Promise.all(keys.map((k) => herd.fetch(k, v2)))).resolves.toEqual(keys.map((k) => `${k}@2`))
     expect(v2.seen.calls).toBe(10)

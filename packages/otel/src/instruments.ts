@@ -13,6 +13,7 @@ export interface Instruments {
   breakerState: ObservableUpDownCounter
   localEntries: ObservableUpDownCounter
   localBytes: ObservableUpDownCounter
+  refreshesWaiting: ObservableUpDownCounter
 }
 
 // One set per Meter: every herd instrumented on a meter records into the same instruments.
@@ -40,5 +41,6 @@ function create(meter: Meter): Instruments {
     breakerState: gauge(METRICS.breakerState),
     localEntries: gauge(METRICS.localEntries),
     localBytes: gauge(METRICS.localBytes),
+    refreshesWaiting: gauge(METRICS.refreshesWaiting),
   }
 }

@@ -119,6 +119,14 @@ export const METRICS = {
       "Bytes held by this process's local tier (encoded values at two bytes a character, plus a fixed overhead per entry: the estimate local.maxBytes bounds)",
     attributes: [],
   },
+  refreshesWaiting: {
+    name: 'herd.refresh.waiting',
+    kind: 'updowncounter',
+    unit: '{refresh}',
+    description:
+      'Background refreshes waiting for a turn in this process (maxConcurrentRefreshes run at once; the rest wait, their stale values served meanwhile)',
+    attributes: [],
+  },
 } as const satisfies Record<string, MetricDefinition>
 
 export const HISTOGRAM_BUCKETS: readonly number[] = DURATION_BUCKETS

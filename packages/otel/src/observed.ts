@@ -32,7 +32,7 @@ class Observed {
   readonly observables
 
   constructor(private readonly instruments: Instruments) {
-    this.observables = [instruments.fetches, instruments.breakerState, instruments.localEntries, instruments.localBytes]
+    this.observables = [instruments.fetches, instruments.breakerState, instruments.localEntries, instruments.localBytes, instruments.refreshesWaiting]
   }
 
   retire(herd: ObservedHerd): void {
@@ -46,6 +46,7 @@ class Observed {
     const entries = new Map<string, Count>()
     const bytes = new Map<string, Count>()
     const states = new Map<string, Count>()
+    const waiting = new Map<string, Count>()
     for (const herd of this.herds) {
       for (const { attributes, value } of herd.fetches.values()) addTo(fetches, attributes, value)
       let stats: HerdStats
@@ -57,12 +58,14 @@ class Observed {
       }
       addTo(entries, herd.attributes, stats.local.size)
       addTo(bytes, herd.attributes, stats.local.bytes)
+      addTo(waiting, herd.attributes, stats.refreshQueue.waiting)
       for (const state of STATES) addTo(states, { ...herd.attributes, [ATTR.breakerState]: state }, stats.breaker.state === state ? 1 : 0)
     }
     for (const { attributes, value } of fetches.values()) result.observe(this.instruments.fetches, value, attributes)
     for (const { attributes, value } of entries.values()) result.observe(this.instruments.localEntries, value, attributes)
     for (const { attributes, value } of bytes.values()) result.observe(this.instruments.localBytes, value, attributes)
     for (const { attributes, value } of states.values()) result.observe(this.instruments.breakerState, value, attributes)
+    for (const { attributes, value } of waiting.values()) result.observe(this.instruments.refreshesWaiting, value, attributes)
   }
 }
 

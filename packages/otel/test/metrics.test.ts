@@ -163,6 +163,24 @@ describe('metrics from a real herd', () => {
     expect(h.stats().local.bytes).toBeGreaterThan(20_000)
   })
 
+  it('herd.refresh.waiting: background refreshes waiting for a turn', async () => {
+    const t = telemetry()
+    const h = herd({ ttl: 100, staleWhileRevalidate: 60_000, jitter: 0, beta: 0, maxConcurrentRefreshes: 1 })
+    instrument(h, providers(t))
+    const keys = ['a', 'b', 'c']
+    for (const key of keys) await settle(h.fetch(key, slowLoader(key, 1)))
+    await advance(200)
+    const opened = gate<void>()
+    for (const key of keys) await h.fetch(key, () => opened.promise.then(() => key))
+    let m = await t.collect()
+    expect(m.byName.get(METRICS.refreshesWaiting.name)!.descriptor.unit).toBe('{refresh}')
+    expect(m.points(METRICS.refreshesWaiting.name)).toEqual([expect.objectContaining({ attributes: {}, value: 2 })])
+    opened.open(undefined)
+    await advance(10)
+    m = await t.collect()
+    expect(m.points(METRICS.refreshesWaiting.name)[0]!.value).toBe(0)
+  })
+
   it('herd.bus.messages: published by one herd, received by the other', async () => {
     const t = telemetry()
     const bus = memoryBus()

@@ -3,26 +3,36 @@ import type { Cancel } from './cancel.js'
 type Release = () => void
 const NOTHING: Release = () => {}
 
-/** At most `limit` loader runs at once in this process; the rest queue in order. */
+/** At most `limit` runs at once in this process (loader runs, or background refreshes); the rest queue in order. */
 export class Bulkhead {
-  private running = 0
+  private taken = 0
   private readonly queue: Array<{ start: () => void }> = []
 
   constructor(private readonly limit: number) {}
+
+  /** Slots taken right now (0 when unbounded: nothing is counted then). */
+  get running(): number {
+    return this.taken
+  }
+
+  /** Waiting for a slot right now. */
+  get waiting(): number {
+    return this.queue.length
+  }
 
   /** Resolves with a release function once a slot is free; rejects with the signal's reason if it aborts first. */
   acquire(signal: Cancel): Promise<Release> {
     if (this.limit === Infinity) return Promise.resolve(NOTHING)
     if (signal.aborted) return Promise.reject(signal.reason)
-    if (this.running < this.limit) {
-      this.running++
+    if (this.taken < this.limit) {
+      this.taken++
       return Promise.resolve(this.releaser())
     }
     return new Promise((resolve, reject) => {
       const waiter = {
         start: () => {
           stopListening()
-          this.running++
+          this.taken++
           resolve(this.releaser())
         },
       }
@@ -39,7 +49,7 @@ export class Bulkhead {
     return () => {
       if (released) return
       released = true
-      this.running--
+      this.taken--
       this.queue.shift()?.start()
     }
   }

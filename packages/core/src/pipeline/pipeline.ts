@@ -133,6 +133,7 @@ export class HerdPipeline implements Herd {
       this.h.observer.counters,
       { state: breaker?.state ?? 'closed', opens: breaker?.opens ?? 0 },
       { size: this.h.local?.size ?? 0, bytes: this.h.local?.bytes ?? 0 },
+      { running: this.h.refreshBulkhead.running, waiting: this.h.refreshBulkhead.waiting },
     )
   }
 

@@ -10,6 +10,10 @@ export function useFakeClock(): void {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'], now: Date.UTC(2026, 10, 29) })
   })
   afterEach(() => {
+    // Runs what is due within a millisecond before the fake timers are dropped: among it the reset of core's coarse
+    // clock (a 1 ms timer), whose cached reading would otherwise carry into the next test, so an entry the test made
+    // stale by moving the clock would still read as fresh.
+    vi.advanceTimersByTime(1)
     vi.useRealTimers()
   })
 }
