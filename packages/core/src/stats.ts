@@ -14,8 +14,6 @@ export interface HerdStats {
   loadMsTotal: number
   /** Background refreshes started (stale, early, schedule, timeout) and those that failed. */
   refreshes: number
-  /** Background refreshes right now: running, and waiting for a turn (counted under a finite maxConcurrentRefreshes). */
-  refreshQueue: { running: number; waiting: number }
   refreshErrors: number
   earlyRefreshes: number
   timeouts: number
@@ -31,6 +29,8 @@ export interface HerdStats {
   breaker: { state: BreakerState; opens: number }
   /** What this process's local tier holds right now. */
   local: { size: number; bytes: number }
+  /** Background refreshes right now: running, and waiting for a turn (counted under a finite maxConcurrentRefreshes). */
+  refreshQueue: { running: number; waiting: number }
   /** (local + store hits + stale serves) / requests. */
   hitRatio: number
   /** coalesced / requests. */
