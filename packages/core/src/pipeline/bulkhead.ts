@@ -44,6 +44,16 @@ export class Bulkhead {
     })
   }
 
+  /** Runs `work` once a slot is free and frees it when `work` settles; rejects with the signal's reason if it aborts first. */
+  async run<T>(signal: Cancel, work: () => Promise<T>): Promise<T> {
+    const free = await this.acquire(signal)
+    try {
+      return await work()
+    } finally {
+      free()
+    }
+  }
+
   private releaser(): Release {
     let released = false
     return () => {

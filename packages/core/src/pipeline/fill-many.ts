@@ -120,16 +120,14 @@ async function loadInChunks<T>(h: HerdContext, items: readonly Item[], job: Many
  * ends while it waits (close()). Never rejects.
  */
 export async function refreshMany<T>(h: HerdContext, items: ReadonlyArray<{ flight: Flight; current: Entry }>, job: ManyJob<T>): Promise<void> {
+  if (items.length === 0) return
   const { cancel, stop } = everyCallerGone(items)
   try {
-    const freeSlot = await h.refreshBulkhead.acquire(cancel)
-    // The hard timeout counts from the refresh's turn, not from when it began to wait for one.
-    for (const { flight } of items) flight.armTimeouts(job.options.hardTimeout, undefined)
-    try {
-      await refreshHeld(h, items, job)
-    } finally {
-      freeSlot()
-    }
+    await h.refreshBulkhead.run(cancel, () => {
+      // The hard timeout counts from the refresh's turn, not from when it began to wait for one.
+      for (const { flight } of items) flight.armTimeouts(job.options.hardTimeout, undefined)
+      return refreshHeld(h, items, job)
+    })
   } catch {
     // Every flight ended before its turn, or the Store read failed: the stale values stay, and a later read refreshes.
   } finally {
@@ -182,18 +180,18 @@ async function loadChunk<T>(h: HerdContext, items: readonly Item[], job: ManyJob
   const holdings = items.flatMap((item) => (item.held === undefined ? [] : [h.coordinator.hold(item.held, () => lost.add(item))]))
   const stale = new Map<string, T>()
   for (const { flight } of items) if (flight.hasFallback) stale.set(flight.key, flight.staleValue as T)
-  let freeSlot: (() => void) | undefined
   try {
-    freeSlot = await h.bulkhead.acquire(batch)
-    const outcome = await countedLoad(h, keys[0]!, keys, job.reason, batch, () => runBatchLoader(job.loader, keys, batch, stale))
-    const values = byKey(outcome.value, keys)
-    const options = outcome.overrides === undefined ? job.options : withOverrides(job.options, outcome.overrides)
-    await Promise.all(
-      items.map(async (item) => {
-        if (lost.has(item)) return
-        if (!(await writeOne(h, item, values.get(item.flight.key), options, outcome.loadMs))) failed.add(item)
-      }),
-    )
+    await h.bulkhead.run(batch, async () => {
+      const outcome = await countedLoad(h, keys[0]!, keys, job.reason, batch, () => runBatchLoader(job.loader, keys, batch, stale))
+      const values = byKey(outcome.value, keys)
+      const options = outcome.overrides === undefined ? job.options : withOverrides(job.options, outcome.overrides)
+      await Promise.all(
+        items.map(async (item) => {
+          if (lost.has(item)) return
+          if (!(await writeOne(h, item, values.get(item.flight.key), options, outcome.loadMs))) failed.add(item)
+        }),
+      )
+    })
   } catch (error) {
     const now = h.clock.now()
     for (const item of items) {
@@ -203,7 +201,6 @@ async function loadChunk<T>(h: HerdContext, items: readonly Item[], job: ManyJob
       failOne(item.flight, error)
     }
   } finally {
-    freeSlot?.()
     for (const holding of holdings) holding.stop()
     stopListening()
     for (const item of items) {

@@ -23,13 +23,12 @@ export async function loadAndWrite<T>(h: HerdContext, job: LoadJob<T>, fence: Fe
   if (job.signal.aborted) attempt.abort(job.signal.reason)
   const stopForwarding = job.signal.onAbort((reason) => attempt.abort(reason))
   const holding = held === undefined ? undefined : h.coordinator.hold(held, () => attempt.abort(new LeaseLostError(key)))
-  let freeSlot: (() => void) | undefined
   try {
-    freeSlot = await h.bulkhead.acquire(attempt)
-    const outcome = await countedLoad(h, job.key, undefined, job.reason, attempt, () => runLoader(job.loader, job.key, attempt, job.stale))
-    return await write(h, job, outcome, fence, held)
+    return await h.bulkhead.run(attempt, async () => {
+      const outcome = await countedLoad(h, job.key, undefined, job.reason, attempt, () => runLoader(job.loader, job.key, attempt, job.stale))
+      return write(h, job, outcome, fence, held)
+    })
   } finally {
-    freeSlot?.()
     holding?.stop()
     stopForwarding()
   }

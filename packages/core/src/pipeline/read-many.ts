@@ -132,7 +132,7 @@ async function resolveMany<T>(h: HerdContext, flights: Flight[], job: ManyJob<T>
       misses.push(flight)
     })
     await Promise.all([
-      ...(['stale', 'early'] as const).map((reason) => refreshIn(h, refreshes[reason], { ...job, reason })),
+      ...(['stale', 'early'] as const).map((reason) => refreshMany(h, refreshes[reason], { ...job, reason })),
       misses.length > 0 ? fillMany(h, misses, job, empty) : undefined,
     ])
   } finally {
@@ -147,12 +147,7 @@ function startRefreshMany<T>(h: HerdContext, items: ReadonlyArray<{ key: string;
     flight.provide(current.value, job.reason === 'stale' ? 'stale' : 'hit', current.createdAt, 'local')
     return { flight, current }
   })
-  void refreshIn(h, flights, job).finally(() => {
+  void refreshMany(h, flights, job).finally(() => {
     for (const { flight } of flights) flight.close()
   })
-}
-
-function refreshIn<T>(h: HerdContext, items: ReadonlyArray<{ flight: Flight; current: Entry }>, job: ManyJob<T>): Promise<void> {
-  if (items.length === 0) return Promise.resolve()
-  return refreshMany(h, items, job)
 }

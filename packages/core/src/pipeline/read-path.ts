@@ -206,17 +206,14 @@ async function refreshIn(
   reason: RefreshReason,
   alreadyDone = (latest: Entry) => current !== undefined && latest.fence > current.fence,
 ): Promise<Loaded | undefined> {
-  let freeSlot: () => void
   try {
-    freeSlot = await h.refreshBulkhead.acquire(flight.signal)
+    return await h.refreshBulkhead.run(flight.signal, () => {
+      flight.armTimeouts(o.hardTimeout, undefined)
+      return refresh(h, jobOf(flight, loader, o, current?.value, reason), reason, alreadyDone)
+    })
   } catch {
+    // Its turn never came (refresh() itself never rejects).
     return undefined
-  }
-  try {
-    flight.armTimeouts(o.hardTimeout, undefined)
-    return await refresh(h, jobOf(flight, loader, o, current?.value, reason), reason, alreadyDone)
-  } finally {
-    freeSlot()
   }
 }
 
