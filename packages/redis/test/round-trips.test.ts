@@ -11,8 +11,13 @@ import { type Connected, LIBRARIES, connect, haveRedis, uniquePrefix } from './c
  * operation measured); the barrier is an ECHO on the same client, so it follows every command counted.
  */
 async function sent(monitor: RedisMonitor, redis: Connected, subject: string): Promise<string[]> {
-  const commands = await monitor.take((marker) => redis.raw(undefined, ['ECHO', marker]))
+  const commands = await monitor.take(echoOn(redis))
   return commands.filter((c) => c.source === 'client' && c.line.includes(subject)).map((c) => c.name)
+}
+
+/** The barrier: an ECHO of the marker on the client whose commands are counted. */
+function echoOn(redis: Connected): (marker: string) => Promise<unknown> {
+  return (marker) => redis.raw(undefined, ['ECHO', marker])
 }
 
 describe.skipIf(!haveRedis)('round trips of each operation (commands clients send, from MONITOR)', () => {
@@ -74,7 +79,7 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
         const herd = createHerd({ ...redisBackend(redis.client, { prefix: `${prefix}ready:` }), local: false, ttl: '1h' })
         try {
           await expect(herd.ready()).resolves.toBe(true)
-          const subscribed = await monitor.take((marker) => redis.raw(undefined, ['ECHO', marker]))
+          const subscribed = await monitor.take(echoOn(redis))
           expect(
             subscribed
               .filter((c) => c.name === 'subscribe')
@@ -82,7 +87,7 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
               .sort(),
           ).toEqual([`"${prefix}ready:bus"`, `"${prefix}ready:wake"`])
           expect(await herd.fetch('first', async () => 1)).toBe(1)
-          const all = await monitor.take((marker) => redis.raw(undefined, ['ECHO', marker]))
+          const all = await monitor.take(echoOn(redis))
           expect(all.filter((c) => c.source === 'client').map((c) => c.name)).toEqual(['get', 'set', 'evalsha'])
         } finally {
           await herd.close()
