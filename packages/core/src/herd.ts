@@ -88,9 +88,11 @@ export interface Herd {
    * process) or it closed first. Never rejects. Until it resolves `true`,
    * another process's invalidation may go unheard, so a start-up that must
    * not serve a stale local copy awaits it. It also waits for the Lock's
-   * `ready()` where it has one (the Redis Lock's wake-up subscription), so
-   * the first miss after a start doesn't pay for it; that one doesn't
-   * change the answer (waits fall back on checks without it).
+   * `ready()` where it has one (the Redis Lock's wake-up subscription), and,
+   * with a Store, for a read of the namespace's tag record (which every
+   * entry read checks), so the first miss or read after a start doesn't pay
+   * for either; neither changes the answer (waits fall back on checks, and a
+   * read that finds the record unread reads it first).
    */
   ready(): Promise<boolean>
   /** Clears every timer and listener, aborts loads, closes adapters. Later calls reject with HerdClosedError. */

@@ -216,6 +216,123 @@ describe('across processes', () => {
   })
 })
 
+/**
+ * A Store whose batch reads (herd reads tag records with getMany) can be held
+ * one by one, and a Bus whose subscription can be made to come back after a
+ * gap, as a reconnect does.
+ */
+function recordsHeldBack() {
+  const raw = new MapStore()
+  const held: Array<() => void> = []
+  let hold = false
+  let resubscribed: (() => void) | undefined
+  const store: Store & { recordReads: number } = {
+    recordReads: 0,
+    get: (key) => raw.get(key),
+    set: (key, entry, ttl) => raw.set(key, entry, ttl),
+    delete: (key) => raw.delete(key),
+    expire: (key, at, fence) => raw.expire(key, at, fence),
+    async getMany(keys) {
+      store.recordReads++
+      if (hold) await new Promise<void>((release) => held.push(release))
+      return raw.getMany(keys)
+    },
+  }
+  const bus: Bus & { gap(): void } = {
+    async publish() {},
+    async subscribe(_listener, options) {
+      resubscribed = options?.onResubscribe
+      return async () => {}
+    },
+    gap: () => resubscribed?.(),
+  }
+  return {
+    store,
+    bus,
+    hold: (on: boolean) => {
+      hold = on
+    },
+    /** Lets the oldest held read go on. */
+    releaseOne: () => held.shift()?.(),
+  }
+}
+
+/** Whether `promise` has settled once every pending callback has run (the clock doesn't move). */
+async function settledYet(promise: Promise<unknown>): Promise<boolean> {
+  let done = false
+  void promise.then(
+    () => (done = true),
+    () => (done = true),
+  )
+  await flush()
+  return done
+}
+
+describe('tag records', () => {
+  it('a read waits for them only past their window (the local ttl); past half of it they are read again in the background', async () => {
+    const { store, hold, releaseOne } = recordsHeldBack()
+    const herd = track(createHerd({ store, local: false, jitter: 0, beta: 0 }))
+    await settle(herd.fetch('k', () => 'v')) // a miss: loaded and written, no entry read
+    expect(store.recordReads).toBe(0)
+    await settle(herd.fetch('k', () => 'v'))
+    expect(store.recordReads).toBe(1) // never read: the first entry read waited for them
+    await advance(2_000)
+    await settle(herd.fetch('k', () => 'v'))
+    expect(store.recordReads).toBe(1) // young: nothing read
+    await advance(1_000) // 3 s old: past half of the 5 s window
+    hold(true)
+    expect(await settledYet(herd.fetch('k', () => 'v'))).toBe(true) // answered without waiting for them…
+    expect(store.recordReads).toBe(2) // …while they are read again
+    expect(await settledYet(herd.fetch('k', () => 'v'))).toBe(true)
+    expect(store.recordReads).toBe(2) // one read at a time
+    releaseOne()
+    await flush()
+    await advance(2_000) // 2 s after that read
+    expect(await settledYet(herd.fetch('k', () => 'v'))).toBe(true)
+    expect(store.recordReads).toBe(2)
+    await advance(10_000) // past the window: the next read waits
+    const late = herd.fetch('k', () => 'v')
+    expect(await settledYet(late)).toBe(false)
+    expect(store.recordReads).toBe(3)
+    releaseOne()
+    expect(await settledYet(late)).toBe(true)
+  })
+
+  it('ready() reads the namespace record, so the first read after it waits for nothing', async () => {
+    const { store, bus, hold, releaseOne } = recordsHeldBack()
+    const herd = track(createHerd({ store, bus, local: false }))
+    hold(true)
+    const ready = herd.ready()
+    await herd.set('k', 'v')
+    expect(await settledYet(ready)).toBe(false) // the Bus listens; the record is being read
+    expect(store.recordReads).toBe(1)
+    releaseOne()
+    await expect(ready).resolves.toBe(true)
+    expect(await settledYet(herd.fetch('k', () => 'v'))).toBe(true)
+    expect(store.recordReads).toBe(1)
+  })
+
+  it('a record read begun before a Bus gap is not trusted after it: the gap reads them again at once, and reads wait for that', async () => {
+    const { store, bus, hold, releaseOne } = recordsHeldBack()
+    const herd = track(createHerd({ store, bus, local: false }))
+    await settle(herd.ready())
+    for (const key of ['a', 'b']) await settle(herd.fetch(key, () => key)) // misses: written, nothing read
+    await advance(6_000) // past the window
+    hold(true)
+    const before = herd.fetch('a', () => 'a') // waits for a read of the records (#2)
+    expect(await settledYet(before)).toBe(false)
+    bus.gap() // messages may have been lost meanwhile: the namespace's record is read again at once (#3)
+    expect(store.recordReads).toBe(3)
+    releaseOne() // #2 lands, begun before the gap
+    expect(await settledYet(before)).toBe(true)
+    const after = herd.fetch('b', () => 'b')
+    expect(await settledYet(after)).toBe(false) // #2 proves nothing past the gap: this read waits for #3
+    expect(store.recordReads).toBe(3)
+    releaseOne()
+    expect(await settledYet(after)).toBe(true)
+  })
+})
+
 describe('namespaces', () => {
   it('two namespaces on one Store and one Bus never see each other; clear() is scoped', async () => {
     const store = new MapStore()

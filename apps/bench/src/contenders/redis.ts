@@ -155,10 +155,71 @@ export const naiveRedis: RedisContender = {
   },
 }
 
+/**
+ * Suite 2's floor, not a library: the least a fleet wake-up over pub/sub can
+ * cost on this machine. One flight per key per process; a miss takes a lock
+ * with SET NX, the winner loads, then SETs the value and PUBLISHes it in one
+ * MULTI; the others take the value from that message, on a subscription made
+ * up front. No fences, lease renewal, timeouts or fallbacks: what herd's
+ * wake-up costs beyond it is what those cost, or waste.
+ */
+export const floorRedis: RedisContender = {
+  name: 'floor: SET NX + PUBLISH',
+  describe: (s) =>
+    `node-redis, one flight per key per process: GET → SET lock NX PX 5000 → the winner loads, then MULTI SET value PX ${s.ttlMs} + PUBLISH value; the others take the value from the PUBLISH (subscribed up front). No fences, timeouts or fallbacks`,
+  async create(s) {
+    const client = await createClient({ url: s.url }).connect()
+    const subscriber = await client.duplicate().connect()
+    const woken = new Map<string, (value: unknown) => void>()
+    await subscriber.subscribe('floor:wake', (message) => {
+      const cut = message.indexOf('\n')
+      woken.get(message.slice(0, cut))?.(JSON.parse(message.slice(cut + 1)))
+    })
+    const flights = new Map<string, Promise<unknown>>()
+    const flight = async (key: string) => {
+      // Listening before the first read, so a PUBLISH between it and the lost SET NX isn't missed.
+      const message = new Promise((resolve) => woken.set(key, resolve))
+      try {
+        const hit = await client.get(`floor:${key}`)
+        if (hit !== null) return JSON.parse(hit)
+        const won = await client.set(`floor:lock:${key}`, '1', { condition: 'NX', expiration: { type: 'PX', value: 5_000 } })
+        if (won === null) return await message
+        const value = await s.load(key)
+        const json = JSON.stringify(value)
+        await client
+          .multi()
+          .set(`floor:${key}`, json, { expiration: { type: 'PX', value: s.ttlMs } })
+          .publish('floor:wake', `${key}\n${json}`)
+          .exec()
+        return value
+      } finally {
+        woken.delete(key)
+      }
+    }
+    const get = (key: string) => {
+      let running = flights.get(key)
+      if (running === undefined) {
+        running = flight(key).finally(() => flights.delete(key))
+        flights.set(key, running)
+      }
+      return running
+    }
+    return {
+      get,
+      direct: { target: get, body: 'await target(k)' },
+      waitExpired: () => sleep(s.ttlMs + 3),
+      async close() {
+        await subscriber.quit()
+        await client.quit()
+      },
+    }
+  },
+}
+
 export const REDIS_CONTENDERS: readonly RedisContender[] = [herdRedis, bentocacheRedis, cacheManagerRedis, naiveRedis]
 
 export function byName(name: string): RedisContender {
-  const found = REDIS_CONTENDERS.find((c) => c.name === name)
+  const found = [...REDIS_CONTENDERS, floorRedis].find((c) => c.name === name)
   if (!found) throw new Error(`unknown Redis contender ${name}`)
   return found
 }

@@ -213,7 +213,7 @@ export class HerdContext {
   /** Messages may have been missed: nothing held here is trusted until read again. */
   private onBusGap(): void {
     this.local?.clear()
-    this.tags.recheck()
+    this.tags.recheck(this.clock.now())
   }
 
   private onBusMessage(message: BusMessage): void {

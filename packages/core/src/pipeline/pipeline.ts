@@ -138,10 +138,14 @@ export class HerdPipeline implements Herd {
   }
 
   ready(): Promise<boolean> {
-    const lock = this.h.lock
-    if (lock?.ready === undefined) return this.h.bus.ready
+    const h = this.h
+    // The namespace's tag record is read once the Bus listens (its subscription rechecks what is held), so the
+    // first read after ready() doesn't wait for it.
+    const listening = h.bus.ready.then((listens) => h.tags.warm(h.clock.now()).then(() => listens))
+    const lock = h.lock
+    if (lock?.ready === undefined) return listening
     const prepared = lock.ready().catch(() => false)
-    return Promise.all([this.h.bus.ready, prepared]).then(([listening]) => listening)
+    return Promise.all([listening, prepared]).then(([listens]) => listens)
   }
 
   close(): Promise<void> {

@@ -27,15 +27,19 @@ export const NAMESPACE_TAG = ''
  * load in flight when a tag is invalidated can't land fresh after it.
  *
  * States come from this process's own invalidations, from the Bus, and,
- * with a Store, from the tag records themselves, read again once they are
- * older than `refreshMs` (the local tier's ttl), so a lost Bus message
- * costs at most that long.
+ * with a Store, from the tag records themselves: a state is trusted for
+ * `refreshMs` (the local tier's ttl) after its read, so a lost Bus message
+ * costs at most that long. A read waits for the records only when what is
+ * held is older than that; past half of it they are read again in the
+ * background, so a process with steady traffic never waits for them.
  */
 export class TagStates {
   private readonly states = new Map<string, TagState>()
   private readonly pending = new Map<string, Promise<void>>()
   /** The namespace's deletion (clear()), kept apart for the hit path: one compare for every entry. */
   private clearedAt = Number.NEGATIVE_INFINITY
+  /** Counts recheck()s: a read begun before a Bus gap says nothing of what the gap may have lost. */
+  private generation = 0
 
   constructor(
     private readonly refreshMs: number,
@@ -83,22 +87,38 @@ export class TagStates {
    * Makes sure what this process knows of the entry's tags (and the
    * namespace) is no older than `refreshMs`, reading the records it lacks:
    * one batch for all of them, shared with concurrent reads of the same tags.
+   * States past half their window are read again without waiting.
    */
   prepare(entry: Entry, now: number): Promise<void> | undefined {
     if (this.read === undefined) return undefined
-    // The hot path: an untagged entry, the namespace's state current. Nothing to wait for.
-    if (entry.tags === undefined && this.pending.size === 0 && this.isCurrent(NAMESPACE_TAG, now)) return undefined
+    // The hot path: an untagged entry, the namespace's state young. Nothing to wait for, nothing to read.
+    if (entry.tags === undefined && this.ageOf(NAMESPACE_TAG, now) < this.refreshMs / 2) return undefined
     const due: string[] = []
+    const early: string[] = []
     const waits: Array<Promise<void>> = []
     const consider = (tag: string): void => {
+      const age = this.ageOf(tag, now)
       const pending = this.pending.get(tag)
-      if (pending !== undefined) waits.push(pending)
-      else if (!this.isCurrent(tag, now)) due.push(tag)
+      if (age < this.refreshMs) {
+        if (age >= this.refreshMs / 2 && pending === undefined) early.push(tag)
+      } else if (pending !== undefined) waits.push(pending)
+      else due.push(tag)
     }
     consider(NAMESPACE_TAG)
     if (entry.tags !== undefined) for (const tag of entry.tags) consider(tag)
+    if (early.length > 0) this.fetch(early, now).catch(() => {}) // a read that fails leaves the state to age, and the next read retries
     if (due.length > 0) waits.push(this.fetch(due, now))
     return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined)
+  }
+
+  /**
+   * Reads the namespace's state unless it is trusted already: every entry
+   * read needs it, so herd.ready() (and a Bus gap) read it before the first
+   * read has to wait for it. Never rejects.
+   */
+  warm(now: number): Promise<void> {
+    if (this.read === undefined || this.ageOf(NAMESPACE_TAG, now) < this.refreshMs) return Promise.resolve()
+    return (this.pending.get(NAMESPACE_TAG) ?? this.fetch([NAMESPACE_TAG], now)).catch(() => {})
   }
 
   /**
@@ -116,28 +136,34 @@ export class TagStates {
     }
   }
 
-  /** Messages may have been lost (the Bus reconnected): read every record again before trusting it. */
-  recheck(): void {
+  /** Messages may have been lost (the Bus reconnected): read every record again before trusting it, the namespace's at once. */
+  recheck(now: number): void {
+    this.generation++
+    // Reads under way began before the gap ended: what they bring is kept (raises only move forward), but trusted by no one.
+    this.pending.clear()
     for (const state of this.states.values()) state.checkedAt = Number.NEGATIVE_INFINITY
+    void this.warm(now)
   }
 
   get size(): number {
     return this.states.size
   }
 
-  private isCurrent(tag: string, now: number): boolean {
+  /** How long ago the tag's records were read (Infinity: never, or not since a Bus gap). */
+  private ageOf(tag: string, now: number): number {
     const state = this.states.get(tag)
-    return state !== undefined && now - state.checkedAt < this.refreshMs
+    return state === undefined ? Number.POSITIVE_INFINITY : now - state.checkedAt
   }
 
   private fetch(tags: string[], now: number): Promise<void> {
+    const generation = this.generation
     const done = this.read!(tags).then((records) => {
       if (records === undefined) return // the Store is unreachable: keep what is known
       for (const tag of tags) {
         const record = records.get(tag)
         this.raise(tag, 'expired', record?.expiredAt ?? Number.NEGATIVE_INFINITY)
         this.raise(tag, 'deleted', record?.deletedAt ?? Number.NEGATIVE_INFINITY)
-        this.states.get(tag)!.checkedAt = now
+        if (generation === this.generation) this.states.get(tag)!.checkedAt = now
       }
     })
     const settled = done.finally(() => {
