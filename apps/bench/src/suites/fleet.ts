@@ -368,7 +368,7 @@ export const fleet: Suite = {
             }),
           notes: [
             'Every command Redis executed while the processes fetched, counted by the server (INFO commandstats before and after), the commands Lua scripts run inside Redis included. Each process fetched one key first (scripts cached, subscriptions made), as in a fleet that has been up.',
-            '"per-process commands" do not scale with the keys: (S)SUBSCRIBE (once per process, per slot on a Cluster) and herd\'s read of its namespace\'s tag record (an MGET, at most once per process per local-tier ttl).',
+            '"per-process commands" do not scale with the keys: (S)SUBSCRIBE (once per process, per slot on a Cluster) and herd\'s read of its namespace\'s tag record (an MGET, which herd.ready() makes before the measured calls and a serving process repeats in the background about every half local-tier ttl).',
             `A library that coordinates nothing sends its GET and SET per key per process, and loads every key in every process (${manyProcesses} loader calls per key); herd loads each key once for the fleet.`,
           ],
         },
