@@ -175,7 +175,9 @@ export interface HerdOptions extends EntryOptions {
    * stale values served meanwhile. A tag expiry or a cold start can make
    * thousands of keys stale at once: unbounded, each one's lock call and
    * load would start together. A `fetchMany` refresh is one; a refresh's
-   * hardTimeout counts from its turn. Default: 64.
+   * hardTimeout counts from its turn. A refresh that a caller waits on with
+   * nothing to be served (a keepFresh refresh of a key this process doesn't
+   * hold) starts at once, past the bound. Default: 64.
    */
   maxConcurrentRefreshes?: number
   /**

@@ -29,7 +29,7 @@ export interface HerdStats {
   breaker: { state: BreakerState; opens: number }
   /** What this process's local tier holds right now. */
   local: { size: number; bytes: number }
-  /** Background refreshes right now: running, and waiting for a turn (counted under a finite maxConcurrentRefreshes). */
+  /** Background refreshes right now: running (a refresh a caller waits on may run past the bound), and waiting for a turn (maxConcurrentRefreshes). */
   refreshQueue: { running: number; waiting: number }
   /** (local + store hits + stale serves) / requests. */
   hitRatio: number

@@ -126,6 +126,42 @@ describe('refresh bulkhead', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
+  it.each(['fetch', 'fetchMany'] as const)(
+    'a refresh a caller waits on with nothing to be served (keepFresh, a key not held here) starts at once, past the bound (%s)',
+    async (call) => {
+      herd = createHerd({ ttl: 100, staleWhileRevalidate: 60_000, jitter: 0, beta: 0, maxConcurrentRefreshes: 1 })
+      await settle(herd.fetch('a', async () => 'a@1'))
+      await advance(200)
+      // The one place is taken by a's stale refresh, which hangs until released.
+      let release!: () => void
+      const held = new Promise<void>((resolve) => (release = resolve))
+      await expect(herd.fetch('a', () => held.then(() => 'a@2'))).resolves.toBe('a@1')
+      // b is kept fresh but this process doesn't hold it: keepFresh's own first fetch failed.
+      let bLoads = 0
+      herd.keepFresh('b', async () => (++bLoads === 1 ? Promise.reject(new Error('not yet')) : 'b@2'), { every: 1_000 })
+      await advance(1_000) // b's scheduled refresh: no value to serve, queued behind a's
+      expect([bLoads, herd.stats().refreshQueue]).toEqual([1, { running: 1, waiting: 1 }])
+      // A caller of b waits on that refresh: it starts now, and the caller has its value while a's still runs.
+      const answer = call === 'fetch' ? herd.fetch('b', countingLoader('unused')) : herd.fetchMany(['b'], async () => ['unused']).then(([v]) => v)
+      await expect(settle(answer, 5_000)).resolves.toBe('b@2')
+      expect(bLoads).toBe(2)
+      expect(herd.stats().refreshQueue.running).toBe(1)
+      release()
+      await advance(10)
+      expect(herd.stats().refreshQueue).toEqual({ running: 0, waiting: 0 })
+    },
+  )
+
+  it('counts running refreshes unbounded too', async () => {
+    herd = createHerd({ ttl: 100, staleWhileRevalidate: 60_000, jitter: 0, beta: 0, maxConcurrentRefreshes: Infinity })
+    await settle(Promise.all(keys.map((k) => herd.fetch(k, async () => `${k}@1`))))
+    await advance(200)
+    await Promise.all(keys.map((k) => herd.fetch(k, overlapping('2'))))
+    expect(herd.stats().refreshQueue).toEqual({ running: 10, waiting: 0 })
+    await advance(20)
+    expect(herd.stats().refreshQueue).toEqual({ running: 0, waiting: 0 })
+  })
+
   it('rejects a bound that is not a positive integer', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, '4']) {
       expect(() => createHerd({ maxConcurrentRefreshes: bad as number })).toThrow(HerdArgumentError)

@@ -39,6 +39,8 @@ export class Flight {
   private work: Cancel | undefined
   private hardTimer: Timer | undefined
   private softTimer: Timer | undefined
+  /** Set while its refresh waits for a turn (maxConcurrentRefreshes): starts it at once. */
+  hurry: (() => void) | undefined
   /** A caller without a signal can't leave, so the work must not be cancelled for lack of callers. */
   private pinned = false
   private abortable = 0
@@ -141,6 +143,18 @@ export class Flight {
   abort(reason: unknown): void {
     this.fail(reason)
     this.abortWork(reason)
+  }
+
+  /**
+   * A caller joined. With nothing to answer it yet (a keepFresh refresh of a
+   * key this process doesn't hold), a refresh still waiting for its turn is
+   * no longer background work: it starts now.
+   */
+  urge(): void {
+    if (this.outcome !== undefined || this.hurry === undefined) return
+    const start = this.hurry
+    this.hurry = undefined
+    start()
   }
 
   /** The value alone, for fetch() (fetchEntry() wants the whole result): shared by the callers that can't leave. */

@@ -68,6 +68,7 @@ export function readMany<T>(h: HerdContext, keys: readonly string[], loader: Bat
     let flight = h.flights.get(key)
     if (flight !== undefined) {
       h.observer.coalesced(key)
+      flight.urge()
     } else {
       flight = Flight.open(h, key)
       if (fallback !== undefined) flight.offerFallback(fallback, 'local')

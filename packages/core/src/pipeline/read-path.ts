@@ -76,6 +76,7 @@ function readTraced(
   const coalesced = flight !== undefined
   if (flight !== undefined) {
     h.observer.coalesced(key)
+    flight.urge()
   } else {
     flight = Flight.open(h, key)
     if (fallback !== undefined) flight.offerFallback(fallback, 'local')
@@ -207,10 +208,16 @@ async function refreshIn(
   alreadyDone = (latest: Entry) => current !== undefined && latest.fence > current.fence,
 ): Promise<Loaded | undefined> {
   try {
-    return await h.refreshBulkhead.run(flight.signal, () => {
-      flight.armTimeouts(o.hardTimeout, undefined)
-      return refresh(h, jobOf(flight, loader, o, current?.value, reason), reason, alreadyDone)
-    })
+    return await h.refreshBulkhead.run(
+      flight.signal,
+      () => {
+        flight.armTimeouts(o.hardTimeout, undefined)
+        return refresh(h, jobOf(flight, loader, o, current?.value, reason), reason, alreadyDone)
+      },
+      (jump) => {
+        flight.hurry = jump
+      },
+    )
   } catch {
     // Its turn never came (refresh() itself never rejects).
     return undefined
