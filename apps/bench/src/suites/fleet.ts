@@ -71,26 +71,33 @@ async function tearDown(children: readonly ChildProcess[], contender: string): P
 }
 
 /**
- * Every process fetches `keys` at once, one call each (the same cold keys in every process). Resolves with each
- * process's report.
+ * Every process fetches its keys at once, one call each: `keys`, the same
+ * cold keys in every process, or `keys(i)` for the i-th process. Resolves
+ * with each process's report.
  */
-function fetchEverywhere(children: readonly ChildProcess[], contender: string, keys: string[]) {
+function fetchEverywhere(children: readonly ChildProcess[], contender: string, keys: string[] | ((i: number) => string[])) {
   const at = epochNow() + 250
   return Promise.all(
-    children.map((c) => {
+    children.map((c, i) => {
       const result = nextMessage(c, (m): m is Extract<FromChild, { type: 'done-many' }> => m?.type === 'done-many', 120_000, `the ${contender} cold keys`)
-      send(c, { type: 'go-many', at, keys })
+      send(c, { type: 'go-many', at, keys: typeof keys === 'function' ? keys(i) : keys })
       return result
     }),
   )
 }
 
 /**
- * A fleet that has been up: every process has fetched once before (one key, loaded by one of them and waited for
- * by the rest where the library coordinates), so scripts are cached, subscriptions made, startup reads done and the
- * code paths warm. The measured key is cold; the processes are not. The same for every library.
+ * A fleet that has been up: every process has loaded a key (one of its own,
+ * that no other asks for) and then fetched a key with the others (loaded by
+ * one of them and waited for by the rest where the library coordinates), so
+ * scripts are cached, subscriptions made, startup reads done and every path
+ * of the measured round has run in every process: a process runs a path's
+ * code slowly the first time (V8 compiles it then), and the round's loader
+ * may be any of them. The measured key is cold; the processes are not. The
+ * same for every library.
  */
 async function warmUp(children: readonly ChildProcess[], contender: string, key: string): Promise<void> {
+  await fetchEverywhere(children, contender, (i) => [`${key}:${i}`])
   await fetchEverywhere(children, contender, [key])
 }
 
@@ -349,7 +356,7 @@ export const fleet: Suite = {
             int(med(c.name, 'errors')),
           ]),
           notes: [
-            'The key is cold, the processes are not: before each round every process fetched one other key once (as a fleet that has been up), every library alike.',
+            'The key is cold, the processes are not: before each round every process loaded a key of its own, then all fetched one other key together (as a fleet that has been up: every path has run in every process), every library alike.',
             "wake-up = from the first loader call returning (the fill starts) to each caller's result, across processes on one clock.",
             '"in the loading process" = callers that shared the process of a loader call: they wait for its write to Redis.',
             '"woken by another process" = callers in processes that never ran the loader: they learned of the fill from Redis (the wake-up that the fill script pushes over pub/sub, carrying the entry).',
