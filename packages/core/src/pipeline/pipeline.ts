@@ -141,7 +141,7 @@ export class HerdPipeline implements Herd {
     const h = this.h
     // The namespace's tag record is read once the Bus listens (its subscription rechecks what is held), so the
     // first read after ready() doesn't wait for it.
-    const listening = h.bus.ready.then((listens) => h.tags.warm(h.clock.now()).then(() => listens))
+    const listening = h.bus.ready.then((listens) => (h.closed ? listens : h.tags.warm(h.clock.now()).then(() => listens)))
     const lock = h.lock
     if (lock?.ready === undefined) return listening
     const prepared = lock.ready().catch(() => false)
