@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { HerdDecodeError, type Store, type StoredEntry, createHerd } from '../src/index.js'
 import { advance, flush, settle, useFakeClock } from './support/clock.js'
 import { countingLoader, gate } from './support/helpers.js'
@@ -27,6 +27,35 @@ describe('what each tier hands back', () => {
     const storeHit = await settle(other.fetch('k', countingLoader(null)))
     expect(localHit).toStrictEqual(storeHit)
     expect(localHit).toStrictEqual({ row: { id: 1, at: new Date(0) }, missing: undefined, list: [1, undefined, 3] })
+  })
+
+  it("a load's write is sent before its value is decoded for the local tier (the default codec can't fail to read it back)", async () => {
+    const store = new MapStore()
+    const order: string[] = []
+    const set = store.set.bind(store)
+    store.set = (key, entry, ttl) => {
+      order.push('write sent')
+      return set(key, entry, ttl)
+    }
+    const parse = JSON.parse
+    const spy = vi.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+      if (typeof text === 'string' && text.includes('marker-1')) order.push('decoded')
+      return parse(text, reviver)
+    })
+    try {
+      const herd = track(createHerd({ store }))
+      await expect(settle(herd.fetch('k', () => ({ id: 'marker-1' })))).resolves.toEqual({ id: 'marker-1' })
+      expect(order).toEqual(['write sent', 'decoded'])
+      await expect(herd.fetch('k', countingLoader(null))).resolves.toEqual({ id: 'marker-1' }) // the local copy
+      // Without a local tier nothing keeps a copy, and none is made.
+      order.length = 0
+      const storeOnly = track(createHerd({ store, local: false }))
+      await settle(storeOnly.fetch('other', () => ({ id: 'marker-1' })))
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(order).toEqual(['write sent'])
+    } finally {
+      spy.mockRestore()
+    }
   })
 
   it("set() keeps the codec's copy: changing the object afterwards doesn't change the cache", async () => {

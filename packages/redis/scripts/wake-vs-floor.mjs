@@ -4,7 +4,8 @@
 // and through the floor (a bare SET NX lock, MULTI SET + PUBLISH, the waiter
 // subscribed up front; no fences, timeouts or fallbacks), alternated round by
 // round on one redis-server. Also the waiter's CPU per round (its miss, wait
-// and wake). Run after `pnpm build`: `node scripts/wake-vs-floor.mjs [rounds] [callers]`.
+// and wake). Run after `pnpm build`: `node scripts/wake-vs-floor.mjs [rounds] [callers] [items]`
+// (items: that many more small objects in the row, about 40 bytes each).
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createHerd } from '@herd/core'
@@ -13,7 +14,15 @@ import { redisBackend } from '../dist/index.js'
 
 const now = () => performance.timeOrigin + performance.now()
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-const ROW = (key) => ({ id: key, name: 'User', email: 'user@example.com', version: 1, tags: ['a', 'b', 'c'] })
+/** The loaded row; `items` more small objects make a larger value (about 40 bytes of JSON each). */
+const ROW = (key, items = 0) => ({
+  id: key,
+  name: 'User',
+  email: 'user@example.com',
+  version: 1,
+  tags: ['a', 'b', 'c'],
+  items: Array.from({ length: items }, (_, i) => ({ i, sku: `sku-${i}`, qty: i % 7 })),
+})
 
 if (process.argv[2] === 'waiter') {
   const [url, callers] = [process.argv[3], Number(process.argv[4])]
@@ -55,6 +64,7 @@ if (process.argv[2] === 'waiter') {
   const { startRedis } = await import('@herd/testing/redis-server')
   const rounds = Number(process.argv[2] ?? 100)
   const callers = Number(process.argv[3] ?? 250)
+  const items = Number(process.argv[4] ?? 0)
   const server = await startRedis()
   const waiter = fork(fileURLToPath(import.meta.url), ['waiter', server.url, String(callers)])
   const next = () => new Promise((resolve) => waiter.once('message', resolve))
@@ -76,7 +86,7 @@ if (process.argv[2] === 'waiter') {
         done = next()
         await sleep(20)
         loadedAt = now()
-        return ROW(key)
+        return ROW(key, items)
       }
       if (floor) {
         await client.get(`floor:${key}`)
@@ -104,7 +114,9 @@ if (process.argv[2] === 'waiter') {
     await server.stop()
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
-  console.log(`one waiting process × ${callers} callers, ${rounds} rounds each, alternated (medians):`)
+  console.log(
+    `one waiting process × ${callers} callers, a ${JSON.stringify(ROW('k', items)).length}-byte row, ${rounds} rounds each, alternated (medians):`,
+  )
   for (const [name, r] of Object.entries(results)) {
     console.log(
       `  ${name.padEnd(6)} first caller served ${median(r.served).toFixed(2)} ms after the loader returned; waiter CPU ${median(r.cpu)} µs a round`,

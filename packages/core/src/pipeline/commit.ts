@@ -25,6 +25,8 @@ export interface Write {
   /** A call's `local: false` / `bus: false` leave those out. */
   readonly local?: boolean
   readonly bus?: boolean
+  /** Makes the entry's value the codec's copy, when that was put off until the write was sent (see commitLoaded). */
+  readonly decode?: () => void
 }
 
 /**
@@ -45,10 +47,35 @@ export async function commitLoaded(
   loadMs: number,
 ): Promise<number> {
   const now = h.clock.now()
-  const entry = buildEntry(h.tier.roundTrip(encoded, value), options, fence === 'next' ? 0 : fence.value, now, loadMs)
+  const later = h.tier.readsBackAnything
+  const entry = buildEntry(later ? value : h.tier.roundTrip(encoded, value), options, fence === 'next' ? 0 : fence.value, now, loadMs)
   if (entry === undefined) return now
   entry.size = encoded.length
-  await commit(h, { key, entry, encoded, fence, held, kind: 'load', now, keepUntil: entry.errorUntil, local: options.local, bus: options.bus })
+  // The copy later readers get (a parse of the value) is made once the write is on the wire, when the codec can't
+  // fail to read it back: a fill wakes the whole fleet, and node-redis writes a command only in a setImmediate of its
+  // own, after the work of the turn that sent it. The write reads only the encoded bytes; only the local tier keeps
+  // the copy, and makes it first if the answer came sooner (an in-process Store); without one it is never made.
+  let decoded = !later
+  const decode = (): void => {
+    if (decoded) return
+    decoded = true
+    entry.value = h.tier.roundTrip(encoded, value)
+  }
+  const written = commit(h, {
+    key,
+    entry,
+    encoded,
+    fence,
+    held,
+    kind: 'load',
+    now,
+    keepUntil: entry.errorUntil,
+    local: options.local,
+    bus: options.bus,
+    decode,
+  })
+  if (later && h.local !== undefined && options.local !== false) setImmediate(decode)
+  await written
   return now
 }
 
@@ -88,9 +115,11 @@ async function writeEverywhere(h: HerdContext, write: Write): Promise<TierWrite>
   } else {
     result = await h.tier.write({ ...write, fence })
   }
-  if (result !== 'fenced-out' && local && !(write.strict === true && result === 'local-only' && kind === 'set')) {
-    if (kind === 'load') h.local?.offer(key, entry, now, result === 'local-only')
-    else h.local?.put(key, entry, now, kind === 'delete' ? keepUntil : undefined)
+  const tier = h.local
+  if (tier !== undefined && result !== 'fenced-out' && local && !(write.strict === true && result === 'local-only' && kind === 'set')) {
+    write.decode?.()
+    if (kind === 'load') tier.offer(key, entry, now, result === 'local-only')
+    else tier.put(key, entry, now, kind === 'delete' ? keepUntil : undefined)
   }
   // In-process protection while the fleet is unreachable: this process loads the key at most once per backoff.
   if (kind === 'load' && result === 'local-only') h.holdOff.hold(key, h.errorBackoffMs, now)

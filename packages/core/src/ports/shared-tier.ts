@@ -151,6 +151,16 @@ export class SharedTier {
   }
 
   /**
+   * Whether the codec reads back whatever it wrote: the default codec does,
+   * so a load's round trip may wait until its write is sent. Another codec
+   * is tried first, so a value it can't read back fails before anything is
+   * written.
+   */
+  get readsBackAnything(): boolean {
+    return this.codec === defaultCodec
+  }
+
+  /**
    * The value as every tier hands it back: decoded from what the codec wrote.
    * The local tier keeps this, so a value read here and one read from the
    * Store by another process are alike (class instances become plain
