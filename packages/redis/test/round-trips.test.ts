@@ -75,7 +75,7 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
         }
       })
 
-      it("after herd.ready() the first miss sends no SUBSCRIBE: ready() subscribed the Lock's wake channel with the Bus's", async () => {
+      it("after herd.ready() the first miss sends no SUBSCRIBE and the first hit no MGET: ready() subscribed the Lock's wake channel with the Bus's, and read the namespace's tag record", async () => {
         const herd = createHerd({ ...redisBackend(redis.client, { prefix: `${prefix}ready:` }), local: false, ttl: '1h' })
         try {
           await expect(herd.ready()).resolves.toBe(true)
@@ -89,6 +89,9 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
           expect(await herd.fetch('first', async () => 1)).toBe(1)
           const all = await monitor.take(echoOn(redis))
           expect(all.filter((c) => c.source === 'client').map((c) => c.name)).toEqual(['get', 'set', 'evalsha'])
+          expect(await herd.fetch('first', async () => 2)).toBe(1)
+          const hit = await monitor.take(echoOn(redis))
+          expect(hit.filter((c) => c.source === 'client').map((c) => c.name)).toEqual(['get'])
         } finally {
           await herd.close()
         }
