@@ -56,7 +56,10 @@ export function total(counts: Record<string, number>, except: readonly string[] 
   return n
 }
 
-/** `counts` without the commands named in `except` (the counting's own INFO, MONITOR and ECHO barrier). */
+/** The counting's own commands, left out of every count: INFO (commandstats), MONITOR and the take() barrier's ECHO. */
+export const COUNTING_OWN: readonly string[] = ['info', 'monitor', 'echo']
+
+/** `counts` without the commands named in `except` (usually COUNTING_OWN). */
 export function omit(counts: Record<string, number>, except: readonly string[]): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([name]) => !except.includes(name)))
 }

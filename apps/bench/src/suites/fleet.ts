@@ -1,7 +1,8 @@
 /**
  * Suite 2 — a stampede across processes. 4 real Node processes × 250
- * callers on one cold key (in processes that have each fetched one other key
- * before, as a fleet that has been up), against one real redis-server. The database is
+ * callers on one cold key (in processes that have each loaded a key and
+ * waited on one before, as a fleet that has been up: see warmUp), against one
+ * real redis-server. The database is
  * one pool of 5 connections (20 ms a query) in the parent, shared by every
  * process over IPC, so "loader calls" counts what the fleet really sent it.
  * Wake-up delay: from the moment the first loader call returned (the fill
@@ -374,7 +375,7 @@ export const fleet: Suite = {
               return [c.name, int(r.loaderCalls), r.perKeyPerProcess.toFixed(2), int(r.perProcess), top(r.commands)]
             }),
           notes: [
-            'Every command Redis executed while the processes fetched, counted by the server (INFO commandstats before and after), the commands Lua scripts run inside Redis included. Each process fetched one key first (scripts cached, subscriptions made), as in a fleet that has been up.',
+            'Every command Redis executed while the processes fetched, counted by the server (INFO commandstats before and after), the commands Lua scripts run inside Redis included. Each process first loaded a key of its own, then all fetched one key together (scripts cached, subscriptions made), as in a fleet that has been up.',
             '"per-process commands" do not scale with the keys: (S)SUBSCRIBE (once per process, per slot on a Cluster) and herd\'s read of its namespace\'s tag record (an MGET, which herd.ready() makes before the measured calls and a serving process repeats in the background about every half local-tier ttl).',
             `A library that coordinates nothing sends its GET and SET per key per process, and loads every key in every process (${manyProcesses} loader calls per key); herd loads each key once for the fleet.`,
           ],

@@ -19,7 +19,7 @@ import { REDIS_CONTENDERS, bentocacheRedis, cacheManagerRedis, herdRedis, naiveR
 import { row } from '../lib/db.js'
 import { opsPerSec, ratio, us } from '../lib/format.js'
 import { progress, type Progress } from '../lib/progress.js'
-import { Monitor, diff, omit, parseCommandStats, summarize, total } from '../lib/redis-count.js'
+import { COUNTING_OWN, Monitor, diff, omit, parseCommandStats, summarize, total } from '../lib/redis-count.js'
 import type { Table, TargetCheck } from '../lib/report.js'
 import { median } from '../lib/stats.js'
 import { begin } from '../lib/suite-result.js'
@@ -138,7 +138,7 @@ async function roundTrips(server: RedisServer, options: RunOptions, p: Progress)
         for (let i = 0; i < n; i++) await instance.get(`cold:${i}`)
         const miss = await monitor.take()
         const missServer = diff(await stats(), before)
-        const except = ['info', 'monitor', 'echo']
+        const except = COUNTING_OWN
         rows.push({
           name: v.name,
           hit: total(hit.client, except) / n,

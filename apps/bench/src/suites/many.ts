@@ -16,7 +16,7 @@ import { BATCH_WINDOW, IN_PROCESS_MANY, herdManyOnRedis, type ManyContender, typ
 import { Db, row } from '../lib/db.js'
 import { int, ms, opsPerSec, ratio, us } from '../lib/format.js'
 import { progress, type Progress } from '../lib/progress.js'
-import { Monitor, diff, omit, parseCommandStats, summarize, total } from '../lib/redis-count.js'
+import { COUNTING_OWN, Monitor, diff, omit, parseCommandStats, summarize, total } from '../lib/redis-count.js'
 import type { Table, TargetCheck } from '../lib/report.js'
 import { median, shuffle } from '../lib/stats.js'
 import { begin } from '../lib/suite-result.js'
@@ -187,7 +187,7 @@ interface CommandRow {
 async function countCommands(server: RedisServer, contenders: readonly ManyContender[], p: Progress): Promise<CommandRow[]> {
   const monitor = await Monitor.start(server.url)
   const stats = async () => parseCommandStats(String(await server.command('INFO', 'commandstats')))
-  const except = ['info', 'monitor', 'echo']
+  const except = COUNTING_OWN
   const rows: CommandRow[] = []
   try {
     for (const c of contenders) {
