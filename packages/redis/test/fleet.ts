@@ -12,6 +12,8 @@ export interface WorkerConfig {
   prefix: string
   /** createHerd options (JSON). */
   herd?: Record<string, unknown>
+  /** redisBackend options beyond prefix and commandTimeout (JSON). */
+  redis?: Record<string, unknown>
   commandTimeout?: number
 }
 

@@ -371,9 +371,9 @@ export function startRedis(options: StartRedisOptions = {}): Promise<RedisServer
 /**
  * Starts `masters` cluster-enabled nodes, joins them with
  * `redis-cli --cluster create … --cluster-replicas 0`, and waits until every
- * node reports cluster_state:ok.
+ * node reports cluster_state:ok. `args` go to every node.
  */
-export async function startRedisCluster(options: { masters?: number } = {}): Promise<RedisCluster> {
+export async function startRedisCluster(options: StartRedisOptions & { masters?: number } = {}): Promise<RedisCluster> {
   const masters = options.masters ?? 3
   if (masters < 3) throw new Error('@herd/testing: a Redis Cluster needs at least 3 masters')
   const nodes: ServerProcess[] = []
@@ -390,7 +390,7 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
       nodes.push(
         await startOn(
           // nodes.conf lands in the node's own temp dir (--dir).
-          ['--cluster-enabled', 'yes', '--cluster-node-timeout', '3000'],
+          ['--cluster-enabled', 'yes', '--cluster-node-timeout', '3000', ...(options.args ?? [])],
           async () => ['--cluster-port', String(await freePort())],
         ),
       )
