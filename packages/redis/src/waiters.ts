@@ -3,7 +3,7 @@ import type { Commands } from './commands.js'
 import type { Keyspace } from './keys.js'
 import { PROBE } from './scripts.js'
 import type { Subscriber } from './subscriber.js'
-import { type Wake, parseWake } from './wake-message.js'
+import { type Wake, parseWake, wakeEntry } from './wake-message.js'
 
 export interface WaitOutcome {
   readonly woken: boolean
@@ -34,7 +34,8 @@ const NOT_WOKEN: WaitOutcome = { woken: false }
 const WOKEN: WaitOutcome = { woken: true }
 
 function outcomeOf(wake: Wake): WaitOutcome {
-  return wake.entry === undefined ? WOKEN : { woken: true, entry: wake.entry }
+  const entry = wakeEntry(wake)
+  return entry === undefined ? WOKEN : { woken: true, entry }
 }
 /** Busy notes kept for waits that never came (a refresh that stepped back): the oldest go first. */
 const MAX_BUSY_NOTES = 1_024

@@ -21,7 +21,12 @@ export interface Wake {
   readonly key: string
   /** The released lease's token: a waiter tells its holder's release from an older one. */
   readonly token: string
-  readonly entry: StoredEntry | undefined
+  /**
+   * The entry the holder wrote, still encoded: every process on the channel
+   * hears every wake-up, and only one that waits for the key decodes it
+   * (`wakeEntry`).
+   */
+  readonly encoded: string | undefined
 }
 
 /** `<length>:<text>` at `at` in `message`: the text and where it ends, or undefined. */
@@ -38,11 +43,15 @@ export function parseWake(message: string): Wake | undefined {
   const key = counted(message, 0)
   const token = key && counted(message, key.end)
   if (key === undefined || token === undefined) return undefined
-  if (token.end === message.length) return { key: key.text, token: token.text, entry: undefined }
+  return { key: key.text, token: token.text, encoded: token.end === message.length ? undefined : message.slice(token.end) }
+}
+
+/** The entry a wake-up carries, or undefined when it carries none or one that doesn't decode (woken all the same: the waiter reads the Store). */
+export function wakeEntry(wake: Wake): StoredEntry | undefined {
+  if (wake.encoded === undefined) return undefined
   try {
-    return { key: key.text, token: token.text, entry: decodeEntry(message.slice(token.end), key.text) }
+    return decodeEntry(wake.encoded, wake.key)
   } catch {
-    // Woken all the same; the waiter reads the Store.
-    return { key: key.text, token: token.text, entry: undefined }
+    return undefined
   }
 }
