@@ -15,6 +15,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void
 const servers: Server[] = []
 const herds: Herd[] = []
 afterEach(async () => {
+  vi.useRealTimers()
   vi.restoreAllMocks()
   for (const s of servers.splice(0)) {
     s.closeAllConnections()
@@ -30,6 +31,20 @@ async function serve(handler: Handler, options: Partial<HttpCacheOptions<Incomin
   servers.push(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+/**
+ * Time as herd and the engine read it (Date) stops, and moves only when a test says so: a loaded machine can take
+ * any time between two requests without an entry going stale under it. Timers stay real (the servers need them).
+ */
+function stopTheClock(): void {
+  vi.useFakeTimers({ toFake: ['Date'] })
+}
+
+/** Moves Date on by `ms`, then lets herd's coarse clock (a reading kept for up to 1 ms by a real timer) read it again. */
+async function advance(ms: number): Promise<void> {
+  vi.setSystemTime(Date.now() + ms)
+  await sleep(5)
 }
 
 /** A Map-backed Store: with `local: false`, every answer comes from herd's Store tier. */
@@ -78,6 +93,7 @@ describe('X-Cache and stale windows follow what herd did', () => {
   it('says STALE exactly when herd served a stale entry: inside the jitter window, from the Store, while a refresh is in flight', async () => {
     // jitter 0.5 with Math.random pinned near 1: herd's entry is fresh for about half the ttl, the response's own ttl is longer.
     vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    stopTheClock()
     const herd = createHerd({ store: new MapStore(), local: false, jitter: 0.5, beta: 0 })
     const refresh = gate()
     let runs = 0
@@ -91,7 +107,7 @@ describe('X-Cache and stale windows follow what herd did', () => {
     )
     expect(await getText(`${url}/j`)).toMatchObject({ text: 'v1', cache: 'MISS' })
     expect(await getText(`${url}/j`)).toMatchObject({ text: 'v1', cache: 'HIT' })
-    await sleep(650)
+    await advance(650)
     // Past herd's (jittered) freshness, inside the response's own ttl: the first request starts the refresh…
     expect(await getText(`${url}/j`)).toMatchObject({ text: 'v1', cache: 'STALE' })
     // …and the next ones join that refresh's flight and get its stale answer (herd emits no new `stale` event for them).
@@ -99,7 +115,8 @@ describe('X-Cache and stale windows follow what herd did', () => {
     expect(joined.map((r) => [r.text, r.cache])).toEqual(Array(3).fill(['v1', 'STALE']))
     refresh.open()
     let fresh = await getText(`${url}/j`)
-    for (let i = 0; i < 100 && fresh.text !== 'v2'; i++) {
+    // Bounded by a count (the test's timeout ends a refresh that never lands), not a time window.
+    for (let i = 0; i < 1_000 && fresh.text !== 'v2'; i++) {
       await sleep(20)
       fresh = await getText(`${url}/j`)
     }
@@ -128,6 +145,7 @@ describe('X-Cache and stale windows follow what herd did', () => {
   })
 
   it('does not serve a hit-for-pass marker past passTtl: the next requests share one run again', async () => {
+    stopTheClock()
     let runs = 0
     let cookie = true
     const url = await serve(
@@ -144,7 +162,7 @@ describe('X-Cache and stale windows follow what herd did', () => {
     expect(count(passed.map((r) => r.cache))).toEqual({ BYPASS: 3 })
     expect(runs).toBe(4)
     cookie = false
-    await sleep(400)
+    await advance(400)
     const shared = await Promise.all(Array.from({ length: 5 }, () => getText(`${url}/p`)))
     expect(shared.map((r) => r.text)).toEqual(Array(5).fill('v5'))
     expect(count(shared.map((r) => r.cache))).toEqual({ MISS: 1, HIT: 4 })

@@ -1,5 +1,5 @@
 import { createHerd, type Herd, type HerdOptions } from '@herd/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { memoryBus, memoryLock, memoryStore } from '../src/index.js'
 
 /*
@@ -70,21 +70,23 @@ describe('a fleet of herds over one memory backend', () => {
   })
 
   it('waiters in other herds wake when the value lands, not on a poll interval', async () => {
-    const { herds } = makeFleet(2)
+    // A lease of an hour: the memory Lock wakes a waiter at the holder's release or at the lease's expiry, never on a
+    // tick, so only the release can end b's wait within the test's timeout.
+    const { herds } = makeFleet(2, { lease: '1h' })
     const [a, b] = herds as [Herd, Herd]
-    let landed = 0
+    let land!: () => void
+    const landing = new Promise<void>((resolve) => (land = resolve))
     const first = a.fetch('k', async () => {
-      await sleep(50)
-      landed = performance.now()
+      await landing
       return 'v'
     })
     await sleep(10)
     const second = b.fetch('k', async () => 'b should not load')
+    await sleep(10)
+    land()
     await expect(second).resolves.toBe('v')
-    const delay = performance.now() - landed
-    await first
-    // generous bound: a poll-based wait would be tied to the lease (5 s) or a poll tick
-    expect(delay).toBeLessThan(100)
+    await expect(first).resolves.toBe('v')
+    expect(b.stats().lockWaits).toBe(1)
   })
 
   it("a holder whose lease expired mid-load can't overwrite its successor's value", async () => {
@@ -120,18 +122,24 @@ describe('a fleet of herds over one memory backend', () => {
   })
 
   it('keepFresh in every herd: one refresh per period across the fleet', async () => {
-    const { herds } = makeFleet(3, { ttl: 1_000, jitter: 0, beta: 0 })
-    let calls = 0
-    const loader = async () => {
-      calls++
-      await sleep(5)
-      return calls
+    // On a clock the test moves: how fast a loaded machine runs its timers changes nothing.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] })
+    try {
+      const { herds } = makeFleet(3, { ttl: 1_000, jitter: 0, beta: 0 })
+      let calls = 0
+      const loader = async () => {
+        calls++
+        await sleep(5)
+        return calls
+      }
+      const stops = herds.map((h) => h.keepFresh('hot', loader, { every: 100 }))
+      await vi.advanceTimersByTimeAsync(530)
+      for (const stop of stops) stop()
+      // one initial fill plus one per period; without the fleet check it would be three per period
+      expect(calls).toBeGreaterThanOrEqual(5)
+      expect(calls).toBeLessThanOrEqual(7)
+    } finally {
+      vi.useRealTimers()
     }
-    const stops = herds.map((h) => h.keepFresh('hot', loader, { every: 100 }))
-    await sleep(530)
-    for (const stop of stops) stop()
-    // one initial fill plus about five periods; without the fleet check it would be three per period
-    expect(calls).toBeGreaterThanOrEqual(4)
-    expect(calls).toBeLessThanOrEqual(8)
   })
 })
