@@ -94,17 +94,6 @@ export class Commands {
   }
 
   /**
-   * Loads the scripts Redis doesn't know yet (`SCRIPT EXISTS`, then one
-   * `SCRIPT LOAD` each), so their first runs don't pay NOSCRIPT and a resend
-   * of the source, once per concurrent call. One server only: a Cluster's
-   * nodes each learn a script on its first run there (`run`).
-   */
-  async preload(scripts: readonly Script[]): Promise<void> {
-    const known = (await this.send(undefined, false, ['SCRIPT', 'EXISTS', ...scripts.map((s) => s.sha)])) as unknown[]
-    await Promise.all(scripts.filter((_, i) => Number(known[i]) !== 1).map((s) => this.send(undefined, false, ['SCRIPT', 'LOAD', s.source])))
-  }
-
-  /**
    * Commands in flight, oldest first, and one interval that rejects those past
    * their deadline while any are in flight: cheaper on the hit path than a
    * timer per command. A command times out between timeoutMs and 1.1 × timeoutMs.

@@ -5,7 +5,7 @@ import { fusedLock, fusionOf } from './fused.js'
 import { isMarker } from './marker.js'
 import { type RedisLockOptions, ignore, positive, resolve } from './options.js'
 import type { RedisClient } from './port/index.js'
-import { ACQUIRE, EXTEND, FENCE, PROBE, RELEASE, SCRIPTS } from './scripts.js'
+import { ACQUIRE, EXTEND, FENCE, PROBE, RELEASE } from './scripts.js'
 import { Subscriber } from './subscriber.js'
 import { wakeHeader } from './wake-message.js'
 import { Waiters } from './waiters.js'
@@ -69,23 +69,14 @@ export function redisLock(client: RedisClient, options: RedisLockOptions = {}): 
       return holder === '' ? { held: false } : Number(pttl) >= 0 ? { held: true, expiresInMs: Number(pttl) } : { held: true }
     },
 
-    /**
-     * Before the first miss needs them: subscribes the wake channel (on a
-     * Cluster each slot has its own, subscribed on first use) and loads the
-     * scripts a fresh Redis doesn't know (a Cluster's nodes learn each on its
-     * first run there). Failing to load them costs nothing but that.
-     */
+    /** Subscribes the wake channel before the first miss needs it. On a Cluster each slot has its own, subscribed on first use. */
     async ready() {
       if (closed) return false
-      const loaded = commands.cluster ? undefined : commands.preload(SCRIPTS).catch(ignore)
-      const listening = sharded
-        ? true
-        : bounded(openWaiters().listen(''), commands.timeoutMs, 'SUBSCRIBE').then(
-            () => true,
-            () => false,
-          )
-      await loaded
-      return listening
+      if (sharded) return true
+      return bounded(openWaiters().listen(''), commands.timeoutMs, 'SUBSCRIBE').then(
+        () => true,
+        () => false,
+      )
     },
 
     async wait(key, timeoutMs, signal) {

@@ -344,6 +344,3 @@ redis.call(ARGV[6], ARGV[5], message)
 if ARGV[9] ~= '' and (written == 1 or ARGV[2] == '') then redis.call('PUBLISH', ARGV[9], ARGV[10]) end
 return {written, ours and 1 or 0, fence}`,
 )
-
-/** Every script, for Commands.preload. */
-export const SCRIPTS: readonly Script[] = [SET_IF_NEWER, MARK_STALE, ACQUIRE, FENCE, RELEASE, EXTEND, PROBE, FUSED_ACQUIRE, FILL, FUSED_WRITE, FILL_MARKED]

@@ -97,22 +97,6 @@ describe.skipIf(!haveRedis)('round trips of each operation (commands clients sen
         }
       })
 
-      it("on a Redis that knows none of herd's scripts, after herd.ready() the first miss, set and delete send no EVAL: ready() loaded them", async () => {
-        await redis.raw(undefined, ['SCRIPT', 'FLUSH'])
-        const herd = createHerd({ ...redisBackend(redis.client, { prefix: `${prefix}fresh:` }), local: false, ttl: '1h' })
-        try {
-          await expect(herd.ready()).resolves.toBe(true)
-          await monitor.take(echoOn(redis))
-          expect(await herd.fetch('first', async () => 1)).toBe(1)
-          await herd.set('first', 2)
-          await herd.delete('first')
-          const all = await monitor.take(echoOn(redis))
-          expect(all.filter((c) => c.source === 'client').map((c) => c.name)).toEqual(['get', 'set', 'evalsha', 'evalsha', 'evalsha'])
-        } finally {
-          await herd.close()
-        }
-      })
-
       it('fetchMany of cold keys: one MGET, then a SET NX GET and a fill per key', async () => {
         const herd = createHerd({ ...redisBackend(redis.client, { prefix }), local: { ttl: '1h' }, ttl: '1h' })
         const storeOnly = { local: false } as const
