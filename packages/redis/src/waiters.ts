@@ -221,7 +221,10 @@ export class Waiters {
 
   private schedule(watch: Watch, ms: number): void {
     if (watch.done) return
-    watch.timer = setTimeout(() => this.check(watch), ms)
+    // Timers run before the event loop reads its sockets: in a busy process the release this check looks for may
+    // be waiting there already. The check goes after that read (setImmediate), so such a wait ends on the message,
+    // with the entry, instead of on a PROBE and a Store read.
+    watch.timer = setTimeout(() => setImmediate(() => this.check(watch)), ms)
   }
 
   private fire(watch: Watch, outcome: WaitOutcome): void {
