@@ -105,21 +105,37 @@ export class Commands {
     const sweeper = setInterval(
       () => {
         const now = Date.now()
+        const late: InFlight[] = []
         // Same timeout for all, so deadlines grow in insertion order: stop at the first one still running.
         for (const entry of this.inFlight) {
           if (entry.deadline > now) break
-          this.inFlight.delete(entry)
-          entry.reject(new RedisCommandTimeoutError(entry.command, this.timeoutMs))
+          late.push(entry)
         }
-        if (this.inFlight.size === 0) {
-          clearInterval(sweeper)
-          this.sweeper = undefined
-        }
+        if (late.length > 0) setImmediate(() => this.expire(late))
+        else if (this.inFlight.size === 0) this.stopSweeper()
       },
       Math.max(1, Math.ceil(this.timeoutMs / 10)),
     )
     sweeper.unref()
     return sweeper
+  }
+
+  /**
+   * Rejects the commands still unanswered. Timers run before the event loop
+   * reads its sockets: in a busy process a reply may be there already,
+   * unread, and only a command whose reply didn't come with that read has
+   * timed out (a busy client is not a slow Redis).
+   */
+  private expire(late: readonly InFlight[]): void {
+    for (const entry of late) {
+      if (this.inFlight.delete(entry)) entry.reject(new RedisCommandTimeoutError(entry.command, this.timeoutMs))
+    }
+    if (this.inFlight.size === 0) this.stopSweeper()
+  }
+
+  private stopSweeper(): void {
+    clearInterval(this.sweeper)
+    this.sweeper = undefined
   }
 }
 

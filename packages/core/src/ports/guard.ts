@@ -138,12 +138,24 @@ export class BackendGuard {
   private startSweeper(): Timer {
     return every(Math.max(1, Math.ceil(this.timeoutMs / 10)), () => {
       const now = Date.now()
-      for (const entry of this.pending) {
-        if (entry.deadline > now) continue
-        this.pending.delete(entry)
-        entry.fail(new BackendTimeoutError(entry.source, entry.timeoutMs))
-      }
-      if (this.pending.size === 0) this.stop()
+      const late: Pending[] = []
+      for (const entry of this.pending) if (entry.deadline <= now) late.push(entry)
+      if (late.length > 0) setImmediate(() => this.expire(late))
+      else if (this.pending.size === 0) this.stop()
     })
+  }
+
+  /**
+   * Fails the calls still in flight. Timers run before the event loop reads
+   * its sockets: in a busy process (a long task, a burst of work) a reply may
+   * be there already, unread. Only a call whose answer didn't come with that
+   * read is a slow backend; failing the others would turn the process' own
+   * lag into "the backend is slow", and a load of its own per key.
+   */
+  private expire(late: readonly Pending[]): void {
+    for (const entry of late) {
+      if (this.pending.delete(entry)) entry.fail(new BackendTimeoutError(entry.source, entry.timeoutMs))
+    }
+    if (this.pending.size === 0) this.stop()
   }
 }
