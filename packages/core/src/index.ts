@@ -17,7 +17,7 @@ export type {
   EntrySetters,
 } from './options.js'
 export type { Store, StoredEntry } from './contracts/store.js'
-export type { Lock, Lease, FusedLock, FusedAcquire, FusedAcquireHint, FusedFilled, FusedWait, FusedWrite } from './contracts/lock.js'
+export type { Lock, Lease, FusedLock, FusedAcquire, FusedAcquireHint, FusedFilled, FusedRead, FusedWait, FusedWrite } from './contracts/lock.js'
 export type { Bus, BusMessage, BusListener, BusSubscribeOptions } from './contracts/bus.js'
 export type { Codec } from './contracts/codec.js'
 export { defaultCodec } from './codec/default-codec.js'

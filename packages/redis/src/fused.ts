@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto'
-import { type Bus, type FusedAcquire, type FusedLock, type FusedWait, HerdArgumentError, type Store, type StoredEntry } from '@herd/core'
+import {
+  type Bus,
+  type FusedAcquire,
+  type FusedLock,
+  type FusedRead,
+  type FusedWait,
+  HerdArgumentError,
+  type Lease,
+  type Store,
+  type StoredEntry,
+} from '@herd/core'
 import { busPayload } from './bus.js'
 import { type Commands, bounded } from './commands.js'
 import { decodeEntry, encodeEntry } from './entry-format.js'
@@ -62,10 +72,29 @@ export interface FusedContext {
  */
 const UNMARKED_PUSH_LIMIT = 4 * 1024
 
-/** An acquire's answer, and who holds the key when it is busy (for the wait that follows). */
+/** Who holds a busy key, and for at most how much longer (for the wait that follows). */
+interface Busy {
+  readonly holder: string
+  readonly expiresInMs: number
+}
+
+/** An acquire's answer, and who holds the key when it is busy. */
 interface Taken {
   readonly acquired: FusedAcquire
-  readonly busy: { readonly holder: string; readonly expiresInMs: number } | undefined
+  readonly busy: Busy | undefined
+}
+
+/** What a `SET NX GET` of a marker found (see setMarker). */
+type MarkerReply =
+  | { readonly kind: 'taken'; readonly lease: Lease }
+  | ({ readonly kind: 'held' } & Busy)
+  | { readonly kind: 'found'; readonly raw: string }
+
+/** Redis refusing a write it would answer as a read: out of memory, a replica, an ACL without it, a failing disk, too few replicas. */
+const WRITE_REFUSED = /^(OOM|READONLY|NOPERM|MISCONF|NOREPLICAS)\b/
+
+function busyAcquire(expiresInMs: number): FusedAcquire {
+  return { lease: undefined, entry: undefined, expiresInMs }
 }
 
 /** A corrupt entry is no entry here: the winner's load overwrites it (with a higher fence), which heals the key. */
@@ -79,9 +108,15 @@ function entryOf(key: string, raw: unknown): StoredEntry | undefined {
 }
 
 /**
- * The miss path in three round trips (Store.get; `acquire`; `fill`), and
- * waiters woken with the value:
+ * The miss path in three round trips (Store.get; `acquire`; `fill`), or two
+ * where core expects the miss (`readOrAcquire`; `fill`), and waiters woken
+ * with the value:
  *
+ * - `readOrAcquire` is the marker's `SET NX GET` below sent as the read: an
+ *   entry comes back as from GET, untouched; an absent key is ours; a marker
+ *   is busy. Core sends it while its reads mostly miss (policies/
+ *   miss-odds.ts), since unlike GET it always goes to a primary and counts
+ *   as a write.
  * - `acquire` after a miss (core's `afterMiss` hint) is one plain command,
  *   `SET <value key> <marker> NX PX <lease> GET` (Redis ≥ 7.0): nil makes
  *   the marker our lease, with nothing to double-check; a marker back is the
@@ -115,14 +150,14 @@ export function fusedLock(ctx: FusedContext): FusedLock {
   let markers = true
 
   /**
-   * After a miss: the lease as a marker at the value key, one plain
-   * command. Nil: the key was absent, it is ours (no entry to double-check).
-   * A marker: someone else's (held for at most a lease from now). A fresh
-   * entry (filled since the caller's read): the answer, with no lease. A
-   * tombstone, a stale entry or foreign data: undefined, and the scripted
-   * lease takes over, as it does when Redis refuses the command.
+   * `SET <value key> <marker> NX PX <lease> GET`: the lease as a marker at
+   * the value key, one plain command, and what the key held. `taken`: it
+   * was absent, the marker is ours. `held`: someone else's marker (held for
+   * at most a lease from now). `found`: an entry (or foreign data), left as
+   * it was. Undefined when Redis can't take a marker there: before 7.0 (then
+   * never again) or a key of another type.
    */
-  const takeMarker = async (key: string, lease: string): Promise<Taken | undefined> => {
+  const setMarker = async (key: string, lease: string): Promise<MarkerReply | undefined> => {
     const name = keys.value(key)
     const token = markerToken()
     let reply: unknown
@@ -134,16 +169,48 @@ export function fusedLock(ctx: FusedContext): FusedLock {
       else if (!error.message.startsWith('WRONGTYPE')) throw error
       return undefined
     }
-    if (reply === null || reply === undefined)
-      return { acquired: { lease: { key, token, fence: 0 }, entry: undefined, fenceAtFill: true }, busy: undefined }
+    if (reply === null || reply === undefined) return { kind: 'taken', lease: { key, token, fence: 0 } }
     const found = String(reply)
-    if (isMarker(found)) {
-      const expiresInMs = Number(lease)
-      return { acquired: { lease: undefined, entry: undefined, expiresInMs }, busy: { holder: found, expiresInMs } }
-    }
+    return isMarker(found) ? { kind: 'held', holder: found, expiresInMs: Number(lease) } : { kind: 'found', raw: found }
+  }
+
+  /**
+   * After a miss: the marker. Nil: ours, with no entry to double-check. A
+   * marker: busy. A fresh entry (filled since the caller's read): the
+   * answer, with no lease. A tombstone, a stale entry or foreign data:
+   * undefined, and the scripted lease takes over, as it does when Redis
+   * refuses the command.
+   */
+  const takeMarker = async (key: string, lease: string): Promise<Taken | undefined> => {
+    const reply = await setMarker(key, lease)
+    if (reply === undefined) return undefined
+    if (reply.kind === 'taken') return { acquired: { lease: reply.lease, entry: undefined, fenceAtFill: true }, busy: undefined }
+    if (reply.kind === 'held') return { acquired: busyAcquire(reply.expiresInMs), busy: reply }
     // A fill that landed since the caller's read (a quick holder) is its answer, as a busy acquire's entry is.
-    const entry = entryOf(key, found)
+    const entry = entryOf(key, reply.raw)
     return entry !== undefined && entry.freshUntil > Date.now() ? { acquired: { lease: undefined, entry }, busy: undefined } : undefined
+  }
+
+  /**
+   * `send` with the key's wake channel subscribed first, so a release right
+   * after it can't slip by unheard, and the wake-ups heard until its reply
+   * kept for the wait that follows a busy answer (`busyOf`).
+   */
+  const listeningAround = async <T>(key: string, send: () => Promise<T>, busyOf: (reply: T) => Busy | undefined): Promise<T> => {
+    const waiters = ctx.waiters()
+    const subscribing = waiters?.prepare(key)
+    if (subscribing !== undefined) await bounded(subscribing, commands.timeoutMs, 'SUBSCRIBE').catch(ignore)
+    const listening = waiters?.listening(key) === true ? waiters : undefined
+    listening?.acquiring(key)
+    let reply: T
+    try {
+      reply = await send()
+    } catch (error) {
+      listening?.acquired(key, undefined)
+      throw error
+    }
+    listening?.acquired(key, busyOf(reply))
+    return reply
   }
 
   /** The lease (a marker when the key has no entry, else at the lock key) and the entry, in one script. */
@@ -164,21 +231,32 @@ export function fusedLock(ctx: FusedContext): FusedLock {
 
     async acquire(key, ttlMs, hint) {
       const lease = leaseMs(ttlMs)
-      const waiters = ctx.waiters()
-      // Subscribed before the acquire, so a release right after it can't slip by unheard.
-      const subscribing = waiters?.prepare(key)
-      if (subscribing !== undefined) await bounded(subscribing, commands.timeoutMs, 'SUBSCRIBE').catch(ignore)
-      const listening = waiters?.listening(key) === true ? waiters : undefined
-      listening?.acquiring(key)
-      let taken: Taken
-      try {
-        taken = (hint?.afterMiss === true && markers ? await takeMarker(key, lease) : undefined) ?? (await takeLease(key, lease))
-      } catch (error) {
-        listening?.acquired(key, undefined)
-        throw error
+      const take = async () => (hint?.afterMiss === true && markers ? await takeMarker(key, lease) : undefined) ?? (await takeLease(key, lease))
+      return (await listeningAround(key, take, (taken) => taken.busy)).acquired
+    },
+
+    /**
+     * The marker as the read: an entry comes back as GET would return it
+     * (nothing taken); an absent key is ours, a marker is busy. Where Redis
+     * refuses the write (before 7.0, foreign data, out of memory, a replica,
+     * an ACL without SET), a plain GET answers.
+     */
+    async readOrAcquire(key, ttlMs): Promise<FusedRead> {
+      const lease = leaseMs(ttlMs)
+      const read = async (): Promise<MarkerReply | undefined> => {
+        if (!markers) return undefined
+        try {
+          return await setMarker(key, lease)
+        } catch (error) {
+          if (error instanceof Error && WRITE_REFUSED.test(error.message)) return undefined
+          throw error
+        }
       }
-      listening?.acquired(key, taken.busy)
-      return taken.acquired
+      const reply = await listeningAround(key, read, (r) => (r?.kind === 'held' ? r : undefined))
+      if (reply === undefined) return { entry: await fusion.store.get(key) }
+      if (reply.kind === 'taken') return { entry: undefined, acquired: { lease: reply.lease, entry: undefined, fenceAtFill: true } }
+      if (reply.kind === 'held') return { entry: undefined, acquired: busyAcquire(reply.expiresInMs) }
+      return { entry: decodeEntry(reply.raw, key) }
     },
 
     async fill(lease, write, notify) {

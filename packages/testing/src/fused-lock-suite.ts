@@ -184,6 +184,72 @@ export function fusedLockSuite(name: string, factory: FusedLockFactory, options:
       })
     })
 
+    describe('readOrAcquire (optional: skipped where the Lock has none)', () => {
+      /** The participants' readOrAcquire, or the test is skipped. */
+      async function readers(n: number, skip: () => void): Promise<Array<FusedLock & Required<Pick<FusedLock, 'readOrAcquire'>>>> {
+        const all = await participants(n)
+        if (all[0]!.readOrAcquire === undefined) skip()
+        return all as Array<FusedLock & Required<Pick<FusedLock, 'readOrAcquire'>>>
+      }
+
+      it('a stored entry comes back as Store.get returns it, and nothing is taken', async (ctx) => {
+        const [a] = await readers(1, () => ctx.skip())
+        const stored = entry(1)
+        await a!.store.set(key('k'), stored, 60_000)
+        const read = await a!.readOrAcquire(key('k'), LONG_TTL)
+        expect(read.entry).toEqual(stored)
+        expect(read.acquired).toBeUndefined()
+        expect(await a!.store.get(key('k'))).toEqual(stored)
+        expect((await a!.acquire(key('k'), LONG_TTL)).lease).toBeDefined()
+      })
+
+      it('a cold key: no entry and one lease among concurrent reads and acquires across participants; the others learn it is held', async (ctx) => {
+        const all = await readers(3, () => ctx.skip())
+        const results = await Promise.all(
+          all.flatMap((p) =>
+            Array.from({ length: 8 }, (_, i) =>
+              i % 2 === 0 ? p.readOrAcquire(key('k'), LONG_TTL) : p.acquire(key('k'), LONG_TTL).then((acquired) => ({ entry: undefined, acquired })),
+            ),
+          ),
+        )
+        expect(results.every((r) => r.entry === undefined)).toBe(true)
+        expect(results.filter((r) => r.acquired?.lease !== undefined)).toHaveLength(1)
+      })
+
+      it("its lease fills like an acquire's: the fence above earlier ones, and a reader that found it held is woken, with the entry when the backend pushes it", async (ctx) => {
+        const [holder, waiter] = await readers(2, () => ctx.skip())
+        const lock = await create()
+        const before = await lock.fence(key('k'))
+        const read = await holder!.readOrAcquire(key('k'), LONG_TTL)
+        const lease = read.acquired?.lease
+        if (lease === undefined) throw new Error('expected a lease on a cold key')
+        const busy = await waiter!.readOrAcquire(key('k'), LONG_TTL)
+        expect(busy.entry).toBeUndefined()
+        expect(busy.acquired).toBeDefined()
+        expect(busy.acquired!.lease).toBeUndefined()
+        const woken = waiter!.wait(key('k'), WAIT_TIMEOUT)
+        const sent = entry(lease.fence)
+        const filled = await holder!.fill(lease, { entry: sent, ttlMs: 60_000 })
+        expect(filled).toMatchObject({ written: true, released: true })
+        const fence = fenceOf(lease, filled)
+        expect(fence).toBeGreaterThan(before)
+        const outcome = await woken
+        expect(outcome.woken).toBe(true)
+        if (options.pushesEntries || outcome.entry !== undefined) expect(outcome.entry).toEqual({ ...sent, fence })
+        expect(await holder!.store.get(key('k'))).toEqual({ ...sent, fence })
+      })
+
+      it('the plain Lock releases its lease, and the key is free again', async (ctx) => {
+        const lock = await create()
+        const a = fusedOf(lock)
+        if (a.readOrAcquire === undefined) return ctx.skip()
+        const lease = (await a.readOrAcquire(key('k'), LONG_TTL)).acquired?.lease
+        if (lease === undefined) throw new Error('expected a lease on a cold key')
+        expect(await lock.release(lease)).toBe(true)
+        expect((await a.readOrAcquire(key('k'), LONG_TTL)).acquired?.lease).toBeDefined()
+      })
+    })
+
     describe('fill', () => {
       it('writes, releases, and the key can be acquired again with a higher fence', async () => {
         const [a] = await participants(1)

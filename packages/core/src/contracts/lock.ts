@@ -77,6 +77,17 @@ export type FusedAcquire =
       readonly expiresInMs?: number
     }
 
+/**
+ * What a read that may acquire found: the entry stored (any state, as
+ * Store.get returns it), or, when the key had none, the lease taken or the
+ * holder's (`acquired`, as `acquire` answers). Neither: a plain miss, and
+ * the caller acquires as after any miss.
+ */
+export interface FusedRead {
+  readonly entry: StoredEntry | undefined
+  readonly acquired?: FusedAcquire
+}
+
 /** What a waiter learned: whether the key was released (or its lease ran out), and the entry the holder filled when it came with the wake-up. */
 export interface FusedWait {
   readonly woken: boolean
@@ -105,7 +116,8 @@ export interface FusedWrite {
  * Lock and Store (and Bus) operations fused into one round trip each, so a
  * cold miss costs: Store.get; `acquire`; `fill`. Every operation keeps the
  * plain contracts' meaning: fences as Store.set, leases as Lock, messages as
- * Bus (each subscriber of `bus` receives `notify` once, in order).
+ * Bus (each subscriber of `bus` receives `notify` once, in order). With
+ * `readOrAcquire`, a miss the herd expected costs two: it; `fill`.
  */
 export interface FusedLock {
   /** The Store this Lock fuses with. */
@@ -130,6 +142,14 @@ export interface FusedLock {
    * `fence`), and is refused when anything was written since the acquire.
    */
   fill(lease: Lease, write: FusedWrite | undefined, notify?: BusMessage): Promise<FusedFilled>
+  /**
+   * Optional: Store.get and, only when the key has no entry, `acquire` after
+   * a miss, in one round trip. The herd calls it instead of Store.get where
+   * a miss is likely and it would acquire next (a foreground miss path), so
+   * a cold key costs `readOrAcquire`; `fill`. A lease it grants is the
+   * caller's like any other: filled, or released.
+   */
+  readOrAcquire?(key: string, ttlMs: number): Promise<FusedRead>
   /** Lock.wait that also hands over the entry the holder's fill carried, when it carried one. */
   wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<FusedWait>
   /**

@@ -9,6 +9,7 @@ import { loadAndWrite } from './load.js'
  * The fill under the lock: one loader per key across the fleet.
  *
  *     acquire ─ lease ─ double-check the Store ─ load ─ write ─ release
+ *     (or start from what the miss's read acquired as it read)
  *             ├ busy ── wait for the holder's fill (pushed) ─ read it
  *             │          └ not filled (holder failed, lease ran out) ─ acquire again: take over
  *             └ solo ── load, written with a fence of this process's own
@@ -20,8 +21,10 @@ export async function fill<T>(h: HerdContext, job: LoadJob<T>): Promise<Loaded<T
   const { key, signal } = job
   // The Store's last answer was "nothing there": the Lock may take the lease cheaper.
   let storeEmpty = job.storeEmpty === true
+  let claimed = job.claimed
   for (;;) {
-    const acquired = await h.coordinator.acquire(key, signal, job.options.lock, storeEmpty)
+    const acquired = claimed ?? (await h.coordinator.acquire(key, signal, job.options.lock, storeEmpty))
+    claimed = undefined
     if (acquired.kind === 'solo') return loadAndWrite(h, job, acquired.fence)
     if (acquired.kind === 'lease') {
       const done = await underLease(h, job, acquired, (entry) => h.tags.stateOf(entry, h.clock.now()) === FRESH)

@@ -1,4 +1,5 @@
 import type { Loader, ResolvedEntryOptions } from '../options.js'
+import type { Acquired } from '../ports/coordinator.js'
 import type { Cancel } from './cancel.js'
 
 /** One load's job: everything the fill and the loader need, in one object. */
@@ -14,6 +15,8 @@ export interface LoadJob<T = unknown> {
   readonly reason: 'miss' | 'stale' | 'early' | 'schedule'
   /** A miss whose Store read found no entry at all (not even a tombstone): a fused Lock may take the lease cheaper. */
   readonly storeEmpty?: boolean
+  /** What the miss's Store read acquired as it read (FusedLock.readOrAcquire): the fill starts from it. */
+  readonly claimed?: Acquired
 }
 
 /** A value and when it was produced: this process's load, or the one another process wrote while we waited. */

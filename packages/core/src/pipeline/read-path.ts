@@ -9,6 +9,8 @@ import type { HerdContext } from './context.js'
 import { type RefreshReason, fill, refresh } from './fill.js'
 import { Flight } from './flight.js'
 import type { LoadJob, Loaded } from './job.js'
+import type { Acquired } from '../ports/coordinator.js'
+import type { TierRead } from '../ports/shared-tier.js'
 
 /**
  * The read path, top to bottom:
@@ -136,8 +138,16 @@ export function startRefresh(
 /** The flight of a key that missed the local tier: the shared tier, then (on a miss) one fill, fleet-wide. */
 async function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unknown>, o: ResolvedEntryOptions): Promise<void> {
   const key = flight.key
+  // A lease the read took (readOrAcquire), until the miss path takes it over; given back if the read is answered.
+  let claimed: Acquired | undefined
   try {
-    const read = await h.tier.read(key)
+    let read: TierRead
+    // Where a miss is likely, the read takes the lease too, one round trip for both. Not for a fallback held off,
+    // which is served without loading.
+    if (h.coordinator.claimsOnRead(o.lock) && !(flight.hasFallback && h.holdOff.active(key, h.clock.now()))) {
+      ;({ read, claimed } = await h.coordinator.readClaiming(key, flight.signal))
+    } else read = await h.tier.read(key)
+    h.coordinator.noteRead(read)
     if (read.kind === 'entry') {
       const entry = read.entry
       const now = h.clock.now()
@@ -153,8 +163,11 @@ async function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unkn
       if (state === ERROR_WINDOW) flight.offerFallback(entry, 'store')
     }
     h.observer.miss(key)
-    await resolveMiss(h, flight, loader, o, read.kind === 'miss')
+    const first = claimed
+    claimed = undefined
+    await resolveMiss(h, flight, loader, o, read.kind === 'miss', first)
   } finally {
+    if (claimed?.kind === 'lease') h.coordinator.release(claimed.held)
     // Synchronously with the last provide(): a caller resuming after it never joins a finished flight.
     flight.close()
   }
@@ -177,13 +190,27 @@ export function refreshDue(h: HerdContext, key: string, entry: Entry, state: Ent
   return state === FRESH && shouldRefreshEarly(entry, now, beta) ? 'early' : undefined
 }
 
-/** Nothing servable anywhere: serve the fallback while backed off, else fill; a failed fill serves the fallback inside staleIfError. */
-async function resolveMiss(h: HerdContext, flight: Flight, loader: Loader<unknown>, o: ResolvedEntryOptions, storeEmpty: boolean): Promise<void> {
+/**
+ * Nothing servable anywhere: serve the fallback while backed off, else fill
+ * (from `claimed`, what the read's acquire got, if it made one); a failed
+ * fill serves the fallback inside staleIfError.
+ */
+async function resolveMiss(
+  h: HerdContext,
+  flight: Flight,
+  loader: Loader<unknown>,
+  o: ResolvedEntryOptions,
+  storeEmpty: boolean,
+  claimed: Acquired | undefined,
+): Promise<void> {
   const key = flight.key
   try {
-    if (flight.hasFallback && h.holdOff.active(key, h.clock.now()) && flight.standIn('backoff')) return
+    if (flight.hasFallback && h.holdOff.active(key, h.clock.now()) && flight.standIn('backoff')) {
+      if (claimed?.kind === 'lease') h.coordinator.release(claimed.held)
+      return
+    }
     flight.armTimeouts(o.hardTimeout, o.softTimeout)
-    const loaded = await fill(h, jobOf(flight, loader, o, flight.staleValue, 'miss', storeEmpty))
+    const loaded = await fill(h, jobOf(flight, loader, o, flight.staleValue, 'miss', storeEmpty, claimed))
     flight.finish(loaded.value, 'miss', loaded.createdAt)
   } catch (error) {
     // Bad input fails the call that caused it; it never turns into a stale serve.
@@ -231,8 +258,9 @@ function jobOf(
   stale: unknown,
   reason: LoadJob['reason'],
   storeEmpty = false,
+  claimed?: Acquired,
 ): LoadJob {
-  return { key: flight.key, loader, options, stale, signal: flight.signal, reason, storeEmpty }
+  return { key: flight.key, loader, options, stale, signal: flight.signal, reason, storeEmpty, claimed }
 }
 
 function valueOf<T>(result: FetchResult<T>): T | undefined {

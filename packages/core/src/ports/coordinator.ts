@@ -4,6 +4,7 @@ import type { Store } from '../contracts/store.js'
 import type { Keyspace } from '../keyspace.js'
 import type { Observer } from '../pipeline/observer.js'
 import { type Entry, toStored } from '../policies/freshness.js'
+import { MissOdds } from '../policies/miss-odds.js'
 import type { HerdClock } from '../time/clock.js'
 import { every } from '../time/timers.js'
 import type { Fence, LocalFences } from './fence.js'
@@ -86,6 +87,57 @@ export class Coordinator {
   ) {
     const fused = lock?.fused
     this.fused = fused !== undefined && store !== undefined && fused.store === store && (fused.bus === undefined || fused.bus === bus) ? fused : undefined
+  }
+
+  /** How this process's recent miss-path reads went: whether the next is worth reading with readOrAcquire. */
+  private readonly missOdds = new MissOdds()
+
+  /**
+   * Whether the Store read of a miss path that fills next (`useLock`) should
+   * be `readClaiming`'s: the fused Lock can take the lease as it reads, and
+   * a miss is likely.
+   */
+  claimsOnRead(useLock: boolean): boolean {
+    return useLock && this.fused?.readOrAcquire !== undefined && this.missOdds.likely()
+  }
+
+  /** A miss-path read's outcome, whichever way it was read. */
+  noteRead(read: TierRead): void {
+    this.missOdds.record(read.kind === 'miss')
+  }
+
+  /**
+   * The Store read and, when the key has no entry, the acquire after it, in
+   * one round trip (FusedLock.readOrAcquire). `claimed` is that acquire's
+   * outcome, for the fill to start from: a lease (the caller must fill or
+   * release it), or busy. Never rejects: a failed call reads as a miss and
+   * claims nothing, and a lease granted to a caller that has gone is
+   * released at once.
+   */
+  async readClaiming(key: string, signal: Cancel): Promise<{ read: TierRead; claimed: Acquired | undefined }> {
+    const fused = this.fused!
+    const { read, found } = await this.tier.readVia(
+      key,
+      (stored) => fused.readOrAcquire!(stored, this.leaseMs),
+      (late) => this.releaseLate(key, late.acquired?.lease),
+    )
+    const acquired = found?.acquired
+    if (acquired === undefined) return { read, claimed: undefined }
+    let claimed: Acquired
+    if (acquired.lease === undefined) claimed = { kind: 'busy', current: read }
+    else {
+      const held = heldLease(key, acquired.lease, acquired.fenceAtFill === true)
+      if (signal.aborted) {
+        this.release(held)
+        return { read, claimed: undefined }
+      }
+      claimed = { kind: 'lease', held, current: read }
+    }
+    // The acquire happened inside the read: traced as one that took no time of its own.
+    void this.observer.traceLock(key, 'acquire', async (context) => {
+      if (context !== undefined) context.outcome = claimed.kind
+    })
+    return { read, claimed }
   }
 
   /** Whether a fused fill also delivers the Bus message (so the caller must not publish it again). */
@@ -241,7 +293,7 @@ export class Coordinator {
   }
 
   private granted(key: string, lease: Lease, signal: Cancel, current: TierRead | undefined, fenceAtFill = false): Acquired {
-    const held: HeldLease = { key, lease, fence: fenceAtFill ? 'next' : { kind: 'fleet', value: lease.fence }, released: false }
+    const held = heldLease(key, lease, fenceAtFill)
     if (signal.aborted) {
       // Every caller left (or the hard timeout fired) while the Lock was answering: give it back now.
       this.release(held)
@@ -251,10 +303,14 @@ export class Coordinator {
   }
 
   private releaseLate(key: string, lease: Lease | undefined): void {
-    if (lease !== undefined) this.release({ key, lease, fence: { kind: 'fleet', value: lease.fence }, released: false })
+    if (lease !== undefined) this.release(heldLease(key, lease, false))
   }
 
   private localFence(kind: Fence['kind']): Fence {
     return { kind, value: this.fences.next(this.clock.now()) }
   }
+}
+
+function heldLease(key: string, lease: Lease, fenceAtFill: boolean): HeldLease {
+  return { key, lease, fence: fenceAtFill ? 'next' : { kind: 'fleet', value: lease.fence }, released: false }
 }

@@ -75,6 +75,35 @@ export class SharedTier {
     )
   }
 
+  /**
+   * `read` through another call than Store.get that answers it too (a fused
+   * Lock's readOrAcquire): the same guard, decoding, tag check and overlay.
+   * `found` is the call's whole answer, undefined when it failed; one that
+   * comes after the timeout goes to `late` (it may carry a lease).
+   */
+  readVia<R extends { readonly entry: StoredEntry | undefined }>(
+    key: string,
+    op: (stored: string) => Promise<R>,
+    late: (found: R) => void,
+  ): Promise<{ read: TierRead; found: R | undefined }> {
+    return this.guard.runThen<R | undefined, { read: TierRead; found: R | undefined }>(
+      'store',
+      key,
+      () => op(this.keys.entry(key)),
+      async (result) => {
+        const found = result.ok ? result.value : undefined
+        const entry = found?.entry
+        return { read: entry != null ? await this.checked(key, entry) : this.overlay(key, MISS), found }
+      },
+      {
+        recover: (error) => this.unreadable(key, error),
+        onLate: (found) => {
+          if (found !== undefined) late(found)
+        },
+      },
+    )
+  }
+
   /** Many Store reads in one batch (getMany where the Store has it: MGET, or one pipelined round trip per node). */
   async readMany(keys: readonly string[]): Promise<TierRead[]> {
     const store = this.store
