@@ -90,22 +90,23 @@ function fetchEverywhere(children: readonly ChildProcess[], contender: string, k
 /**
  * A fleet that has been up: every process has loaded a key (one of its own,
  * that no other asks for) and then fetched a key with the others (loaded by
- * one of them and waited for by the rest where the library coordinates), so
+ * one of them and waited for by the rest where the library coordinates), and,
+ * before a stampede round, every process has had a burst of `callers` on one
+ * key with the others (so callers joining a call under way have run too), so
  * scripts are cached, subscriptions made, startup reads done and every path
  * of the measured round has run in every process: a process runs a path's
  * code slowly the first time (V8 compiles it then), and the round's loader
  * may be any of them. The measured key is cold; the processes are not. The
  * same for every library.
  */
-async function warmUp(children: readonly ChildProcess[], contender: string, key: string): Promise<void> {
+async function warmUp(children: readonly ChildProcess[], contender: string, key: string, callers?: number): Promise<void> {
   await fetchEverywhere(children, contender, (i) => [`${key}:${i}`])
   await fetchEverywhere(children, contender, [key])
+  if (callers !== undefined) await burstEverywhere(children, contender, `${key}:burst`, callers)
 }
 
-async function round(children: ChildProcess[], db: Db, server: RedisServer, contender: string, callers: number, key: string): Promise<Sample> {
-  await setUp(children, server, contender)
-  await warmUp(children, contender, `${key}:warm`)
-  db.reset()
+/** Every process fetches `key` from `callers` callers at once (see burst), all starting `at`. Resolves with `at` and each process's report. */
+async function burstEverywhere(children: readonly ChildProcess[], contender: string, key: string, callers: number): Promise<{ at: number; done: Done[] }> {
   const at = epochNow() + 250
   const done = await Promise.all(
     children.map((c) => {
@@ -114,6 +115,14 @@ async function round(children: ChildProcess[], db: Db, server: RedisServer, cont
       return result
     }),
   )
+  return { at, done }
+}
+
+async function round(children: ChildProcess[], db: Db, server: RedisServer, contender: string, callers: number, key: string): Promise<Sample> {
+  await setUp(children, server, contender)
+  await warmUp(children, contender, `${key}:warm`, callers)
+  db.reset()
+  const { at, done } = await burstEverywhere(children, contender, key, callers)
   await tearDown(children, contender)
   const firstFill = Math.min(...done.flatMap((d) => d.loads.map((l) => l.end)))
   const all = done.flatMap((d) => d.resolvedAt.map((t) => t - firstFill))
