@@ -366,7 +366,7 @@ export const fleet: Suite = {
             int(med(c.name, 'errors')),
           ]),
           notes: [
-            'The key is cold, the processes are not: before each round every process loaded a key of its own, then all fetched one other key together (as a fleet that has been up: every path has run in every process), every library alike.',
+            'The key is cold, the processes are not: before each round every process loaded a key of its own, then all fetched one other key together, then all fetched a third from as many callers as the round has (as a fleet that has been up: every path has run in every process, callers joining a call under way included), every library alike.',
             "wake-up = from the first loader call returning (the fill starts) to each caller's result, across processes on one clock.",
             '"in the loading process" = callers that shared the process of a loader call: they wait for its write to Redis.',
             '"woken by another process" = callers in processes that never ran the loader: they learned of the fill from Redis (the wake-up that the fill script pushes over pub/sub, carrying the entry).',
