@@ -243,8 +243,8 @@ export function fusedLock(ctx: FusedContext): FusedLock {
      */
     async readOrAcquire(key, ttlMs): Promise<FusedRead> {
       const lease = leaseMs(ttlMs)
+      if (!markers) return { entry: await fusion.store.get(key) }
       const read = async (): Promise<MarkerReply | undefined> => {
-        if (!markers) return undefined
         try {
           return await setMarker(key, lease)
         } catch (error) {
