@@ -29,7 +29,7 @@ export type FromChild =
       loads: Array<{ start: number; end: number }>
       stats?: Record<string, number>
     }
-  | { type: 'done-many'; errors: number; firstError?: string }
+  | { type: 'done-many'; errors: number; firstError?: string; stats?: Record<string, number> }
   | { type: 'closed' }
   | { type: 'failed'; message: string }
 
@@ -53,6 +53,11 @@ async function loader(key: string): Promise<unknown> {
   const value = await query(key)
   loads.push({ start, end: epochNow() })
   return value
+}
+
+/** What each counter added between two readings of a contender's stats. */
+function since(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([name, n]) => [name, n - (before[name] ?? 0)]))
 }
 
 async function handle(message: ToChild): Promise<void> {
@@ -94,6 +99,7 @@ async function handle(message: ToChild): Promise<void> {
       const wait = message.at - epochNow()
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
       const target = instance!
+      const before = target.stats?.()
       const failures = (
         await Promise.all(
           message.keys.map((key) =>
@@ -107,6 +113,7 @@ async function handle(message: ToChild): Promise<void> {
       send({
         type: 'done-many',
         errors: failures.length,
+        stats: before === undefined ? undefined : since(before, target.stats!()),
         firstError: failures.length > 0 ? String((failures[0] as Error)?.stack ?? failures[0]) : undefined,
       })
       return

@@ -157,6 +157,8 @@ interface ColdKeys {
   perProcess: number
   commands: Record<string, number>
   errors: number
+  /** The library's own counters over the fetches, summed over the processes (herd's stats(): loads, lock waits, backend errors, fallbacks), where it has them. */
+  stats?: Record<string, number>
 }
 
 /**
@@ -177,15 +179,15 @@ async function coldKeys(
 ): Promise<ColdKeys> {
   await setUp(children, server, contender)
   await warmUp(children, contender, `${tag}:warm`)
-  const stats = async () => parseCommandStats(String(await server.command('INFO', 'commandstats')))
-  const before = await stats()
+  const commandStats = async () => parseCommandStats(String(await server.command('INFO', 'commandstats')))
+  const before = await commandStats()
   db.reset()
   const done = await fetchEverywhere(
     children,
     contender,
     Array.from({ length: keyCount }, (_, i) => `${tag}:${i}`),
   )
-  const commands = diff(await stats(), before)
+  const commands = diff(await commandStats(), before)
   delete commands.info // the reading itself
   await tearDown(children, contender)
   const errors = done.reduce((n, d) => n + d.errors, 0)
@@ -196,7 +198,15 @@ async function coldKeys(
     if (PER_PROCESS.test(name)) perProcess += n
     else perKey += n
   }
-  return { loaderCalls: db.queries, perKeyPerProcess: perKey / (keyCount * children.length), perProcess, commands, errors }
+  const counted = done.flatMap((d) => (d.stats === undefined ? [] : [d.stats]))
+  const stats = counted.length === 0 ? undefined : sumCounts(counted)
+  return { loaderCalls: db.queries, perKeyPerProcess: perKey / (keyCount * children.length), perProcess, commands, errors, stats }
+}
+
+function sumCounts(all: readonly Record<string, number>[]): Record<string, number> {
+  const sum: Record<string, number> = {}
+  for (const counts of all) for (const [name, n] of Object.entries(counts)) sum[name] = (sum[name] ?? 0) + n
+  return sum
 }
 
 export const fleet: Suite = {
@@ -376,16 +386,19 @@ export const fleet: Suite = {
         },
         {
           title: `B. ${manyProcesses} processes × ${manyKeys} cold keys at once, one caller per key: what Redis executed`,
-          columns: ['library', 'loader calls', 'commands per key per process', 'per-process commands', 'commands (INFO commandstats)'],
+          columns: ['library', 'loader calls', 'commands per key per process', 'per-process commands', 'commands (INFO commandstats)', 'own counts'],
           rows: contenders
             .filter((c) => cold[c.name])
             .map((c) => {
               const r = cold[c.name]!
-              return [c.name, int(r.loaderCalls), r.perKeyPerProcess.toFixed(2), int(r.perProcess), top(r.commands)]
+              const own =
+                r.stats === undefined ? '—' : ['lockWaits', 'errors', 'fallbacks'].map((name) => `${name} ${int(r.stats![name] ?? 0)}`).join(', ')
+              return [c.name, int(r.loaderCalls), r.perKeyPerProcess.toFixed(2), int(r.perProcess), top(r.commands), own]
             }),
           notes: [
             'Every command Redis executed while the processes fetched, counted by the server (INFO commandstats before and after), the commands Lua scripts run inside Redis included. Each process first loaded a key of its own, then all fetched one key together (scripts cached, subscriptions made), as in a fleet that has been up.',
             '"per-process commands" do not scale with the keys: (S)SUBSCRIBE (once per process, per slot on a Cluster) and herd\'s read of its namespace\'s tag record (an MGET, which herd.ready() makes before the measured calls and a serving process repeats in the background about every half local-tier ttl).',
+            '"own counts" = what the library itself counted over these fetches, summed over the processes, where it keeps counts (herd\'s stats(): lock waits, Store or Lock calls that failed or timed out, and the loads made in-process because of them): a load past 1 per key shows up here first.',
             `A library that coordinates nothing sends its GET and SET per key per process, and loads every key in every process (${manyProcesses} loader calls per key); herd loads each key once for the fleet.`,
           ],
         },
