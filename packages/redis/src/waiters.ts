@@ -47,11 +47,12 @@ const MAX_BUSY_NOTES = 1_024
  * SUBSCRIBE / UNSUBSCRIBE round trip once its channel is open.
  *
  * A waiter whose acquire found the key busy after its channel was
- * subscribed needs no check at all until the lease runs out; any other
- * waiter checks the lease once, when subscribed (already released → woken at
- * once). Then a check is scheduled for when the lease runs out, and every
- * `fallbackMs` after that, so a lost message or a holder that died costs a
- * bounded delay, never a hang. No polling while the lease runs.
+ * subscribed needs no check to start with; any other waiter checks the
+ * lease once, when subscribed (already released → woken at once). Then the
+ * next check comes when the lease runs out or after `fallbackMs`, whichever
+ * is sooner, and every `fallbackMs` after that, so a lost message or a
+ * holder that died costs a bounded delay, never a hang: at most one check
+ * per waited key per process per `fallbackMs`, however many wait on it.
  */
 export class Waiters {
   private readonly watches = new Map<string, Watch>()
