@@ -196,12 +196,14 @@ export class Waiters {
       this.schedule(watch, Math.min(Math.max(0, busy.expiresAt - Date.now()) + 5, this.fallbackMs))
       return watch
     }
-    // Check only once subscribed, so a release between the two can't be missed;
-    // if subscribing fails the checks alone still bound the wait.
+    // Check once subscribed, so a release between the two can't be missed; if subscribing fails the checks alone
+    // still bound the wait. A subscription Redis never confirms (a stuck pub/sub connection) must not leave the wait
+    // to its own timeout either: checks start after fallbackMs anyway, and go on every fallbackMs until woken.
     this.listen(key).then(
       () => this.check(watch),
       () => this.check(watch),
     )
+    this.schedule(watch, this.fallbackMs)
     return watch
   }
 
@@ -220,8 +222,10 @@ export class Waiters {
     )
   }
 
+  /** The watch's next check (replacing any still pending: one timer per watch). */
   private schedule(watch: Watch, ms: number): void {
     if (watch.done) return
+    clearTimeout(watch.timer)
     // Timers run before the event loop reads its sockets: in a busy process the release this check looks for may
     // be waiting there already. The check goes after that read (setImmediate), so such a wait ends on the message,
     // with the entry, instead of on a PROBE and a Store read.

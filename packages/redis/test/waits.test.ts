@@ -155,6 +155,28 @@ describe.skipIf(!haveRedis)('Lock.wait', () => {
         await Promise.all([holder.close?.(), waiter.close?.()])
       })
 
+      it('a wait whose wake channel Redis never confirms still ends once the lease is released: its checks start after fallbackInterval anyway', async () => {
+        const prefix = uniquePrefix()
+        const sharded = target.topology === 'cluster'
+        const keys = keyspace(prefix, sharded)
+        // A pub/sub connection that never confirms a subscription (stuck): no wake-up can reach this waiter.
+        const stuck = {
+          subscribe: () => new Promise<void>(() => {}),
+          isSubscribed: () => false,
+          isSubscribing: () => true,
+          unsubscribe: async () => {},
+        } as unknown as Subscriber
+        const waiters = new Waiters(new Commands(portFor(waiterRedis.client, 'test'), 1_000), keys, stuck, sharded, 200)
+        const holder = redisLock(holderRedis.client, { prefix })
+        const lease = (await holder.acquire('stuck', 60_000))!
+        // Only a check can end this wait before the test's timeout: the wait's own timeout is ten minutes.
+        const woken = waiters.wait('stuck', 600_000)
+        expect(await holder.release(lease)).toBe(true)
+        expect(await woken).toEqual({ woken: true })
+        waiters.close()
+        await holder.close?.()
+      })
+
       it('false on timeout, on abort and on close; never rejects', async () => {
         const prefix = uniquePrefix()
         const holder = redisLock(holderRedis.client, { prefix })
