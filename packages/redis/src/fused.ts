@@ -93,6 +93,11 @@ type MarkerReply =
 /** Redis refusing a write it would answer as a read: out of memory, a replica, an ACL without it, a failing disk, too few replicas. */
 const WRITE_REFUSED = /^(OOM|READONLY|NOPERM|MISCONF|NOREPLICAS)\b/
 
+/** A marker taken: our lease, with no entry to double-check and its fence taken as the fill writes. */
+function markerAcquire(lease: Lease): FusedAcquire {
+  return { lease, entry: undefined, fenceAtFill: true }
+}
+
 function busyAcquire(expiresInMs: number): FusedAcquire {
   return { lease: undefined, entry: undefined, expiresInMs }
 }
@@ -184,7 +189,7 @@ export function fusedLock(ctx: FusedContext): FusedLock {
   const takeMarker = async (key: string, lease: string): Promise<Taken | undefined> => {
     const reply = await setMarker(key, lease)
     if (reply === undefined) return undefined
-    if (reply.kind === 'taken') return { acquired: { lease: reply.lease, entry: undefined, fenceAtFill: true }, busy: undefined }
+    if (reply.kind === 'taken') return { acquired: markerAcquire(reply.lease), busy: undefined }
     if (reply.kind === 'held') return { acquired: busyAcquire(reply.expiresInMs), busy: reply }
     // A fill that landed since the caller's read (a quick holder) is its answer, as a busy acquire's entry is.
     const entry = entryOf(key, reply.raw)
@@ -254,7 +259,7 @@ export function fusedLock(ctx: FusedContext): FusedLock {
       }
       const reply = await listeningAround(key, read, (r) => (r?.kind === 'held' ? r : undefined))
       if (reply === undefined) return { entry: await fusion.store.get(key) }
-      if (reply.kind === 'taken') return { entry: undefined, acquired: { lease: reply.lease, entry: undefined, fenceAtFill: true } }
+      if (reply.kind === 'taken') return { entry: undefined, acquired: markerAcquire(reply.lease) }
       if (reply.kind === 'held') return { entry: undefined, acquired: busyAcquire(reply.expiresInMs) }
       return { entry: decodeEntry(reply.raw, key) }
     },

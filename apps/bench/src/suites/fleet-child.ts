@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url'
 import { burst, epochNow } from '../lib/burst.js'
 import { byName } from '../contenders/redis.js'
+import { diff } from '../lib/redis-count.js'
 import type { CacheInstance } from '../contenders/memory.js'
 
 export type ToChild =
@@ -53,11 +54,6 @@ async function loader(key: string): Promise<unknown> {
   const value = await query(key)
   loads.push({ start, end: epochNow() })
   return value
-}
-
-/** What each counter added between two readings of a contender's stats. */
-function since(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(after).map(([name, n]) => [name, n - (before[name] ?? 0)]))
 }
 
 async function handle(message: ToChild): Promise<void> {
@@ -113,7 +109,7 @@ async function handle(message: ToChild): Promise<void> {
       send({
         type: 'done-many',
         errors: failures.length,
-        stats: before === undefined ? undefined : since(before, target.stats!()),
+        stats: before === undefined ? undefined : diff(target.stats!(), before),
         firstError: failures.length > 0 ? String((failures[0] as Error)?.stack ?? failures[0]) : undefined,
       })
       return

@@ -76,15 +76,29 @@ async function tearDown(children: readonly ChildProcess[], contender: string): P
  * cold keys in every process, or `keys(i)` for the i-th process. Resolves
  * with each process's report.
  */
-function fetchEverywhere(children: readonly ChildProcess[], contender: string, keys: string[] | ((i: number) => string[])) {
+async function fetchEverywhere(children: readonly ChildProcess[], contender: string, keys: string[] | ((i: number) => string[])) {
+  const goMany = (at: number, i: number): ToChild => ({ type: 'go-many', at, keys: typeof keys === 'function' ? keys(i) : keys })
+  const doneMany = (m: FromChild): m is Extract<FromChild, { type: 'done-many' }> => m?.type === 'done-many'
+  return (await startEverywhere(children, goMany, doneMany, 120_000, `the ${contender} cold keys`)).replies
+}
+
+/** Sends each process `message(at, i)`, all starting `at` (250 ms from now); resolves with `at` and each process's `reply`. */
+async function startEverywhere<R extends FromChild>(
+  children: readonly ChildProcess[],
+  message: (at: number, i: number) => ToChild,
+  reply: (m: FromChild) => m is R,
+  timeoutMs: number,
+  what: string,
+): Promise<{ at: number; replies: R[] }> {
   const at = epochNow() + 250
-  return Promise.all(
+  const replies = await Promise.all(
     children.map((c, i) => {
-      const result = nextMessage(c, (m): m is Extract<FromChild, { type: 'done-many' }> => m?.type === 'done-many', 120_000, `the ${contender} cold keys`)
-      send(c, { type: 'go-many', at, keys: typeof keys === 'function' ? keys(i) : keys })
+      const result = nextMessage(c, reply, timeoutMs, what)
+      send(c, message(at, i))
       return result
     }),
   )
+  return { at, replies }
 }
 
 /**
@@ -106,23 +120,16 @@ async function warmUp(children: readonly ChildProcess[], contender: string, key:
 }
 
 /** Every process fetches `key` from `callers` callers at once (see burst), all starting `at`. Resolves with `at` and each process's report. */
-async function burstEverywhere(children: readonly ChildProcess[], contender: string, key: string, callers: number): Promise<{ at: number; done: Done[] }> {
-  const at = epochNow() + 250
-  const done = await Promise.all(
-    children.map((c) => {
-      const result = nextMessage(c, (m): m is Done => m?.type === 'done', 60_000, `the ${contender} burst`)
-      send(c, { type: 'go', at, key, callers })
-      return result
-    }),
-  )
-  return { at, done }
+function burstEverywhere(children: readonly ChildProcess[], contender: string, key: string, callers: number): Promise<{ at: number; replies: Done[] }> {
+  const done = (m: FromChild): m is Done => m?.type === 'done'
+  return startEverywhere(children, (at) => ({ type: 'go', at, key, callers }), done, 60_000, `the ${contender} burst`)
 }
 
 async function round(children: ChildProcess[], db: Db, server: RedisServer, contender: string, callers: number, key: string): Promise<Sample> {
   await setUp(children, server, contender)
   await warmUp(children, contender, `${key}:warm`, callers)
   db.reset()
-  const { at, done } = await burstEverywhere(children, contender, key, callers)
+  const { at, replies: done } = await burstEverywhere(children, contender, key, callers)
   await tearDown(children, contender)
   const firstFill = Math.min(...done.flatMap((d) => d.loads.map((l) => l.end)))
   const all = done.flatMap((d) => d.resolvedAt.map((t) => t - firstFill))

@@ -126,12 +126,12 @@ export class Coordinator {
     let claimed: Acquired
     if (acquired.lease === undefined) claimed = { kind: 'busy', current: read }
     else {
-      const held = heldLease(key, acquired.lease, acquired.fenceAtFill === true)
-      if (signal.aborted) {
-        this.release(held)
+      try {
+        claimed = this.granted(key, acquired.lease, signal, read, acquired.fenceAtFill === true)
+      } catch {
+        // Every caller left while Redis answered: granted() gave the lease back; the read still stands.
         return { read, claimed: undefined }
       }
-      claimed = { kind: 'lease', held, current: read }
     }
     // The acquire happened inside the read: traced as one that took no time of its own.
     void this.observer.traceLock(key, 'acquire', async (context) => {
