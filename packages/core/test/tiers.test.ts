@@ -138,6 +138,23 @@ describe('expire() and a load already in flight', () => {
   })
 })
 
+describe("a Store hit's own cost", () => {
+  it('with no local tier, a Store hit sets no timer: the coarse clock (kept for local hits) would set one every millisecond', async () => {
+    const store = new MapStore()
+    const herd = track(createHerd({ store, local: false }))
+    await settle(herd.fetch('k', () => 'v'))
+    // Any coarse reading left by the fill is dropped, so a hit that reads the coarse clock would arm its timer again.
+    await advance(2)
+    const timers = vi.spyOn(globalThis, 'setTimeout')
+    try {
+      for (let i = 0; i < 3; i++) await expect(herd.fetch('k', countingLoader(null))).resolves.toBe('v')
+      expect(timers).not.toHaveBeenCalled()
+    } finally {
+      timers.mockRestore()
+    }
+  })
+})
+
 describe('one clock for the fleet', () => {
   it("with a Store that tells its time, entries are measured on the Store's clock, not this process's", async () => {
     const store = new MapStore()

@@ -55,24 +55,29 @@ function readTraced(
   }
   // A caller that has already given up gets its own reason, and nothing runs for it.
   if (signal?.aborted) return Promise.reject(signal.reason)
-  const now = h.clock.coarse()
-  const local = o.local ? h.local?.get(key, now) : undefined
   let fallback: Entry | undefined
-  if (local !== undefined) {
-    const state = h.tags.stateOf(local, now)
-    if (state === FRESH) {
-      if (shouldRefreshEarly(local, now, o.beta) && !h.flights.has(key)) startRefresh(h, key, loader, o, local, 'early')
-      h.observer.hit(key, 'local', local.negative)
-      if (traced !== undefined) answered(traced, 'hit', 'local')
-      return Promise.resolve(withStatus ? { value: local.value, status: 'hit', createdAt: local.createdAt } : local.value)
+  // The coarse clock only where a local hit can answer: with no local tier the read goes to the Store, a round trip
+  // anyway, and the coarse clock's 1 ms timer, set afresh every millisecond of Redis hits, costs more than it saves.
+  const localTier = o.local ? h.local : undefined
+  if (localTier !== undefined) {
+    const now = h.clock.coarse()
+    const local = localTier.get(key, now)
+    if (local !== undefined) {
+      const state = h.tags.stateOf(local, now)
+      if (state === FRESH) {
+        if (shouldRefreshEarly(local, now, o.beta) && !h.flights.has(key)) startRefresh(h, key, loader, o, local, 'early')
+        h.observer.hit(key, 'local', local.negative)
+        if (traced !== undefined) answered(traced, 'hit', 'local')
+        return Promise.resolve(withStatus ? { value: local.value, status: 'hit', createdAt: local.createdAt } : local.value)
+      }
+      if (state === STALE) {
+        if (!h.flights.has(key) && !h.holdOff.active(key, now)) startRefresh(h, key, loader, o, local, 'stale')
+        h.observer.stale(key, 'local', 'revalidate')
+        if (traced !== undefined) answered(traced, 'stale', 'local')
+        return Promise.resolve(withStatus ? { value: local.value, status: 'stale', createdAt: local.createdAt } : local.value)
+      }
+      if (state === ERROR_WINDOW) fallback = local
     }
-    if (state === STALE) {
-      if (!h.flights.has(key) && !h.holdOff.active(key, now)) startRefresh(h, key, loader, o, local, 'stale')
-      h.observer.stale(key, 'local', 'revalidate')
-      if (traced !== undefined) answered(traced, 'stale', 'local')
-      return Promise.resolve(withStatus ? { value: local.value, status: 'stale', createdAt: local.createdAt } : local.value)
-    }
-    if (state === ERROR_WINDOW) fallback = local
   }
   let flight = h.flights.get(key)
   const coalesced = flight !== undefined

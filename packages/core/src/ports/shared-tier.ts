@@ -134,7 +134,8 @@ export class SharedTier {
   checked(key: string, stored: StoredEntry): TierRead | Promise<TierRead> {
     const read = this.decode(key, stored)
     if (read.kind === 'miss') return this.overlay(key, read)
-    const preparing = this.tags.prepare(read.entry, this.clock.coarse())
+    // The exact clock: this follows a Store round trip, and the coarse one would keep a timer going on Redis hits.
+    const preparing = this.tags.prepare(read.entry, this.clock.now())
     return preparing === undefined ? this.overlay(key, read) : preparing.then(() => this.overlay(key, read))
   }
 

@@ -6,10 +6,12 @@
  * measures everything against it: skew between processes then costs at most
  * about half a round trip, whatever their wall clocks say.
  *
- * `coarse()` is Date.now() at 1 ms resolution for the hit path: reading the
+ * `coarse()` is Date.now() at 1 ms resolution for the local hit: reading the
  * clock costs ~60 ns on some VMs, a fifth of a local hit. The cached reading
  * is dropped by a 1 ms unref'd timer, so it is never more than about a
- * millisecond old and nothing keeps the process alive.
+ * millisecond old and nothing keeps the process alive. Only for that path:
+ * where a read waits on a Store round trip anyway, that timer, set afresh
+ * every millisecond, costs more than the clock reads it saves.
  */
 let cached = 0
 
