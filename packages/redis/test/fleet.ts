@@ -35,12 +35,18 @@ export class Worker {
     })
   }
 
-  /** The next message of `type` (already received, or the next to arrive), within `ms`. */
+  /**
+   * The next message of `type` (already received, or the next to arrive), within `ms`. One that doesn't come
+   * fails with what the worker says it is stuck on (its `dump`: keys still waited on, what inspect() says of them).
+   */
   next<T = any>(type: string, ms = 45_000): Promise<T> {
     const i = this.inbox.findIndex((m) => m.type === type)
     if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0] as T)
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "${type}" from worker ${this.child.pid} within ${ms} ms`)), ms)
+      const timer = setTimeout(() => {
+        const missing = `no "${type}" from worker ${this.child.pid} within ${ms} ms`
+        void this.stuckOn().then((why) => reject(new Error(`${missing}; ${why}`)))
+      }, ms)
       this.waiting.push({
         type,
         resolve: (m) => {
@@ -53,6 +59,28 @@ export class Worker {
         },
       })
     })
+  }
+
+  /** The worker's own account of what it waits on, or that it didn't give one (a blocked event loop). */
+  private async stuckOn(): Promise<string> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return 'it has exited'
+    const answer = new Promise<unknown>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), 5_000)
+      this.waiting.push({
+        type: 'dump',
+        resolve: (m) => {
+          clearTimeout(timer)
+          resolve(m)
+        },
+        reject: () => {
+          clearTimeout(timer)
+          resolve(undefined)
+        },
+      })
+    })
+    this.child.send({ cmd: 'dump' }, () => {})
+    const dump = await answer
+    return dump === undefined ? 'it gave no dump within 5 s either (a blocked event loop?)' : `it reports: ${JSON.stringify(dump)}`
   }
 
   send(message: Record<string, unknown>): void {
