@@ -12,6 +12,19 @@ export function median(values: readonly number[]): number {
   return percentile(values, 50)
 }
 
+/**
+ * How many times slower `of` is than `than`, from throughput samples taken in
+ * the same interleaved rounds (one of each per round): the median of the
+ * per-round ratios. Pairing each sample with its round's reference cancels
+ * the drift of a shared machine, which moves both alike, where a ratio of
+ * two medians keeps it.
+ */
+export function pairedSlowdown(samples: Record<string, readonly number[]>, of: string, than: string): number {
+  const a = samples[of]!
+  const b = samples[than]!
+  return median(a.map((ops, round) => b[round]! / ops))
+}
+
 export function mean(values: readonly number[]): number {
   if (values.length === 0) return NaN
   let sum = 0
