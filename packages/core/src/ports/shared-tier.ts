@@ -127,15 +127,19 @@ export class SharedTier {
       })
     })
     if (!read.ok) return keys.map((key) => this.overlay(key, MISS))
-    return Promise.all(keys.map((key, i) => (read.value[i] != null ? this.checked(key, read.value[i]!) : this.overlay(key, MISS))))
+    const now = this.clock.now()
+    return Promise.all(keys.map((key, i) => (read.value[i] != null ? this.checked(key, read.value[i]!, now) : this.overlay(key, MISS))))
   }
 
-  /** A stored entry handed over by the Lock (fused): decoded, its tags brought up to date (at once when nothing needs reading). */
-  checked(key: string, stored: StoredEntry): TierRead | Promise<TierRead> {
+  /**
+   * A stored entry just read (or handed over by a fused Lock): decoded, its tags brought up to date (at once when
+   * nothing needs reading). The exact clock by default: a Store round trip came before, and the coarse clock would
+   * keep its timer going on Redis hits; a batch reads it once for all its entries.
+   */
+  checked(key: string, stored: StoredEntry, now = this.clock.now()): TierRead | Promise<TierRead> {
     const read = this.decode(key, stored)
     if (read.kind === 'miss') return this.overlay(key, read)
-    // The exact clock: this follows a Store round trip, and the coarse one would keep a timer going on Redis hits.
-    const preparing = this.tags.prepare(read.entry, this.clock.now())
+    const preparing = this.tags.prepare(read.entry, now)
     return preparing === undefined ? this.overlay(key, read) : preparing.then(() => this.overlay(key, read))
   }
 
