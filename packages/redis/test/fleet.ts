@@ -43,21 +43,25 @@ export class Worker {
     const i = this.inbox.findIndex((m) => m.type === type)
     if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0] as T)
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const missing = `no "${type}" from worker ${this.child.pid} within ${ms} ms`
-        void this.stuckOn().then((why) => reject(new Error(`${missing}; ${why}`)))
-      }, ms)
-      this.waiting.push({
+      const waiter = {
         type,
-        resolve: (m) => {
+        resolve: (m: any) => {
           clearTimeout(timer)
           resolve(m)
         },
-        reject: (e) => {
+        reject: (e: Error) => {
           clearTimeout(timer)
           reject(e)
         },
-      })
+      }
+      const timer = setTimeout(() => {
+        // Past its time: a message arriving while the worker is asked what it waits on doesn't count.
+        const at = this.waiting.indexOf(waiter)
+        if (at >= 0) this.waiting.splice(at, 1)
+        const missing = `no "${type}" from worker ${this.child.pid} within ${ms} ms`
+        void this.stuckOn().then((why) => reject(new Error(`${missing}; ${why}`)))
+      }, ms)
+      this.waiting.push(waiter)
     })
   }
 
