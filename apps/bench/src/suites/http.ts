@@ -15,7 +15,7 @@ import { nextMessage, spawnTs, stopChild } from '../lib/children.js'
 import { int, ms, ratio } from '../lib/format.js'
 import { progress } from '../lib/progress.js'
 import type { Table, TargetCheck } from '../lib/report.js'
-import { latency, median, shuffle } from '../lib/stats.js'
+import { latency, median, pairedSlowdown, shuffle } from '../lib/stats.js'
 import { begin } from '../lib/suite-result.js'
 import { PATH, type Variant } from './http-shared.js'
 import type { RunOptions, Suite } from './types.js'
@@ -184,6 +184,9 @@ export const http: Suite = {
     p.done()
 
     const lmed = (name: string, f: keyof LoadSample) => median(loadSamples[name]!.map((s) => s[f]))
+    // Throughput ratios pair each server's sample with the other's in the same round (see pairedSlowdown).
+    const rps = Object.fromEntries(Object.entries(loadSamples).map(([name, samples]) => [name, samples.map((s) => s.rps)]))
+    const times = (name: string, than: string) => 1 / pairedSlowdown(rps, name, than)
     const bmed = (name: string, f: keyof BurstSample) => median(burstSamples[name]!.map((s) => s[f]))
     const tables: Table[] = []
     const targets: TargetCheck[] = []
@@ -199,27 +202,33 @@ export const http: Suite = {
         rows: fam.map((v) => [
           v.name,
           int(lmed(v.name, 'rps')),
-          ratio(lmed(v.name, 'rps') / bareRps),
+          ratio(times(v.name, bare.name)),
           ms(lmed(v.name, 'p50')),
           ms(lmed(v.name, 'p99')),
           int(lmed(v.name, 'non2xx')),
           int(lmed(v.name, 'errors')),
         ]),
-        notes: ['bare = the same bytes with no cache and no query: the ceiling. Every cached server answers from its cache after the first request.'],
+        notes: [
+          'bare = the same bytes with no cache and no query: the ceiling. Every cached server answers from its cache after the first request.',
+          "req/s: the median over the rounds; × bare: the median of per-round ratios, each server's sample against bare's in the same round.",
+        ],
       })
       if (herdV) {
         const herdRps = lmed(herdV.name, 'rps')
+        const ofBare = times(herdV.name, bare.name)
         targets.push({
           target: `${herdV.name} cached route ≥ 0.9× bare ${family === 'express' ? 'Express' : 'Koa'}`,
-          measured: `${ratio(herdRps / bareRps)} (${int(herdRps)} vs ${int(bareRps)} req/s)`,
-          met: herdRps / bareRps >= 0.9,
+          measured: `${ratio(ofBare)} (${int(herdRps)} vs ${int(bareRps)} req/s)`,
+          met: ofBare >= 0.9,
         })
-        if (peer)
+        if (peer) {
+          const ofPeer = times(herdV.name, peer.name)
           targets.push({
             target: `${herdV.name} ahead of ${peer.name}`,
-            measured: `${ratio(herdRps / lmed(peer.name, 'rps'))} ${peer.name}'s req/s`,
-            met: herdRps > lmed(peer.name, 'rps'),
+            measured: `${ratio(ofPeer)} ${peer.name}'s req/s`,
+            met: ofPeer > 1,
           })
+        }
         const calls = burstSamples[herdV.name]?.map((s) => s.handlerCalls) ?? []
         if (!calls.length) continue
         targets.push({
