@@ -20,9 +20,12 @@ export function median(values: readonly number[]): number {
  * two medians keeps it.
  */
 export function pairedSlowdown(samples: Record<string, readonly number[]>, of: string, than: string): number {
-  const a = samples[of]!
-  const b = samples[than]!
-  return median(a.map((ops, round) => b[round]! / ops))
+  return pairedRatio(samples[than]!, samples[of]!)
+}
+
+/** The median over rounds of `a[round] / b[round]`: two series sampled in the same interleaved rounds, compared round by round. */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((x, round) => x / b[round]!))
 }
 
 export function mean(values: readonly number[]): number {
