@@ -42,6 +42,16 @@ export class Worker {
   next<T = any>(type: string, ms = 45_000): Promise<T> {
     const i = this.inbox.findIndex((m) => m.type === type)
     if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0] as T)
+    return this.arrival<T>(type, ms, async () => {
+      throw new Error(`no "${type}" from worker ${this.child.pid} within ${ms} ms; ${await this.stuckOn()}`)
+    })
+  }
+
+  /**
+   * The next message of `type` to arrive. After `ms` the wait is withdrawn (a message arriving later doesn't count)
+   * and `late()` settles it instead.
+   */
+  private arrival<T>(type: string, ms: number, late: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const waiter = {
         type,
@@ -55,11 +65,9 @@ export class Worker {
         },
       }
       const timer = setTimeout(() => {
-        // Past its time: a message arriving while the worker is asked what it waits on doesn't count.
         const at = this.waiting.indexOf(waiter)
         if (at >= 0) this.waiting.splice(at, 1)
-        const missing = `no "${type}" from worker ${this.child.pid} within ${ms} ms`
-        void this.stuckOn().then((why) => reject(new Error(`${missing}; ${why}`)))
+        late().then(resolve, reject)
       }, ms)
       this.waiting.push(waiter)
     })
@@ -68,20 +76,7 @@ export class Worker {
   /** The worker's own account of what it waits on, or that it didn't give one (a blocked event loop). */
   private async stuckOn(): Promise<string> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return 'it has exited'
-    const answer = new Promise<unknown>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), 5_000)
-      this.waiting.push({
-        type: 'dump',
-        resolve: (m) => {
-          clearTimeout(timer)
-          resolve(m)
-        },
-        reject: () => {
-          clearTimeout(timer)
-          resolve(undefined)
-        },
-      })
-    })
+    const answer = this.arrival<unknown>('dump', 5_000, async () => undefined).catch(() => undefined)
     this.child.send({ cmd: 'dump' }, () => {})
     const dump = await answer
     return dump === undefined ? 'it gave no dump within 5 s either (a blocked event loop?)' : `it reports: ${JSON.stringify(dump)}`

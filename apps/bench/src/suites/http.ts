@@ -15,7 +15,7 @@ import { nextMessage, spawnTs, stopChild } from '../lib/children.js'
 import { int, ms, ratio } from '../lib/format.js'
 import { progress } from '../lib/progress.js'
 import type { Table, TargetCheck } from '../lib/report.js'
-import { latency, median, pairedSlowdown, shuffle } from '../lib/stats.js'
+import { latency, median, pairedRatio, shuffle } from '../lib/stats.js'
 import { begin } from '../lib/suite-result.js'
 import { PATH, type Variant } from './http-shared.js'
 import type { RunOptions, Suite } from './types.js'
@@ -184,9 +184,9 @@ export const http: Suite = {
     p.done()
 
     const lmed = (name: string, f: keyof LoadSample) => median(loadSamples[name]!.map((s) => s[f]))
-    // Throughput ratios pair each server's sample with the other's in the same round (see pairedSlowdown).
-    const rps = Object.fromEntries(Object.entries(loadSamples).map(([name, samples]) => [name, samples.map((s) => s.rps)]))
-    const times = (name: string, than: string) => 1 / pairedSlowdown(rps, name, than)
+    // Throughput ratios pair each server's sample with the other's in the same round (see pairedRatio).
+    const rps = (name: string) => loadSamples[name]!.map((s) => s.rps)
+    const times = (name: string, than: string) => pairedRatio(rps(name), rps(than))
     const bmed = (name: string, f: keyof BurstSample) => median(burstSamples[name]!.map((s) => s[f]))
     const tables: Table[] = []
     const targets: TargetCheck[] = []
