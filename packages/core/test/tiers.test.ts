@@ -153,6 +153,35 @@ describe("a Store hit's own cost", () => {
       timers.mockRestore()
     }
   })
+
+  it("a Store hit answers its caller in the turn the Store's reply is handled: no async frame or promise of core's between", async () => {
+    const store = new MapStore()
+    const herd = track(createHerd({ store, local: false }))
+    // ready() reads the namespace's tag record, so the measured hit has nothing of its own to wait for.
+    await settle(herd.ready())
+    await settle(herd.fetch('k', () => 'v'))
+    const { entry } = store.entries.get('k')!
+    // The entry's read, settled by hand (other reads, the tags' record, as they are): then count the microtask
+    // turns until the caller has its value.
+    let reply!: (stored: StoredEntry | undefined) => void
+    const get = store.get.bind(store)
+    store.get = (key) => (key === 'k' ? new Promise((resolve) => (reply = resolve)) : get(key))
+    let answered = false
+    const fetched = herd.fetch('k', countingLoader(null)).then((value) => {
+      answered = true
+      return value
+    })
+    reply(entry)
+    let turns = 0
+    while (!answered && turns < 20) {
+      await Promise.resolve()
+      turns++
+    }
+    await expect(fetched).resolves.toBe('v')
+    // 2: the turn the reply is handled in answers the flight, the next runs the caller's callback. Awaiting the
+    // read in an async frame took one more (and two promises of core's: the frame's and the guard's).
+    expect(turns).toBeLessThanOrEqual(2)
+  })
 })
 
 describe('one clock for the fleet', () => {

@@ -87,7 +87,7 @@ function readTraced(
   } else {
     flight = Flight.open(h, key)
     if (fallback !== undefined) flight.offerFallback(fallback, 'local')
-    void resolveFlight(h, flight, loader, o)
+    resolveFlight(h, flight, loader, o)
   }
   if (traced === undefined) return withStatus ? flight.join(signal) : flight.joinValue(signal)
   const answeredBy = flight
@@ -133,49 +133,64 @@ export function startRefresh(
 ): void {
   const flight = Flight.open(h, key)
   if (current !== undefined) flight.provide(current.value, reason === 'stale' ? 'stale' : 'hit', current.createdAt, 'local')
-  void refreshIn(h, flight, loader, o, current, reason, alreadyDone).then(async (loaded) => {
+  void refreshIn(h, flight, loader, o, current, reason, alreadyDone).then((loaded) => {
     if (flight.settled) return flight.close()
     if (loaded !== undefined) return flight.finish(loaded.value, 'miss', loaded.createdAt)
-    await resolveFlight(h, flight, loader, o)
+    resolveFlight(h, flight, loader, o)
   })
 }
 
-/** The flight of a key that missed the local tier: the shared tier, then (on a miss) one fill, fleet-wide. */
-async function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unknown>, o: ResolvedEntryOptions): Promise<void> {
+/**
+ * The flight of a key that missed the local tier: the shared tier, then (on a miss) one fill, fleet-wide. The read
+ * answers through a callback, not an await: on a Store hit, the hot path, the callers are answered in the callback
+ * that settles the Store's reply, with no async frame or promise of core's in between.
+ */
+function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unknown>, o: ResolvedEntryOptions): void {
   const key = flight.key
-  // A lease the read took (readOrAcquire), until the miss path takes it over; given back if the read is answered.
-  let claimed: Acquired | undefined
-  try {
-    let read: TierRead
-    // Where a miss is likely, the read takes the lease too, one round trip for both. Not for a fallback held off,
-    // which is served without loading.
-    if (h.coordinator.claimsOnRead(o.lock) && !(flight.hasFallback && h.holdOff.active(key, h.clock.now()))) {
-      ;({ read, claimed } = await h.coordinator.readClaiming(key, flight.signal))
-    } else read = await h.tier.read(key)
-    h.coordinator.noteRead(read)
-    if (read.kind === 'entry') {
-      const entry = read.entry
-      const now = h.clock.now()
-      const state = h.tags.stateOf(entry, now)
-      if (state <= STALE) {
-        answerFromStore(h, flight, entry, state, now, o)
-        const reason = refreshDue(h, key, entry, state, now, o.beta)
-        // Nothing left to do: closed with its answer. A refresh keeps it open, so callers meanwhile join it.
-        if (reason === undefined) return flight.close()
-        await refreshIn(h, flight, loader, o, entry, reason)
-        return
-      }
-      if (state === ERROR_WINDOW) flight.offerFallback(entry, 'store')
+  const next = (read: TierRead, claimed?: Acquired): void => {
+    try {
+      afterRead(h, flight, loader, o, read, claimed)
+    } catch (error) {
+      // Nothing above throws by design; if something does, the callers hear of it rather than wait forever.
+      flight.fail(error)
     }
-    h.observer.miss(key)
-    const first = claimed
-    claimed = undefined
-    await resolveMiss(h, flight, loader, o, read.kind === 'miss', first)
-  } finally {
-    if (claimed?.kind === 'lease') h.coordinator.release(claimed.held)
-    // Synchronously with the last provide(): a caller resuming after it never joins a finished flight.
-    flight.close()
   }
+  const failed = (error: unknown): void => flight.fail(error)
+  // Where a miss is likely, the read takes the lease too, one round trip for both. Not for a fallback held off,
+  // which is served without loading.
+  if (h.coordinator.claimsOnRead(o.lock) && !(flight.hasFallback && h.holdOff.active(key, h.clock.now()))) {
+    h.coordinator.readClaiming(key, flight.signal).then(({ read, claimed }) => next(read, claimed), failed)
+  } else h.tier.readThen(key, next, failed)
+}
+
+/**
+ * What the read found: a servable entry answers the flight (and may start a
+ * refresh), anything else goes to the miss path. `claimed`, a lease the read
+ * took (readOrAcquire), passes to the miss path or is given back. The flight
+ * is closed once nothing is left to do, synchronously with the last
+ * provide(): a caller resuming after it never joins a finished flight.
+ */
+function afterRead(h: HerdContext, flight: Flight, loader: Loader<unknown>, o: ResolvedEntryOptions, read: TierRead, claimed: Acquired | undefined): void {
+  const key = flight.key
+  const close = () => flight.close()
+  h.coordinator.noteRead(read)
+  if (read.kind === 'entry') {
+    const entry = read.entry
+    const now = h.clock.now()
+    const state = h.tags.stateOf(entry, now)
+    if (state <= STALE) {
+      if (claimed?.kind === 'lease') h.coordinator.release(claimed.held)
+      answerFromStore(h, flight, entry, state, now, o)
+      const reason = refreshDue(h, key, entry, state, now, o.beta)
+      // Nothing left to do: closed with its answer. A refresh keeps it open, so callers meanwhile join it.
+      if (reason === undefined) flight.close()
+      else void refreshIn(h, flight, loader, o, entry, reason).then(close)
+      return
+    }
+    if (state === ERROR_WINDOW) flight.offerFallback(entry, 'store')
+  }
+  h.observer.miss(key)
+  void resolveMiss(h, flight, loader, o, read.kind === 'miss', claimed).finally(close)
 }
 
 /** A Store entry that is fresh or inside staleWhileRevalidate answers its flight, and is kept in the local tier. */

@@ -86,47 +86,70 @@ export class BackendGuard {
       this.onBypass(source, key)
       return settle(then, FAILED)
     }
-    const timeoutMs = options?.timeoutMs ?? this.timeoutMs
     return new Promise<T>((resolve, reject) => {
-      const answer = (read: Guarded<R>): void => {
-        try {
-          resolve(then(read))
-        } catch (error) {
-          reject(error)
-        }
-      }
-      const fail = (error: unknown): void => {
-        this.breaker?.failure()
-        this.onFailure(source, key, error)
-        answer(FAILED)
-      }
-      const entry: Pending = { deadline: Date.now() + timeoutMs, source, key, timeoutMs, fail }
-      this.pending.add(entry)
-      this.sweeper ??= this.startSweeper()
-      let call: Promise<R>
-      try {
-        call = op()
-      } catch (error) {
-        this.pending.delete(entry)
-        fail(error)
-        return
-      }
-      call.then(
-        (value) => {
-          // Gone from `pending`: the sweeper timed it out already, and its caller went on without it.
-          if (!this.pending.delete(entry)) return options?.onLate?.(value)
-          this.breaker?.success()
-          answer({ ok: true, value })
+      this.guarded(
+        source,
+        key,
+        op,
+        (read) => {
+          try {
+            resolve(then(read))
+          } catch (error) {
+            reject(error)
+          }
         },
-        (error: unknown) => {
-          if (!this.pending.delete(entry)) return
-          const recovered = options?.recover?.(error)
-          if (recovered === undefined) return fail(error)
-          this.breaker?.success()
-          answer({ ok: true, value: recovered.value })
-        },
+        options,
       )
     })
+  }
+
+  /**
+   * `run` with no promise of its own: `done` gets the outcome (once, maybe
+   * synchronously: a bypass or a call that throws at once). For the Store
+   * hit's hot path, which answers its callers from there.
+   */
+  call<R>(source: Backend, key: string, op: () => Promise<R>, done: (read: Guarded<R>) => void, options?: GuardOptions<R>): void {
+    if (this.breaker !== undefined && !this.breaker.allow()) {
+      this.onBypass(source, key)
+      return done(FAILED)
+    }
+    this.guarded(source, key, op, done, options)
+  }
+
+  /** The call itself, the breaker having allowed it: bounded by the sweeper, counted by the breaker. */
+  private guarded<R>(source: Backend, key: string, op: () => Promise<R>, answer: (read: Guarded<R>) => void, options: GuardOptions<R> | undefined): void {
+    const timeoutMs = options?.timeoutMs ?? this.timeoutMs
+    const fail = (error: unknown): void => {
+      this.breaker?.failure()
+      this.onFailure(source, key, error)
+      answer(FAILED)
+    }
+    const entry: Pending = { deadline: Date.now() + timeoutMs, source, key, timeoutMs, fail }
+    this.pending.add(entry)
+    this.sweeper ??= this.startSweeper()
+    let call: Promise<R>
+    try {
+      call = op()
+    } catch (error) {
+      this.pending.delete(entry)
+      fail(error)
+      return
+    }
+    call.then(
+      (value) => {
+        // Gone from `pending`: the sweeper timed it out already, and its caller went on without it.
+        if (!this.pending.delete(entry)) return options?.onLate?.(value)
+        this.breaker?.success()
+        answer({ ok: true, value })
+      },
+      (error: unknown) => {
+        if (!this.pending.delete(entry)) return
+        const recovered = options?.recover?.(error)
+        if (recovered === undefined) return fail(error)
+        this.breaker?.success()
+        answer({ ok: true, value: recovered.value })
+      },
+    )
   }
 
   /** Stops the sweeper (on close, or when nothing is in flight). */
