@@ -14,6 +14,7 @@ import { load1, machine } from './lib/machine.js'
 import { renderConsole, renderTargets } from './lib/report.js'
 import { saveSuite, writeLatest } from './lib/write.js'
 import { SUITES, findSuite } from './suites/index.js'
+import { herdCode } from './lib/herd-code.js'
 import type { Suite } from './suites/types.js'
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'results')
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
   const m = machine()
   const command = `pnpm bench${args.length ? ` ${args.join(' ')}` : ''}`
   console.log(`herd bench — ${m.cpu}, ${m.cores} cores, Node ${m.node}, load ${load1()}${smoke ? ' (smoke: tiny settings, numbers mean nothing)' : ''}`)
+  if (herdCode !== 'built packages' && !smoke)
+    console.log(`warning: herd runs from its ${herdCode}, slower than what users install (lib/herd-code.ts): use pnpm bench`)
   if (load1() > m.cores * 0.75 && !smoke) console.log(`warning: load average ${load1()} on ${m.cores} cores: other work is running, expect noisy numbers`)
   for (const suite of suites) {
     const result = await suite.run({ smoke, rounds, only })

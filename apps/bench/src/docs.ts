@@ -20,7 +20,7 @@ const RESULTS = join(here, '..', 'results')
 function block(r: SuiteRecord): string {
   const when = r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')
   const out = [
-    `Run: \`${r.command}\` on ${when} — ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}${r.machine.redis ? `, redis-server ${r.machine.redis}` : ''}; load average ${r.load.start} → ${r.load.end}; commit ${r.machine.commit ?? '?'}${r.machine.dirty ? ' (+ uncommitted changes)' : ''}; took ${Math.round(r.durationMs / 1000)} s.`,
+    `Run: \`${r.command}\` on ${when} — ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}${r.machine.redis ? `, redis-server ${r.machine.redis}` : ''}; load average ${r.load.start} → ${r.load.end}; commit ${r.machine.commit ?? '?'}${r.machine.dirty ? ' (+ uncommitted changes)' : ''}; herd from its ${r.machine.herd ?? 'sources (tsx)'}; took ${Math.round(r.durationMs / 1000)} s.`,
     '',
   ]
   if (r.skipped) out.push(`**Skipped:** ${r.skipped}`, '')

@@ -1,15 +1,23 @@
 /**
- * Child processes that run the sources through tsx, the same way `pnpm bench`
- * runs. Every child is tracked and killed if the parent exits early.
+ * Child processes: TypeScript files run through tsx, loading herd as this
+ * process does (see herd-code.ts). Every child is tracked and killed if the
+ * parent exits early.
  */
-import type { ChildProcess } from 'node:child_process'
-import { forkSource } from '@herd/testing/source-process'
+import { type ChildProcess, fork } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
+import { sourceExecArgv } from '@herd/testing/source-process'
+import { herdCode } from './herd-code.js'
+
+/** tsx for the bench's own TypeScript; the `@herd/source` condition too where this process runs herd's sources. */
+const childFlags: readonly string[] =
+  herdCode === 'built packages' ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : sourceExecArgv
 
 const alive = new Set<ChildProcess>()
 let hooked = false
 
 export function spawnTs(file: string, execArgv: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  const child = forkSource(file, [], { execArgv: [...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env })
+  const child = fork(file, [], { execArgv: [...childFlags, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env })
   alive.add(child)
   child.once('exit', () => alive.delete(child))
   if (!hooked) {

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { cpus, freemem, loadavg, totalmem, release, platform } from 'node:os'
+import { type HerdCode, herdCode } from './herd-code.js'
 
 export interface Machine {
   cpu: string
@@ -12,6 +13,8 @@ export interface Machine {
   redis: string | undefined
   commit: string | undefined
   dirty: boolean
+  /** Absent in results written before it was recorded (those ran the sources through tsx). */
+  herd?: HerdCode
 }
 
 function run(cmd: string, args: string[]): string | undefined {
@@ -35,6 +38,7 @@ export function machine(): Machine {
     redis: run('redis-server', ['--version'])?.match(/v=(\S+)/)?.[1],
     commit: run('git', ['rev-parse', '--short', 'HEAD']),
     dirty: (run('git', ['status', '--porcelain', '--', '.', '../../packages']) ?? '') !== '',
+    herd: herdCode,
   }
 }
 

@@ -49,7 +49,7 @@ export function renderReport(records: readonly SuiteRecord[]): string {
   for (const r of records) {
     out.push(`## ${r.title}`, '')
     out.push(
-      `\`${r.command}\` — ${r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, took ${(r.durationMs / 1000).toFixed(0)} s, load average ${r.load.start} → ${r.load.end} on ${r.machine.cores} cores, commit ${r.machine.commit ?? '?'}${r.machine.dirty ? ' (+ uncommitted changes)' : ''}.`,
+      `\`${r.command}\` — ${r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, took ${(r.durationMs / 1000).toFixed(0)} s, load average ${r.load.start} → ${r.load.end} on ${r.machine.cores} cores, commit ${r.machine.commit ?? '?'}${r.machine.dirty ? ' (+ uncommitted changes)' : ''}, herd from its ${r.machine.herd ?? 'sources (tsx)'}.`,
       '',
     )
     if (r.skipped) out.push(`**Skipped:** ${r.skipped}`, '')
