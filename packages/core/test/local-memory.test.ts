@@ -29,6 +29,19 @@ describe('local tier memory', () => {
     await expect(herd.get('k0')).resolves.toBeUndefined()
   }, 120_000)
 
+  it('the bytes held are counted exactly while keys move through the LRU: a key set again is not evicted with its old value', async () => {
+    const one = track(createHerd({ local: { maxSize: 2 } }))
+    await one.set('a', 'x'.repeat(100))
+    const perEntry = one.stats().local.bytes
+    const herd = track(createHerd({ local: { maxSize: 2 } }))
+    for (const key of ['a', 'b', 'a', 'c', 'a', 'd', 'b', 'a', 'c']) {
+      await herd.set(key, 'x'.repeat(100))
+      const { size, bytes } = herd.stats().local
+      expect(size).toBeLessThanOrEqual(2)
+      expect(bytes).toBe(size * perEntry)
+    }
+  })
+
   it('maxEntryBytes: a larger entry lives in the Store only', async () => {
     const herd = track(createHerd({ store: new MapStore(), local: { maxEntryBytes: '4kb' } }))
     await herd.set('small', 'x'.repeat(100))

@@ -1,5 +1,5 @@
-import QuickLRU from 'quick-lru'
 import { type Entry, expired, tombstone } from '../policies/freshness.js'
+import { Lru } from './lru.js'
 
 interface Slot {
   entry: Entry
@@ -30,14 +30,16 @@ const SLOT_OVERHEAD_BYTES = 160
  * entry for its whole stale window.
  */
 export class LocalTier {
-  private readonly lru: QuickLRU<string, Slot>
+  private readonly lru: Lru<string, Slot>
   private held = 0
 
   constructor(
     private readonly limits: LocalTierLimits,
     readonly ttl: number,
   ) {
-    this.lru = new QuickLRU({ maxSize: limits.maxSize, onEviction: (_key, slot) => (this.held -= slot.bytes) })
+    this.lru = new Lru(limits.maxSize, (_key, slot) => {
+      this.held -= slot.bytes
+    })
   }
 
   /** Bytes held right now (the estimate the bound is kept with). */
