@@ -66,8 +66,9 @@ export class Emitter {
     }
   }
 
+  /** Whether `event` has a listener: a hit asks on every call, and most herds have none at all (one field read then). */
   has(event: HerdEventName): boolean {
-    return this.listeners.has(event)
+    return this.listeners.size !== 0 && this.listeners.has(event)
   }
 
   emit<E extends HerdEventName>(event: E, payload: HerdEvents[E]): void {
