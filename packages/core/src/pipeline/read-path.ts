@@ -172,7 +172,6 @@ function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unknown>, 
  */
 function afterRead(h: HerdContext, flight: Flight, loader: Loader<unknown>, o: ResolvedEntryOptions, read: TierRead, claimed: Acquired | undefined): void {
   const key = flight.key
-  const close = () => flight.close()
   h.coordinator.noteRead(read)
   if (read.kind === 'entry') {
     const entry = read.entry
@@ -184,13 +183,13 @@ function afterRead(h: HerdContext, flight: Flight, loader: Loader<unknown>, o: R
       const reason = refreshDue(h, key, entry, state, now, o.beta)
       // Nothing left to do: closed with its answer. A refresh keeps it open, so callers meanwhile join it.
       if (reason === undefined) flight.close()
-      else void refreshIn(h, flight, loader, o, entry, reason).then(close)
+      else void refreshIn(h, flight, loader, o, entry, reason).then(() => flight.close())
       return
     }
     if (state === ERROR_WINDOW) flight.offerFallback(entry, 'store')
   }
   h.observer.miss(key)
-  void resolveMiss(h, flight, loader, o, read.kind === 'miss', claimed).finally(close)
+  void resolveMiss(h, flight, loader, o, read.kind === 'miss', claimed).finally(() => flight.close())
 }
 
 /** A Store entry that is fresh or inside staleWhileRevalidate answers its flight, and is kept in the local tier. */
