@@ -20,8 +20,5 @@ export default defineConfig(() => {
     target: 'node20',
     // import.meta.url in the CJS build (the test helpers resolve files next to themselves).
     shims: true,
-    // quick-lru is ESM-only; bundling it keeps the CJS builds of core and memory loadable and their packages
-    // free of runtime dependencies (its MIT notice ships in their THIRD_PARTY_NOTICES.md).
-    noExternal: ['quick-lru'],
   }
 })

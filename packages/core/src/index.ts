@@ -24,6 +24,7 @@ export { defaultCodec } from './codec/default-codec.js'
 export { MAX_TAGS_PER_ENTRY } from './options.js'
 export { toMs, type Duration } from './duration.js'
 export { toBytes, type Size } from './size.js'
+export { Lru } from './pipeline/lru.js'
 export {
   HerdError,
   HerdArgumentError,

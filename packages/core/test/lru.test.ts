@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Lru } from '../src/pipeline/lru.js'
+import { HerdArgumentError, Lru } from '../src/index.js'
 
 function tracked(maxSize: number) {
   const evicted: Array<[string, number]> = []
@@ -71,5 +71,14 @@ describe("the local tier's LRU", () => {
     expect(lru.size).toBe(0)
     expect(lru.get('c')).toBeUndefined()
     expect(evicted).toEqual([['a', 1]])
+  })
+
+  it('rejects a maxSize that is not a whole number >= 1, and evicts silently without a listener', () => {
+    for (const maxSize of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => new Lru(maxSize)).toThrow(HerdArgumentError)
+    const lru = new Lru<string, number>(1)
+    lru.set('a', 1)
+    lru.set('b', 2)
+    expect(lru.size).toBe(1)
+    expect(lru.peek('b')).toBe(2)
   })
 })

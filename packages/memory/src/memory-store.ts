@@ -1,5 +1,4 @@
-import { HerdArgumentError, type Store, type StoredEntry } from '@herd/core'
-import QuickLRU from 'quick-lru'
+import { HerdArgumentError, Lru, type Store, type StoredEntry } from '@herd/core'
 import { assertFinite, assertKey, assertMs, assertObject, describe } from './validate.js'
 
 export interface MemoryStoreOptions {
@@ -10,7 +9,7 @@ export interface MemoryStoreOptions {
 export interface MemoryStore extends Store {
   getMany(keys: readonly string[]): Promise<Array<StoredEntry | undefined>>
   close(): Promise<void>
-  /** Entries held right now (expired ones not yet swept included); never more than `maxSize`. */
+  /** Entries held right now (expired ones not yet read included); never more than `maxSize`. */
   readonly size: number
 }
 
@@ -25,13 +24,23 @@ export function memoryStore({ maxSize = 10_000 }: MemoryStoreOptions = {}): Memo
   if (!Number.isInteger(maxSize) || maxSize < 1) {
     throw new HerdArgumentError(`herd: memoryStore maxSize must be a whole number >= 1; got ${describe(maxSize)}`)
   }
-  // Holds private copies only (see copyEntry), so expire() may change them in place.
-  const lru = new QuickLRU<string, StoredEntry>({ maxSize })
+  // Holds private copies only (see copyEntry), so expire() may change them in place. `until` is when the ttl the
+  // entry was written with runs out: past it the entry is gone, dropped when next looked at.
+  const lru = new Lru<string, { entry: StoredEntry; until: number }>(maxSize)
+
+  /** The entry held for `key` and still inside its ttl; `use` counts it as a use for the LRU (a read), else not (a write's check). */
+  function live(key: string, use: boolean): StoredEntry | undefined {
+    const held = use ? lru.get(key) : lru.peek(key)
+    if (held === undefined) return undefined
+    if (Date.now() < held.until) return held.entry
+    lru.delete(key)
+    return undefined
+  }
 
   // A fresh object per read, as a networked Store would give: a caller that
   // changes what it got can't change what the next caller reads.
   function read(key: string): StoredEntry | undefined {
-    const held = lru.get(key)
+    const held = live(key, true)
     if (held === undefined) return undefined
     const copy = { ...held }
     if (held.tags !== undefined) copy.tags = [...held.tags]
@@ -57,11 +66,11 @@ export function memoryStore({ maxSize = 10_000 }: MemoryStoreOptions = {}): Memo
       assertMs(ttlMs, 'ttlMs')
       const copy = copyEntry(entry)
       // No await between this check and the write, so racing writers can't interleave.
-      const held = lru.peek(key)
+      const held = live(key, false)
       if (held !== undefined && held.fence > copy.fence) return false
       // Kept for 0 ms is not kept at all; the older entry must still go.
       if (ttlMs === 0) lru.delete(key)
-      else lru.set(key, copy, { maxAge: ttlMs })
+      else lru.set(key, { entry: copy, until: Date.now() + ttlMs })
       return true
     },
 
@@ -75,7 +84,7 @@ export function memoryStore({ maxSize = 10_000 }: MemoryStoreOptions = {}): Memo
       assertFinite(at, 'at')
       if (fence !== undefined) assertFinite(fence, 'fence')
       // peek, not get: marking stale is not a use, so it doesn't refresh the LRU position.
-      const held = lru.peek(key)
+      const held = live(key, false)
       if (held === undefined) return false
       // In place, so the entry keeps its ttl; its fence only ever rises.
       held.freshUntil = Math.min(held.freshUntil, at)

@@ -1,3 +1,5 @@
+import { HerdArgumentError } from '../errors.js'
+
 /**
  * A bounded map that forgets the least recently used keys, in two
  * generations (the scheme of hashlru and quick-lru): keys are set in the
@@ -7,19 +9,23 @@
  * holds up to twice as many), and a key is in one generation only: its
  * eviction is reported once, with the value it had.
  *
- * The local tier's own, for its hit: one `Map.get` for a key in the young
+ * The local tier's, and exported for adapters that keep entries in process
+ * (@herd/memory's Store): a hit is one `Map.get` for a key in the young
  * generation, the value stored as it is. quick-lru wraps every value with
  * its expiry and asks `has` before `get` (two lookups and a check per hit,
- * about 17 ns of a 160 ns local hit here); the tier keeps its own expiry.
+ * about 17 ns of a 160 ns local hit here); its users keep their own expiry.
  */
 export class Lru<K, V> {
   private young = new Map<K, V>()
   private old = new Map<K, V>()
 
+  /** `onEviction` hears of each key the bound pushes out (not of `delete` or `clear`). */
   constructor(
     private readonly maxSize: number,
-    private readonly onEviction: (key: K, value: V) => void,
-  ) {}
+    private readonly onEviction?: (key: K, value: V) => void,
+  ) {
+    if (!(Number.isInteger(maxSize) && maxSize >= 1)) throw new HerdArgumentError(`herd: Lru maxSize must be a whole number >= 1; got ${String(maxSize)}`)
+  }
 
   /** The value, counting as a use: a key of the old generation moves to the young one. */
   get(key: K): V | undefined {
@@ -80,7 +86,7 @@ export class Lru<K, V> {
   private evictOldest(): void {
     for (const [key, value] of this.old) {
       this.old.delete(key)
-      this.onEviction(key, value)
+      this.onEviction?.(key, value)
       return
     }
   }

@@ -1,4 +1,4 @@
-import QuickLRU from 'quick-lru'
+import { Lru } from '../pipeline/lru.js'
 
 /**
  * Keys this process must not load or refresh again before a time: after a
@@ -7,7 +7,7 @@ import QuickLRU from 'quick-lru'
  * Bounded, so a flood of failing keys can't grow it.
  */
 export class HoldOff {
-  private readonly holds = new QuickLRU<string, number>({ maxSize: 10_000 })
+  private readonly holds = new Lru<string, number>(10_000)
 
   active(key: string, now: number): boolean {
     const until = this.holds.get(key)
