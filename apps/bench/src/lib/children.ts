@@ -4,14 +4,12 @@
  * parent exits early.
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
-import { sourceExecArgv } from '@herd/testing/source-process'
+import { SOURCE_CONDITION, sourceExecArgv } from '@herd/testing/source-process'
 import { herdCode } from './herd-code.js'
 
 /** tsx for the bench's own TypeScript; the `@herd/source` condition too where this process runs herd's sources. */
 const childFlags: readonly string[] =
-  herdCode === 'built packages' ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : sourceExecArgv
+  herdCode === 'built packages' ? sourceExecArgv.filter((flag) => flag !== `--conditions=${SOURCE_CONDITION}`) : sourceExecArgv
 
 const alive = new Set<ChildProcess>()
 let hooked = false

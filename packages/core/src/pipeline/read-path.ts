@@ -151,7 +151,7 @@ function resolveFlight(h: HerdContext, flight: Flight, loader: Loader<unknown>, 
     try {
       afterRead(h, flight, loader, o, read, claimed)
     } catch (error) {
-      // Nothing above throws by design; if something does, the callers hear of it rather than wait forever.
+      // afterRead throws nothing by design; if it ever does, the callers hear of it rather than wait forever.
       flight.fail(error)
     }
   }
