@@ -21,6 +21,8 @@ const CAUGHT_BY: Record<string, string[]> = {
   'releases whatever the token (Lock conformance)': ['release and extend with a wrong token'],
   'fence() is not monotonic (Lock conformance)': ['fences strictly increase'],
   'wait polls every 1.5 s (Lock conformance)': ['resolves true for every waiter soon after release'],
+  'wait hands its timeout to setTimeout as it is (Lock conformance)': ['a timeout past what a Node timer holds'],
+  'wait takes any timeoutMs (Lock conformance)': ['rejects a timeoutMs that is not a finite number'],
   'unsubscribe does nothing (Bus conformance)': ['unsubscribe stops delivery'],
   'reorders messages (Bus conformance)': ['arrive in the order they were published'],
   'drops the origin (Bus conformance)': ['every field intact'],

@@ -1,3 +1,4 @@
+import { capped } from './delay.js'
 import { RedisCommandTimeoutError } from './errors.js'
 import type { CommandPort } from './port/index.js'
 import type { Script } from './scripts.js'
@@ -114,7 +115,7 @@ export class Commands {
         if (late.length > 0) setImmediate(() => this.expire(late))
         else if (this.inFlight.size === 0) this.stopSweeper()
       },
-      Math.max(1, Math.ceil(this.timeoutMs / 10)),
+      capped(Math.max(1, Math.ceil(this.timeoutMs / 10))),
     )
     sweeper.unref()
     return sweeper
@@ -142,7 +143,7 @@ export class Commands {
 /** `promise`, or a RedisCommandTimeoutError after `ms`; a late settlement is dropped. */
 export function bounded<T>(promise: Promise<T>, ms: number, command: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new RedisCommandTimeoutError(command, ms)), ms)
+    const timer = setTimeout(() => reject(new RedisCommandTimeoutError(command, ms)), capped(ms))
     promise.then(
       (value) => {
         clearTimeout(timer)

@@ -14,7 +14,7 @@ import { busPayload } from './bus.js'
 import { type Commands, bounded } from './commands.js'
 import { decodeEntry, encodeEntry } from './entry-format.js'
 import type { Keyspace } from './keys.js'
-import { leaseMs } from './lock.js'
+import { assertWaitMs, leaseMs } from './lock.js'
 import { type RedisLockOptions, type Resolved, ignore } from './options.js'
 import { originOf } from './origin.js'
 import type { RedisClient } from './port/index.js'
@@ -302,6 +302,7 @@ export function fusedLock(ctx: FusedContext): FusedLock {
     },
 
     async wait(key, timeoutMs, signal): Promise<FusedWait> {
+      assertWaitMs(timeoutMs)
       const waiters = ctx.waiters()
       if (waiters === undefined) return { woken: false }
       return waiters.wait(key, timeoutMs, signal)

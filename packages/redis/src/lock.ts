@@ -15,6 +15,13 @@ export function leaseMs(ttlMs: number): string {
   return String(Math.ceil(ttlMs))
 }
 
+/** A wait's timeoutMs, checked: a finite number >= 0. */
+export function assertWaitMs(timeoutMs: number): void {
+  if (!(typeof timeoutMs === 'number' && timeoutMs >= 0 && timeoutMs < Infinity)) {
+    throw new HerdArgumentError(`@herd/redis: wait timeoutMs must be a finite number >= 0; got ${String(timeoutMs)}`)
+  }
+}
+
 /**
  * One loader per key across every process. A lease is `SET NX PX` of a
  * random token plus the key's next fence, in one script call; release and
@@ -80,6 +87,7 @@ export function redisLock(client: RedisClient, options: RedisLockOptions = {}): 
     },
 
     async wait(key, timeoutMs, signal) {
+      assertWaitMs(timeoutMs)
       if (closed) return false
       return (await openWaiters().wait(key, timeoutMs, signal)).woken
     },

@@ -1,5 +1,6 @@
 import type { StoredEntry } from '@herd/core'
 import type { Commands } from './commands.js'
+import { capped } from './delay.js'
 import type { Keyspace } from './keys.js'
 import { PROBE } from './scripts.js'
 import type { Subscriber } from './subscriber.js'
@@ -164,7 +165,7 @@ export class Waiters {
         resolve(outcome)
       }
       const onAbort = () => settle(NOT_WOKEN)
-      const timer = setTimeout(onAbort, timeoutMs)
+      const timer = setTimeout(onAbort, capped(timeoutMs))
       signal?.addEventListener('abort', onAbort, { once: true })
       watch.waiters.add(settle)
     })
@@ -229,7 +230,7 @@ export class Waiters {
     // Timers run before the event loop reads its sockets: in a busy process the release this check looks for may
     // be waiting there already. The check goes after that read (setImmediate), so such a wait ends on the message,
     // with the entry, instead of on a PROBE and a Store read.
-    watch.timer = setTimeout(() => setImmediate(() => this.check(watch)), ms)
+    watch.timer = setTimeout(() => setImmediate(() => this.check(watch)), capped(ms))
   }
 
   private fire(watch: Watch, outcome: WaitOutcome): void {

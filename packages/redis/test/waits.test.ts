@@ -197,6 +197,30 @@ describe.skipIf(!haveRedis)('Lock.wait', () => {
         await holder.close?.()
       })
 
+      it('durations past what a Node timer holds (fallbackInterval, commandTimeout and a wait of 30 days) work, with no TimeoutOverflowWarning', async () => {
+        const prefix = uniquePrefix()
+        const warnings: string[] = []
+        const onWarning = (warning: Error) => warnings.push(warning.name)
+        process.on('warning', onWarning)
+        try {
+          const holder = redisLock(holderRedis.client, { prefix })
+          const { lock: waiter } = redisBackend(waiterRedis.client, { prefix, fallbackInterval: '30d', commandTimeout: '30d' })
+          // A raw setTimeout of 30 days fires after 1 ms: the SUBSCRIBE would time out at once and ready() say false.
+          expect(await waiter.ready?.()).toBe(true)
+          for (const fused of [false, true]) {
+            const lease = (await holder.acquire('k', 30_000))!
+            if (fused) expect((await waiter.fused!.acquire('k', 30_000)).lease).toBeUndefined()
+            const waiting = fused ? waiter.fused!.wait('k', 30 * 86_400_000) : waiter.wait('k', 30 * 86_400_000)
+            await holder.release(lease)
+            expect(await waiting).toEqual(fused ? { woken: true } : true)
+          }
+          await Promise.all([holder.close?.(), waiter.close?.()])
+        } finally {
+          process.off('warning', onWarning)
+        }
+        expect(warnings).not.toContain('TimeoutOverflowWarning')
+      })
+
       it('1,000 waits on 100 keys: no SUBSCRIBE per key (one wake channel per process, or per slot on a Cluster), no timer left, nothing after close', async () => {
         const prefix = uniquePrefix()
         const keys = keyspace(prefix, target.topology === 'cluster')

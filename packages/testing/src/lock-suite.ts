@@ -176,6 +176,30 @@ export function lockSuite(name: string, factory: LockFactory, options?: LockSuit
         controller.abort()
         expect(await within(waiting, PROMPT)).toBe(false)
       })
+
+      it('a timeout past what a Node timer holds (2^31 ms and more) waits for the release, with no TimeoutOverflowWarning', async () => {
+        const lease = await acquired(key('k'))
+        const warnings: string[] = []
+        const onWarning = (warning: Error) => warnings.push(warning.name)
+        process.on('warning', onWarning)
+        try {
+          // A raw setTimeout of this fires after 1 ms: the wait would resolve false long before the release.
+          const waiting = lock.wait(key('k'), 2 ** 31 + 5)
+          expect(await within(waiting, QUIET)).toBe(PENDING)
+          await lock.release(lease)
+          expect(await within(waiting, PROMPT)).toBe(true)
+        } finally {
+          process.off('warning', onWarning)
+        }
+        expect(warnings).not.toContain('TimeoutOverflowWarning')
+      })
+
+      it('rejects a timeoutMs that is not a finite number >= 0 with a HerdArgumentError', async () => {
+        await acquired(key('k'))
+        for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY, '100' as unknown as number]) {
+          await expect(lock.wait(key('k'), bad), String(bad)).rejects.toMatchObject({ name: 'HerdArgumentError' })
+        }
+      })
     })
   })
 }
