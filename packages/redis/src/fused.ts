@@ -301,11 +301,15 @@ export function fusedLock(ctx: FusedContext): FusedLock {
       return fence === undefined ? { written, released } : { written, released, fence }
     },
 
-    async wait(key, timeoutMs, signal): Promise<FusedWait> {
-      assertWaitMs(timeoutMs)
+    // Not async: the wait's own promise, without an async function's extra turns between the wake-up and core.
+    wait(key, timeoutMs, signal): Promise<FusedWait> {
+      try {
+        assertWaitMs(timeoutMs)
+      } catch (error) {
+        return Promise.reject(error)
+      }
       const waiters = ctx.waiters()
-      if (waiters === undefined) return { woken: false }
-      return waiters.wait(key, timeoutMs, signal)
+      return waiters === undefined ? Promise.resolve({ woken: false }) : waiters.wait(key, timeoutMs, signal)
     },
 
     async write(key, entry, ttlMs, notify) {

@@ -1,4 +1,4 @@
-import { setMaxListeners } from 'node:events'
+import { getEventListeners, setMaxListeners } from 'node:events'
 import type { StoredEntry } from '@herd/core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { redisBackend, redisBus, redisLock } from '../src/index.js'
@@ -194,6 +194,34 @@ describe.skipIf(!haveRedis)('Lock.wait', () => {
         await waiter.close?.()
         expect(await Promise.all(pending)).toEqual([false, false, false])
         expect(await waiter.wait('held', 10_000)).toBe(false) // after close
+        await holder.close?.()
+      })
+
+      it('a woken or timed-out wait leaves no timer and no abort listener once the turn that woke it is over; close() clears them at once', async () => {
+        const prefix = uniquePrefix()
+        const holder = redisLock(holderRedis.client, { prefix })
+        const waiter = redisLock(waiterRedis.client, { prefix, ...NEVER })
+        expect(await waiter.ready?.()).toBe(true)
+        const baseline = timeouts()
+        const controller = new AbortController()
+        const lease = (await holder.acquire('k', 30_000))!
+        const woken = waiter.wait('k', WAIT, controller.signal)
+        expect(await waiter.wait('k', 1, controller.signal)).toBe(false)
+        await holder.release(lease)
+        expect(await woken).toBe(true)
+        // Their clean-up runs in a setImmediate after the read that woke them: this one comes after it.
+        await new Promise((resolve) => setImmediate(resolve))
+        expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+        expect(timeouts()).toBeLessThanOrEqual(baseline)
+
+        const held = (await holder.acquire('k', 30_000))!
+        const closing = waiter.wait('k', WAIT, controller.signal)
+        expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+        await waiter.close?.()
+        expect(await closing).toBe(false)
+        // Gone with the wait's timer, in the same clean-up (timers are not counted here: ioredis keeps some of its own as it closes).
+        expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+        await holder.release(held)
         await holder.close?.()
       })
 
