@@ -3,7 +3,8 @@ import { RedisMonitor } from '@herd/testing/redis-monitor'
 import { type RedisServer, startRedis } from '@herd/testing/redis-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisBackend } from '../src/index.js'
-import { LIBRARIES, TARGETS, connect, haveRedis, uniquePrefix } from './clients.js'
+import type { RedisClient } from '../src/index.js'
+import { LIBRARIES, type Library, TARGETS, connect, haveRedis, uniquePrefix } from './clients.js'
 
 /**
  * A read that takes the lease as it reads (`lock.fused.readOrAcquire`, the
@@ -51,6 +52,39 @@ describe.skipIf(!haveRedis)('a read that takes the lease', () => {
     })
   }
 
+  describe('where Redis refuses `SET NX GET` (before 7.0: ERR syntax error)', () => {
+    for (const library of LIBRARIES) {
+      it(`${library}: the scripted lease takes over for good after the first refusal; two processes × 50 callers on cold keys load each once, nothing rejects`, async () => {
+        const prefix = uniquePrefix()
+        const [a, b] = await Promise.all([connect({ library, topology: 'single' }), connect({ library, topology: 'single' })])
+        const refusals = [asRedis6(a.client, library), asRedis6(b.client, library)]
+        const herds = [a, b].map((redis) => createHerd({ ...redisBackend(redis.client, { prefix }), local: false }))
+        let loads = 0
+        const loader = (value: string) => async () => {
+          loads++
+          return value
+        }
+        try {
+          await Promise.all(herds.map((herd) => herd.ready()))
+          for (const key of ['first', 'second']) {
+            const values = await Promise.all(herds.flatMap((herd) => Array.from({ length: 50 }, () => herd.fetch(key, loader(key)))))
+            expect(values).toEqual(values.map(() => key))
+          }
+          expect(loads).toBe(2)
+          // Each process sent it until its first refusal came back, and never after: the second key sent none.
+          const refused = refusals.map((r) => r.refused())
+          for (const count of refused) expect(count).toBeGreaterThan(0)
+          expect(herds.map((herd) => herd.stats().errors)).toEqual([0, 0])
+          await Promise.all(herds.map((herd) => herd.fetch('third', loader('third'))))
+          expect(refusals.map((r) => r.refused())).toEqual(refused)
+          expect(loads).toBe(3)
+        } finally {
+          await Promise.all(herds.map((herd) => herd.close()))
+        }
+      })
+    }
+  })
+
   describe('where Redis refuses writes (maxmemory reached, noeviction)', () => {
     // A server of this file's own: the others must not run out of memory.
     let server: RedisServer
@@ -94,3 +128,23 @@ describe.skipIf(!haveRedis)('a read that takes the lease', () => {
     }
   })
 })
+
+/**
+ * The real server answers `SET … NX … GET` as Redis 6 does (`ERR syntax
+ * error`, which 7.0 lifted): the command goes out with one more option that
+ * no version knows. Counts the commands so refused.
+ */
+function asRedis6(client: RedisClient, library: Library): { refused(): number } {
+  let refused = 0
+  const markerSet = (args: readonly unknown[]) => String(args[0]).toUpperCase() === 'SET' && args.includes('NX') && args.includes('GET')
+  if (library === 'ioredis') {
+    const io = client as unknown as { call(...args: unknown[]): Promise<unknown> }
+    const call = io.call.bind(io)
+    io.call = (...args) => (markerSet(args) && ++refused > 0 ? call(...args, 'BEFORE-7.0') : call(...args))
+  } else {
+    const node = client as unknown as { sendCommand(args: unknown[], ...rest: unknown[]): Promise<unknown> }
+    const send = node.sendCommand.bind(node)
+    node.sendCommand = (args, ...rest) => (markerSet(args) && ++refused > 0 ? send([...args, 'BEFORE-7.0'], ...rest) : send(args, ...rest))
+  }
+  return { refused: () => refused }
+}
