@@ -30,7 +30,7 @@ export function memoryBus({ onListenerError = warn }: MemoryBusOptions = {}): Me
     async publish(message) {
       assertMessage(message)
       if (subscriptions.size === 0) return
-      const { kind, key, origin, at } = message
+      const { kind, key, origin, at, fence } = message
       // Who was subscribed when it was published, as a network bus would see it.
       const targets = [...subscriptions]
       queueMicrotask(() => {
@@ -38,7 +38,9 @@ export function memoryBus({ onListenerError = warn }: MemoryBusOptions = {}): Me
           // Unsubscribed since: no delivery after unsubscribe() resolved.
           if (!subscriptions.has(subscription)) continue
           // Each listener gets its own copy, so one can't change what the next sees.
-          const copy: BusMessage = at === undefined ? { kind, key, origin } : { kind, key, origin, at }
+          const copy: BusMessage = { kind, key, origin }
+          if (at !== undefined) copy.at = at
+          if (fence !== undefined) copy.fence = fence
           try {
             subscription.listener(copy)
           } catch (error) {
@@ -78,6 +80,9 @@ function assertMessage(message: BusMessage): void {
   }
   if (raw.at !== undefined && (typeof raw.at !== 'number' || !Number.isFinite(raw.at))) {
     throw new HerdArgumentError(`herd: message.at must be a finite number when given; got ${describe(raw.at)}`)
+  }
+  if (raw.fence !== undefined && !(Number.isSafeInteger(raw.fence) && (raw.fence as number) >= 0)) {
+    throw new HerdArgumentError(`herd: message.fence must be a whole number >= 0 when given; got ${describe(raw.fence)}`)
   }
 }
 

@@ -11,8 +11,10 @@ function parse(raw: string): BusMessage | undefined {
   try {
     const m = JSON.parse(raw) as Partial<BusMessage>
     if (KINDS.has(m.kind) && typeof m.key === 'string' && typeof m.origin === 'string') {
-      if (typeof m.at === 'number') return { kind: m.kind!, key: m.key, origin: m.origin, at: m.at }
-      return { kind: m.kind!, key: m.key, origin: m.origin }
+      const message: BusMessage = { kind: m.kind!, key: m.key, origin: m.origin }
+      if (typeof m.at === 'number') message.at = m.at
+      if (typeof m.fence === 'number') message.fence = m.fence
+      return message
     }
   } catch {
     // not ours
@@ -20,9 +22,13 @@ function parse(raw: string): BusMessage | undefined {
   return undefined
 }
 
-/** A BusMessage as it goes on the wire (the fused Lock's scripts publish the same). */
+/**
+ * A BusMessage as it goes on the wire (the fused Lock's scripts publish the
+ * same, adding the fence they took as `"fence":<n>` before the closing
+ * brace: see scripts.ts).
+ */
 export function busPayload(message: BusMessage): string {
-  return JSON.stringify({ kind: message.kind, key: message.key, origin: message.origin, at: message.at })
+  return JSON.stringify({ kind: message.kind, key: message.key, origin: message.origin, at: message.at, fence: message.fence })
 }
 
 /**

@@ -297,7 +297,9 @@ export function fusedLock(ctx: FusedContext): FusedLock {
       const fence = marked && reply[2] != null && reply[2] !== '' ? Number(reply[2]) : undefined
       const kept = written && ttl !== '0' ? (fence === undefined ? write!.entry : { ...write!.entry, fence }) : undefined
       if (released) ctx.localWaiters()?.wake(lease.key, kept)
-      if (afterBus && notify !== undefined && (written || write === undefined)) publishAfter(payload)
+      // The fence a marker's fill took goes with the message (the inline one gets it from the script).
+      if (afterBus && notify !== undefined && (written || write === undefined))
+        publishAfter(fence === undefined ? payload : busPayload({ ...notify, fence }))
       return fence === undefined ? { written, released } : { written, released, fence }
     },
 
@@ -315,13 +317,14 @@ export function fusedLock(ctx: FusedContext): FusedLock {
     async write(key, entry, ttlMs, notify) {
       const encoded = encodeEntry(entry)
       const ttl = storeTtl(ttlMs)
-      const payload = notify === undefined ? '' : busPayload(notify)
+      // Sent by the script where it can publish on the bus channel; else after it, with the fence it took.
+      const payload = notify === undefined || !inlineBus ? '' : busPayload(notify)
       const reply = (await commands.run(
         FUSED_WRITE,
         [keys.fence(key), keys.value(key)],
         [ctx.fenceTtl, encoded.slice(encoded.indexOf(',')), ttl, inlineBus && notify !== undefined ? keys.bus : '', payload],
       )) as unknown[]
-      if (afterBus && notify !== undefined) publishAfter(payload)
+      if (afterBus && notify !== undefined) publishAfter(busPayload({ ...notify, fence: Number(reply[0]) }))
       return { fence: Number(reply[0]), written: Number(reply[1]) === 1 }
     },
   }

@@ -66,6 +66,17 @@ end
 `
 
 /**
+ * A Bus message (bus.ts' JSON) with the fence the script took, so a process
+ * that already holds that entry (woken with it) keeps it: `"fence":<n>`
+ * goes in before the closing brace.
+ */
+const WITH_FENCE = `local function withFence(payload, fence)
+  if fence == '' or string.sub(payload, -1) ~= '}' then return payload end
+  return string.sub(payload, 1, -2) .. ',"fence":' .. fence .. '}'
+end
+`
+
+/**
  * Writes unless the stored entry has a higher fence; a ttl of 0 deletes
  * (the entry would be gone at once). 1 written, 0 refused.
  */
@@ -292,14 +303,14 @@ return {written, released}`,
  */
 export const FUSED_WRITE = script(
   'fusedWrite',
-  `${NEXT_FENCE}
+  `${NEXT_FENCE}${WITH_FENCE}
 local fence = string.format('%.0f', nextFence(KEYS[1], KEYS[2], ARGV[1]))
 if ARGV[3] == '0' then
   redis.call('DEL', KEYS[2])
 else
   redis.call('SET', KEYS[2], fence .. ARGV[2], 'PX', ARGV[3])
 end
-if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], withFence(ARGV[5], fence)) end
 return {fence, 1}`,
 )
 
@@ -321,7 +332,7 @@ return {fence, 1}`,
  */
 export const FILL_MARKED = script(
   'fillMarked',
-  `${NEXT_FENCE}${OWNS}
+  `${NEXT_FENCE}${OWNS}${WITH_FENCE}
 local ok, current = pcall(redis.call, 'GET', KEYS[1])
 local ours = ok and current == ARGV[1]
 local written = 0
@@ -341,6 +352,6 @@ if fence ~= '' and string.len(fence) + string.len(ARGV[2]) <= tonumber(ARGV[8]) 
   message = message .. fence .. ARGV[2]
 end
 redis.call(ARGV[6], ARGV[5], message)
-if ARGV[9] ~= '' and (written == 1 or ARGV[2] == '') then redis.call('PUBLISH', ARGV[9], ARGV[10]) end
+if ARGV[9] ~= '' and (written == 1 or ARGV[2] == '') then redis.call('PUBLISH', ARGV[9], withFence(ARGV[10], fence)) end
 return {written, ours and 1 or 0, fence}`,
 )

@@ -1,5 +1,6 @@
+import { tracingChannel } from 'node:diagnostics_channel'
 import { getEventListeners, setMaxListeners } from 'node:events'
-import type { StoredEntry } from '@herd/core'
+import { type StoredEntry, createHerd } from '@herd/core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { redisBackend, redisBus, redisLock } from '../src/index.js'
 import { Commands } from '../src/commands.js'
@@ -247,6 +248,60 @@ describe.skipIf(!haveRedis)('Lock.wait', () => {
           process.off('warning', onWarning)
         }
         expect(warnings).not.toContain('TimeoutOverflowWarning')
+      })
+
+      it("a process woken with the entry keeps it as its local copy, though the fill's Bus message comes after the wake-up (on a Cluster, published once the fill replied)", async () => {
+        const prefix = uniquePrefix()
+        const local = { maxSize: 100, ttl: '1m' } as const
+        const holder = createHerd({ ...redisBackend(holderRedis.client, { prefix }), local })
+        const waiter = createHerd({ ...redisBackend(waiterRedis.client, { prefix }), local })
+        // After the fills: one more message from the holder's client on the same channel; once the waiter's side has
+        // it, the fills' own Bus messages (sent before it, in order) have been handled too.
+        const after = redisBus(holderRedis.client, { prefix })
+        const heard = redisBus(waiterRedis.client, { prefix })
+        const last = new Promise<void>((resolve) => {
+          void heard.subscribe((message) => message.key === 'last' && resolve())
+        })
+        // Which keys a wait began on (herd's lock trace), so the gate opens only once the waiter waits.
+        const waits = new Set<string>()
+        const lockTrace = tracingChannel<unknown, { operation: string; key: string }>('herd:lock')
+        const onStart = (context: { operation: string; key: string }) => void (context.operation === 'wait' && waits.add(context.key))
+        lockTrace.start.subscribe(onStart as (message: unknown) => void)
+        try {
+          await Promise.all([holder.ready(), waiter.ready()])
+          const keys = Array.from({ length: 10 }, (_, i) => `k${i}`)
+          for (const key of keys) {
+            let open!: () => void
+            let loadStarted!: () => void
+            const gate = new Promise<void>((resolve) => (open = resolve))
+            const started = new Promise<void>((resolve) => (loadStarted = resolve))
+            const loading = holder.fetch(key, async () => {
+              loadStarted()
+              await gate
+              return { key }
+            })
+            // The holder loads under its lease before the waiter asks; the fill wakes the waiter's wait.
+            await started
+            const waiting = waiter.fetch(key, async () => {
+              throw new Error('the waiter loaded')
+            })
+            while (!waits.has(key)) await new Promise((resolve) => setImmediate(resolve))
+            open()
+            expect(await Promise.all([loading, waiting])).toEqual([{ key }, { key }])
+          }
+          expect(waiter.stats().lockWaits).toBe(keys.length)
+          await after.publish({ kind: 'delete', key: 'last', origin: 'the test' })
+          await last
+          for (const key of keys) {
+            const seen = await waiter.inspect(key)
+            expect(seen.local, key).toBeDefined()
+            expect(seen.local!.fence).toBe((seen.shared as { fence: number }).fence)
+          }
+          expect(waiter.stats().loads).toBe(0)
+        } finally {
+          lockTrace.start.unsubscribe(onStart as (message: unknown) => void)
+          await Promise.all([holder.close(), waiter.close(), after.close?.(), heard.close?.()])
+        }
       })
 
       it('1,000 waits on 100 keys: no SUBSCRIBE per key (one wake channel per process, or per slot on a Cluster), no timer left, nothing after close', async () => {

@@ -24,8 +24,11 @@ export class Inbox {
   readonly listener = (message: BusMessage): void => {
     if (!message.key.startsWith(this.prefix)) return
     // The contract's fields only: an adapter may carry more.
-    const { kind, key, origin, at } = message
-    this.messages.push(at === undefined ? { kind, key, origin } : { kind, key, origin, at })
+    const { kind, key, origin, at, fence } = message
+    const copy: BusMessage = { kind, key, origin }
+    if (at !== undefined) copy.at = at
+    if (fence !== undefined) copy.fence = fence
+    this.messages.push(copy)
     this.notify?.()
   }
 
@@ -76,9 +79,16 @@ export function busSuite(name: string, factory: BusFactory, options?: BusSuiteOp
     it('delivers every kind of message', async () => {
       const [publisher, receiver] = [await create(), await create()]
       const inbox = await listen(receiver)
-      const sent = [message('set', 'a'), message('expire', 'b'), message('delete', 'c'), { ...message('invalidate', 'd'), at: 1_795_910_400_123.5 }]
+      const sent = [
+        message('set', 'a'),
+        // A set's fence (a microsecond time, past 2^50): kept exactly, so a herd can tell the entry it already holds.
+        { ...message('set', 'e'), fence: 1_795_910_400_123_457 },
+        message('expire', 'b'),
+        message('delete', 'c'),
+        { ...message('invalidate', 'd'), at: 1_795_910_400_123.5 },
+      ]
       for (const m of sent) await publisher.publish(m)
-      expect(await inbox.until(4)).toStrictEqual(sent)
+      expect(await inbox.until(5)).toStrictEqual(sent)
     })
 
     it('several listeners, on one participant or several, each receive every message once', async () => {

@@ -10,6 +10,13 @@ export interface BusMessage {
   origin: string
   /** For `invalidate`: epoch ms. A Bus carries it as given. */
   at?: number
+  /**
+   * For `set`: the fence of the entry written, where the publisher knows it.
+   * A herd whose local copy has exactly this fence holds that very entry (a
+   * waiter woken with it, before this message came) and keeps it; any other
+   * copy goes. A Bus carries it as given.
+   */
+  fence?: number
 }
 
 export type BusListener = (message: BusMessage) => void

@@ -116,7 +116,9 @@ export interface FusedWrite {
  * Lock and Store (and Bus) operations fused into one round trip each, so a
  * cold miss costs: Store.get; `acquire`; `fill`. Every operation keeps the
  * plain contracts' meaning: fences as Store.set, leases as Lock, messages as
- * Bus (each subscriber of `bus` receives `notify` once, in order). With
+ * Bus (each subscriber of `bus` receives `notify` once, in order; where the
+ * operation took the fence itself and `notify` has none, the Lock may add
+ * it as `fence`, so a process holding that entry keeps it). With
  * `readOrAcquire`, a miss the herd expected costs two: it; `fill`.
  */
 export interface FusedLock {

@@ -106,7 +106,8 @@ async function writeEverywhere(h: HerdContext, write: Write): Promise<TierWrite>
   const message = kind === 'delete' ? 'delete' : 'set'
   const fills = held !== undefined && h.coordinator.fused !== undefined && (fence === 'next' || fence.kind === 'fleet')
   if (fills || fence === 'next') {
-    const notify = h.coordinator.notifiesOnFill && bus ? h.bus.message(message, key) : undefined
+    // A fence taken as the write lands ('next') is added by the Lock, which learns it then.
+    const notify = h.coordinator.notifiesOnFill && bus ? h.bus.message(message, key, fenceOf(message, fence)) : undefined
     result = fills
       ? await h.coordinator.fill(held!, { entry, encoded, keepUntil }, now, notify)
       : await h.coordinator.writeWithNextFence(key, message, { entry, encoded, keepUntil }, now, notify)
@@ -123,6 +124,11 @@ async function writeEverywhere(h: HerdContext, write: Write): Promise<TierWrite>
   }
   // In-process protection while the fleet is unreachable: this process loads the key at most once per backoff.
   if (kind === 'load' && result === 'local-only') h.holdOff.hold(key, h.errorBackoffMs, now)
-  if (result === 'written' && !notified && bus && h.bus.bus !== undefined) h.bus.publish(message, key)
+  if (result === 'written' && !notified && bus && h.bus.bus !== undefined) h.bus.publish(message, key, message === 'set' ? entry.fence : undefined)
   return result
+}
+
+/** The fence a `set` message carries when it is known before the write is sent. */
+function fenceOf(message: 'set' | 'delete', fence: Fence | 'next'): number | undefined {
+  return message === 'set' && fence !== 'next' ? fence.value : undefined
 }

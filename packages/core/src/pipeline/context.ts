@@ -224,9 +224,12 @@ export class HerdContext {
       if (record.tag === NAMESPACE_TAG && record.kind === 'deleted') this.local?.clear()
       return
     }
-    // Another process changed the key: our copy may be older than the Store's.
+    // Another process changed the key: our copy may be older than the Store's. Unless it is the very entry that
+    // process wrote: a waiter woken with it (the fill's wake-up) may hear the fill's Bus message after it.
     const key = this.keys.fromEntry(message.key)
-    if (key !== undefined) this.local?.delete(key)
+    if (key === undefined) return
+    if (message.kind === 'set' && typeof message.fence === 'number') this.local?.deleteUnless(key, message.fence)
+    else this.local?.delete(key)
   }
 }
 

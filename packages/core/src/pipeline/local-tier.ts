@@ -89,6 +89,13 @@ export class LocalTier {
     return slot === undefined || now >= slot.until ? undefined : { entry: slot.entry, until: slot.until }
   }
 
+  /** Drops the held copy unless it is the fleet's entry with `fence` (a provisional load's fence is this process's own). */
+  deleteUnless(key: string, fence: number): void {
+    const slot = this.lru.peek(key)
+    if (slot !== undefined && !slot.provisional && slot.entry.fence === fence) return
+    this.delete(key)
+  }
+
   delete(key: string): void {
     const slot = this.lru.peek(key)
     if (slot === undefined) return

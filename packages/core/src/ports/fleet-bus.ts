@@ -48,13 +48,19 @@ export class FleetBus {
     if (this.bus !== undefined) this.subscribe(this.bus)
   }
 
-  /** The message telling other processes that this herd changed `key` (the user's key; the message carries the backend's name). */
-  message(kind: 'set' | 'expire' | 'delete', key: string): BusMessage {
-    return { kind, key: this.keys.entry(key), origin: this.origin }
+  /**
+   * The message telling other processes that this herd changed `key` (the
+   * user's key; the message carries the backend's name), with the written
+   * entry's fence for a `set` where it is known already.
+   */
+  message(kind: 'set' | 'expire' | 'delete', key: string, fence?: number): BusMessage {
+    const message: BusMessage = { kind, key: this.keys.entry(key), origin: this.origin }
+    if (fence !== undefined) message.fence = fence
+    return message
   }
 
-  publish(kind: 'set' | 'expire' | 'delete', key: string): void {
-    if (this.bus !== undefined) this.send(this.message(kind, key), key)
+  publish(kind: 'set' | 'expire' | 'delete', key: string, fence?: number): void {
+    if (this.bus !== undefined) this.send(this.message(kind, key, fence), key)
   }
 
   /** Tells other processes that a tag record was raised at `at`. */
