@@ -3,6 +3,7 @@ export interface BusMessage {
   key: string
   origin: string
   at?: number // 'invalidate' only: when the tag record was raised, epoch ms
+  fence?: number // 'set' only: the fence of the entry written, where the publisher knows it
 }
 
 export interface Bus {
