@@ -4,7 +4,7 @@
  * intervals end at this bound (about 24.8 days) instead, as @herd/memory's
  * waits do: a wait cut there ends as a timeout, and its caller checks again.
  */
-export const MAX_DELAY = 2 ** 31 - 1
+const MAX_DELAY = 2 ** 31 - 1
 
 export function capped(ms: number): number {
   return Math.min(ms, MAX_DELAY)

@@ -136,15 +136,20 @@ describe.skipIf(!haveRedis)('a read that takes the lease', () => {
  */
 function asRedis6(client: RedisClient, library: Library): { refused(): number } {
   let refused = 0
-  const markerSet = (args: readonly unknown[]) => String(args[0]).toUpperCase() === 'SET' && args.includes('NX') && args.includes('GET')
+  /** The command as sent: a marker's `SET … NX … GET` gets the option no version knows, and is counted. */
+  const asSent = (args: unknown[]): unknown[] => {
+    if (!(String(args[0]).toUpperCase() === 'SET' && args.includes('NX') && args.includes('GET'))) return args
+    refused++
+    return [...args, 'BEFORE-7.0']
+  }
   if (library === 'ioredis') {
     const io = client as unknown as { call(...args: unknown[]): Promise<unknown> }
     const call = io.call.bind(io)
-    io.call = (...args) => (markerSet(args) && ++refused > 0 ? call(...args, 'BEFORE-7.0') : call(...args))
+    io.call = (...args) => call(...asSent(args))
   } else {
     const node = client as unknown as { sendCommand(args: unknown[], ...rest: unknown[]): Promise<unknown> }
     const send = node.sendCommand.bind(node)
-    node.sendCommand = (args, ...rest) => (markerSet(args) && ++refused > 0 ? send([...args, 'BEFORE-7.0'], ...rest) : send(args, ...rest))
+    node.sendCommand = (args, ...rest) => send(asSent(args), ...rest)
   }
   return { refused: () => refused }
 }

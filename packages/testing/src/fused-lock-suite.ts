@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util'
 import type { BusMessage, FusedAcquireHint, FusedFilled, FusedLock, Lease, Lock, StoredEntry } from '@herd/core'
 import { describe, expect, it } from 'vitest'
 import { Inbox } from './bus-suite.js'
@@ -438,8 +439,7 @@ export function fusedLockSuite(name: string, factory: FusedLockFactory, options:
  */
 function asDelivered(notify: BusMessage, fence: number): unknown {
   return {
-    asymmetricMatch: (received: BusMessage) =>
-      JSON.stringify(received) === JSON.stringify(notify) || JSON.stringify(received) === JSON.stringify({ ...notify, fence }),
+    asymmetricMatch: (received: BusMessage) => isDeepStrictEqual(received, notify) || isDeepStrictEqual(received, { ...notify, fence }),
     toString: () => `${JSON.stringify(notify)} (with or without "fence": ${fence})`,
   }
 }
