@@ -116,10 +116,16 @@ function coalescingFloor(client: { get(key: string): Promise<string | null> }) {
     get(key: string): Promise<unknown> {
       let read = inFlight.get(key)
       if (read === undefined) {
-        read = client.get(key).then((raw) => {
-          inFlight.delete(key)
-          return JSON.parse(raw!) as unknown
-        })
+        read = client.get(key).then(
+          (raw) => {
+            inFlight.delete(key)
+            return JSON.parse(raw!) as unknown
+          },
+          (error: unknown) => {
+            inFlight.delete(key)
+            throw error
+          },
+        )
         inFlight.set(key, read)
       }
       return read
