@@ -267,7 +267,8 @@ export function fusedLock(ctx: FusedContext): FusedLock {
     async fill(lease, write, notify) {
       const encoded = write === undefined ? '' : encodeEntry(write.entry)
       const ttl = write === undefined ? '0' : storeTtl(write.ttlMs)
-      const payload = notify === undefined ? '' : busPayload(notify)
+      // Sent by the script where it can publish on the bus channel; else after it (below), with the fence it took.
+      const payload = notify === undefined || !inlineBus ? '' : busPayload(notify)
       const bus = inlineBus && notify !== undefined ? keys.bus : ''
       // The wake channel, how to publish, the header, the largest entry to push, and the Bus message.
       const wake = (pushLimit: number) => [keys.wake(lease.key), ctx.publishCommand, wakeHeader(lease.key), String(pushLimit), bus, payload]
@@ -297,9 +298,8 @@ export function fusedLock(ctx: FusedContext): FusedLock {
       const fence = marked && reply[2] != null && reply[2] !== '' ? Number(reply[2]) : undefined
       const kept = written && ttl !== '0' ? (fence === undefined ? write!.entry : { ...write!.entry, fence }) : undefined
       if (released) ctx.localWaiters()?.wake(lease.key, kept)
-      // The fence a marker's fill took goes with the message (the inline one gets it from the script).
       if (afterBus && notify !== undefined && (written || write === undefined))
-        publishAfter(fence === undefined ? payload : busPayload({ ...notify, fence }))
+        publishAfter(busPayload(fence === undefined ? notify : { ...notify, fence }))
       return fence === undefined ? { written, released } : { written, released, fence }
     },
 
@@ -324,8 +324,9 @@ export function fusedLock(ctx: FusedContext): FusedLock {
         [keys.fence(key), keys.value(key)],
         [ctx.fenceTtl, encoded.slice(encoded.indexOf(',')), ttl, inlineBus && notify !== undefined ? keys.bus : '', payload],
       )) as unknown[]
-      if (afterBus && notify !== undefined) publishAfter(busPayload({ ...notify, fence: Number(reply[0]) }))
-      return { fence: Number(reply[0]), written: Number(reply[1]) === 1 }
+      const fence = Number(reply[0])
+      if (afterBus && notify !== undefined) publishAfter(busPayload({ ...notify, fence }))
+      return { fence, written: Number(reply[1]) === 1 }
     },
   }
 }
